@@ -1,0 +1,480 @@
+"""The Ledger: one SQLite file holding what a gate knows and what it has done.
+
+Hot-path reads use the plain sqlite3 connection with constant SQL strings, which the
+connection's statement cache keeps prepared. A Ledger is not thread-safe: use it from one
+thread at a time (the daemon serialises a lane's decisions anyway).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal, TextIO, TypeVar
+
+from gate.cache import exchange, pool, queries, redemptions
+from gate.cache.codec import parse_entitlement
+from gate.cache.errors import LedgerError
+from gate.cache.exchange import ImportReport
+from gate.cache.redemptions import Hold, JournalEntry
+from gate.cache.schema import BUSY_TIMEOUT_MS, connect
+from gate.cache.validate import file_lines, numbered
+from gate.decision import Decision, Lane, Schedule, Use
+from gate.records import (
+    Calendar,
+    CreditMembership,
+    Direction,
+    Entitlement,
+    Event,
+    Holder,
+    Key,
+    Performance,
+    Product,
+    Season,
+    normalise_reference,
+)
+
+log = logging.getLogger("gate.cache")
+
+# Each code's entitlements, and whether any has a successor to follow (rarely: a renewal, an
+# admission from a voucher), in one statement.
+_RESOLVE = """
+SELECT r.entitlement_id, EXISTS (SELECT 1 FROM entitlement s WHERE s.predecessor = r.entitlement_id)
+FROM reference r WHERE r.code = ?
+"""
+_SUCCESSOR = "SELECT id FROM entitlement WHERE predecessor = ? ORDER BY purchased_at DESC, id DESC LIMIT 1"
+_ENTITLEMENT = "SELECT kind, body FROM entitlement WHERE id = ?"
+_CREDIT_MEMBERSHIPS = """
+SELECT body FROM entitlement WHERE holder = ? AND kind = 'credit_membership' ORDER BY purchased_at, id
+"""
+_RECORD = "SELECT body FROM record WHERE type = ? AND id = ?"
+_RECORDS = "SELECT body FROM record WHERE type = ? ORDER BY id"
+# Committed uses are one contiguous run of `usage`; held ones are in the plans of `hold`
+# (a few rows at most), so `held` is whether the use's redemption is still held.
+_USES = """
+SELECT entitlement_id, at, direction, persons, credits, performance, event, benefit, lane, zone, 0
+FROM usage WHERE entitlement_id = ?1
+UNION ALL
+SELECT json_extract(u.value, '$[0]'), json_extract(u.value, '$[1]'), json_extract(u.value, '$[2]'),
+       json_extract(u.value, '$[3]'), json_extract(u.value, '$[4]'), json_extract(u.value, '$[5]'),
+       json_extract(u.value, '$[6]'), json_extract(u.value, '$[7]'), json_extract(u.value, '$[8]'),
+       json_extract(u.value, '$[9]'), 1
+FROM hold h, json_each(h.plan) u WHERE json_extract(u.value, '$[0]') = ?1
+"""
+_REVISION = "SELECT value FROM meta WHERE key = 'revision'"
+_GET_META = "SELECT value FROM meta WHERE key = ?"
+_PUT_SETTING = "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+# Device settings live beside the ledger's own meta keys, in a namespace of their own.
+_SETTING_PREFIX = "setting."
+_INSIDE = "SELECT inside FROM journal ORDER BY seq DESC LIMIT 1"
+_REVOKED = "SELECT 1 FROM record WHERE type = 'revocation' AND id = ?"
+_TOUCH = "UPDATE meta SET value = value WHERE key = 'format'"
+_T = TypeVar("_T", Product, Season, Event, Performance, Calendar)
+_MAX_CHAIN = 64  # successor hops; a longer chain can only be a cycle in bad data
+# The first commit after a checkpoint has emptied the WAL rewrites the WAL header and, with
+# synchronous=FULL, fsyncs twice; checkpointing every so many commits makes that rare.
+CHECKPOINT_AFTER_COMMITS = 256
+
+
+class Ledger:
+    """The local ledger. Open with `Ledger.open(path)`; close, or use as a context manager."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self._conn = conn
+        self._path = path
+        self._schedule: Schedule | None = None
+        self._schedule_revision = -1
+        self._data_version = -1
+        self._unchecked = 0  # write transactions since the last checkpoint
+
+    @classmethod
+    def open(cls, path: Path, *, create: bool = True) -> Ledger:
+        """Open (and with `create`, create or migrate) the ledger at `path`; LedgerError if impossible."""
+        path = Path(path)
+        return cls(connect(path, create=create), path)
+
+    def close(self) -> None:
+        """Close, leaving the WAL checkpointed (a short-lived command must not leave it to the daemon)."""
+        try:
+            self.checkpoint(force=True, prime=False)
+        except LedgerError as exc:
+            log.debug("no checkpoint on closing %s: %s", self._path, exc)
+        self._conn.close()
+
+    def checkpoint(self, *, force: bool = False, prime: bool = True) -> bool:
+        """Copy the WAL's committed pages into the database file, off the decision path.
+
+        A commit never checkpoints (SQLite's automatic checkpoint is only a backstop once the
+        WAL is very long), so a lane's daemon calls this whenever the lane is idle. It does
+        the work only once CHECKPOINT_AFTER_COMMITS writes went through this ledger since the
+        last one (or with `force`), and returns whether it did. PASSIVE: it neither waits for
+        nor blocks readers and writers; pages a reader still needs are left for a later call.
+        The WAL file is kept, not truncated: commits then overwrite it from its start, and
+        their fsync costs about half that of one that also grows the file. With `prime`, a
+        checkpoint that emptied the WAL is followed by a one-page write (see `_prime`).
+        """
+        if not force and self._unchecked < CHECKPOINT_AFTER_COMMITS:
+            return False
+        try:
+            busy, frames, copied = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            if prime and busy == 0 and 0 < frames == copied:
+                self._prime()
+        except sqlite3.Error as exc:
+            raise LedgerError(f"cannot checkpoint {self._path}: {exc}") from exc
+        self._unchecked = 0
+        return True
+
+    def _prime(self) -> None:
+        """Make the write that starts an emptied WAL over, now rather than in the next commit.
+
+        That write rewrites the WAL header and, with synchronous=FULL, fsyncs twice. It does
+        not wait for the lock: if another process is writing, its commit starts the WAL over.
+        """
+        self._conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            with _Transaction(self._conn):
+                self._conn.execute(_TOUCH)
+        except LedgerError:
+            pass
+        finally:
+            self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    @property
+    def revision(self) -> int:
+        """Bumped by every import or local change of records; caches compare it."""
+        return int(self._conn.execute(_REVISION).fetchone()[0])
+
+    # --- hot-path reads --------------------------------------------------------------------
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """One read transaction for several reads (a decision's): a consistent view, and one
+        WAL read lock taken instead of one per statement."""
+        if self._conn.in_transaction:
+            yield
+            return
+        self._conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self._conn.execute("COMMIT")
+
+    def resolve(self, reference: str) -> tuple[str, ...]:
+        """Ids of the entitlements a code finds, each followed to its newest successor.
+
+        A renewed membership's old codes find the renewal; a redeemed voucher's code finds
+        its admission.
+        """
+        code = normalise_reference(reference)
+        if not code:
+            return ()
+        found: list[str] = []
+        for entitlement_id, succeeded in self._conn.execute(_RESOLVE, (code,)).fetchall():
+            newest = self._newest(entitlement_id) if succeeded else entitlement_id
+            if newest not in found:
+                found.append(newest)
+        return tuple(found)
+
+    def _newest(self, entitlement_id: str) -> str:
+        seen = [entitlement_id]
+        for _ in range(_MAX_CHAIN):
+            row = self._conn.execute(_SUCCESSOR, (seen[-1],)).fetchone()
+            if row is None or row[0] in seen:
+                break
+            seen.append(row[0])
+        return seen[-1]
+
+    def lineage(self, entitlement_id: str) -> tuple[str, ...]:
+        """The entitlement, then those it took over from, newest first (renewed memberships, a redeemed voucher).
+
+        Lets a caller fall back on a renewed membership while its renewal is not valid yet.
+        """
+        return tuple(queries.lineage(self._conn, entitlement_id))
+
+    def entitlements(self, ids: Iterable[str]) -> list[Entitlement]:
+        """The stored entitlements with these ids, in order; unknown ids are skipped."""
+        found: list[Entitlement] = []
+        for entitlement_id in ids:
+            row = self._conn.execute(_ENTITLEMENT, (entitlement_id,)).fetchone()
+            if row is not None:
+                found.append(parse_entitlement(row[0], row[1]))
+        return found
+
+    def credit_memberships_of(self, holder_id: str) -> list[CreditMembership]:
+        """A holder's credit memberships, oldest purchase first (the order credits are spent in)."""
+        found: list[CreditMembership] = []
+        for (body,) in self._conn.execute(_CREDIT_MEMBERSHIPS, (holder_id,)).fetchall():
+            found.append(parse_entitlement("credit_membership", body))  # type: ignore[arg-type]
+        return found
+
+    def holder(self, holder_id: str) -> Holder | None:
+        row = self._conn.execute(_RECORD, ("holder", holder_id)).fetchone()
+        return None if row is None else Holder.model_validate_json(row[0])
+
+    def uses(self, entitlement_ids: Iterable[str]) -> tuple[Use, ...]:
+        """Held and committed uses of these entitlements, oldest first."""
+        found: list[Use] = []
+        for entitlement_id in dict.fromkeys(entitlement_ids):
+            found.extend(Use._make((*row[:-1], row[-1] == 1)) for row in self._conn.execute(_USES, (entitlement_id,)))
+        found.sort(key=_at)
+        return tuple(found)
+
+    def inside(self) -> int:
+        """The site's occupancy counter: entries minus exits committed at this gate."""
+        row = self._conn.execute(_INSIDE).fetchone()
+        return 0 if row is None else int(row[0])
+
+    def keys(self, purpose: Literal["credential", "ledger", "command", "staff"]) -> list[Key]:
+        keys = [Key.model_validate_json(body) for (body,) in self._conn.execute(_RECORDS, ("key",)).fetchall()]
+        return [key for key in keys if key.purpose == purpose]
+
+    def is_revoked(self, id_: str) -> bool:
+        return self._conn.execute(_REVOKED, (id_,)).fetchone() is not None
+
+    def schedule(self) -> Schedule:
+        """Products, seasons, events, performances and calendars; rebuilt only when they may have changed.
+
+        `PRAGMA data_version` moves when another connection commits (an import by the CLI);
+        the revision then tells whether records changed or only usage and journal did.
+        """
+        data_version = self._conn.execute("PRAGMA data_version").fetchone()[0]
+        if self._schedule is not None and data_version == self._data_version:
+            return self._schedule
+        self._data_version = data_version
+        revision = self.revision
+        if self._schedule is None or revision != self._schedule_revision:
+            self._schedule = self._load_schedule()
+            self._schedule_revision = revision
+        return self._schedule
+
+    def _load_schedule(self) -> Schedule:
+        conn = self._conn
+        # One consistent read of the whole schedule; inside a snapshot that transaction is it.
+        own = not conn.in_transaction
+        if own:
+            conn.execute("BEGIN")
+        try:
+            products = {p.id: p for p in self._all(Product)}
+            seasons = {s.id: s for s in self._all(Season)}
+            events = {e.id: e for e in self._all(Event)}
+            performances = {p.id: p for p in self._all(Performance)}
+            calendars = tuple(self._all(Calendar))
+        finally:
+            if own:
+                conn.execute("COMMIT")
+        by_event: dict[str, list[Performance]] = {}
+        for performance in sorted(performances.values(), key=lambda p: (p.starts_at, p.id)):
+            by_event.setdefault(performance.event, []).append(performance)
+        log.debug("schedule loaded: %d performances of %d events", len(performances), len(events))
+        return Schedule(
+            products=products,
+            seasons=seasons,
+            events=events,
+            performances=performances,
+            calendars=calendars,
+            performances_by_event={event: tuple(items) for event, items in by_event.items()},
+        )
+
+    def _all(self, cls: type[_T]) -> list[_T]:
+        type_ = cls.model_fields["type"].default
+        return [cls.model_validate_json(body) for (body,) in self._conn.execute(_RECORDS, (type_,)).fetchall()]
+
+    # --- redemptions -----------------------------------------------------------------------
+
+    def hold(
+        self, decision: Decision, *, lane: Lane, reference: str, at: dt.datetime, direction: Direction | None = None
+    ) -> str:
+        """Record a decided redemption as held (its uses count as used); durable before it returns.
+
+        Returns the new redemption id. `direction` defaults to the plan's (entry without a plan).
+        """
+        with self._write():
+            return redemptions.insert_hold(
+                self._conn, decision, lane=lane, reference=reference, at=at, direction=direction
+            )
+
+    def commit(self, redemption_id: str, *, passed: int | None = None, at: dt.datetime) -> None:
+        """The visitors went through: `passed` of the admitted persons (None = all); durable.
+
+        Uses of persons who did not pass are taken back from the end of the plan; 0 passed is
+        a release. LedgerError for an unknown or already finished redemption, changing nothing.
+        """
+        with self._write():
+            created = redemptions.commit_held(self._conn, redemption_id, passed=passed, at=at)
+            if created:
+                self._bump()
+
+    def release(self, redemption_id: str, *, at: dt.datetime, why: str) -> None:
+        """Nobody went through: nothing is consumed. Durable."""
+        with self._write():
+            redemptions.release_held(self._conn, redemption_id, at=at, why=why)
+
+    def redeem(
+        self, decision: Decision, *, lane: Lane, reference: str, at: dt.datetime, passed: int | None = None,
+        direction: Direction | None = None,
+    ) -> str:  # fmt: skip
+        """Hold and commit in one transaction and one fsync (no passage to wait for)."""
+        with self._write():
+            redemption_id, created = redemptions.redeem(
+                self._conn, decision, lane=lane, reference=reference, at=at, passed=passed, direction=direction
+            )
+            if created:
+                self._bump()
+        return redemption_id
+
+    def refuse(
+        self, decision: Decision, *, lane: Lane, reference: str, at: dt.datetime, direction: Direction = "entry"
+    ) -> str:
+        """Journal a refusal. It need not be on disk before the visitor sees red, so no fsync waits."""
+        self._conn.execute("PRAGMA synchronous = NORMAL")
+        try:
+            with self._write():
+                return redemptions.insert_refusal(
+                    self._conn, decision, lane=lane, reference=reference, at=at, direction=direction
+                )
+        finally:
+            self._conn.execute("PRAGMA synchronous = FULL")
+
+    def record_event(
+        self, type_: str, *, at: dt.datetime, lane: str | None = None, entitlement_id: str | None = None,
+        redemption_id: str | None = None, reason: str | None = None, body: dict[str, Any] | None = None,
+        settings: dict[str, str] | None = None,
+    ) -> str:  # fmt: skip
+        """Journal a staff action or other event (never with a holder's name); durable.
+
+        `settings` are device settings the event changes (a lane's mode), kept in the same
+        transaction: the journal and the setting can never disagree.
+        """
+        with self._write():
+            for key, value in (settings or {}).items():
+                self._conn.execute(_PUT_SETTING, (_SETTING_PREFIX + key, value))
+            return redemptions.insert_event(
+                self._conn, type_, at=at, lane=lane, entitlement_id=entitlement_id, redemption_id=redemption_id,
+                reason=reason, body=body or {},
+            )  # fmt: skip
+
+    def setting(self, key: str) -> str | None:
+        """A device setting kept by `record_event(settings=...)`, or None when never set."""
+        row = self._conn.execute(_GET_META, (_SETTING_PREFIX + key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def open_holds(self) -> list[Hold]:
+        """Redemptions still held, oldest first: what a restarting lane must commit or release."""
+        return redemptions.open_holds(self._conn)
+
+    def journal(self, *, after: int = 0, limit: int = 1000, unpublished: bool = False) -> list[JournalEntry]:
+        """Journal entries after sequence number `after`, oldest first."""
+        return redemptions.journal(self._conn, after=after, limit=limit, unpublished=unpublished)
+
+    def mark_published(self, seqs: Sequence[int], *, at: dt.datetime) -> None:
+        """Record that sync has delivered these journal entries."""
+        with self._write():
+            redemptions.mark_published(self._conn, seqs, at=at)
+
+    # --- exchange --------------------------------------------------------------------------
+
+    def import_lines(self, lines: Iterable[str], *, source: str) -> ImportReport:
+        """Import exchange-format lines: all or nothing (LedgerImportError lists every problem)."""
+        try:
+            return exchange.import_numbered(self._conn, numbered(lines), source=source)
+        finally:
+            self._schedule = None
+            self._unchecked = CHECKPOINT_AFTER_COMMITS
+
+    def import_file(self, path: Path) -> ImportReport:
+        path = Path(path)
+        if not path.is_file():
+            raise LedgerError(f"no import file at {path}" if not path.exists() else f"{path} is not a file")
+        try:
+            workers = pool.workers() if path.stat().st_size >= pool.MIN_BYTES else 0
+            return exchange.import_numbered(self._conn, file_lines(path), source=str(path), workers=workers)
+        except OSError as exc:
+            raise LedgerError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        finally:
+            self._schedule = None
+            self._unchecked = CHECKPOINT_AFTER_COMMITS
+
+    def export(self, out: TextIO) -> int:
+        """Write every record and tombstone in the exchange format; returns how many."""
+        return exchange.export(self._conn, out)
+
+    def backup(self, target: Path) -> None:
+        """Copy the ledger to `target` as one consistent snapshot, even while another process writes."""
+        target = Path(target)
+        if target.exists():
+            raise LedgerError(f"{target} exists; a backup never overwrites a file")
+        try:
+            with sqlite3.connect(target) as copy:
+                self._conn.backup(copy)
+            copy.close()
+        except sqlite3.Error as exc:
+            raise LedgerError(f"cannot back up to {target}: {exc}") from exc
+
+    # --- reporting -------------------------------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        return queries.stats(self._conn, self._path)
+
+    def activity(self, entitlement_id: str) -> list[Use]:
+        """Committed uses of the entitlement and of those it renews (transitively), newest first."""
+        return queries.activity(self._conn, entitlement_id)
+
+    def bulk_insert_uses(self, uses: Iterable[Use]) -> int:
+        """Load committed uses without redemptions, quickly: for benchmarks and tests only."""
+        self._unchecked = CHECKPOINT_AFTER_COMMITS
+        return queries.bulk_insert_uses(self._conn, uses)
+
+    # --- internals -------------------------------------------------------------------------
+
+    def _write(self) -> _Transaction:
+        self._unchecked += 1
+        return _Transaction(self._conn)
+
+    def _bump(self) -> None:
+        self._conn.execute(exchange.BUMP_REVISION)
+        self._schedule = None
+
+
+def _at(use: Use) -> float:
+    return use.at
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any exception: one write, all or nothing.
+
+    IMMEDIATE takes the write lock up front, so a second writer waits on busy_timeout instead
+    of failing half-way through with SQLITE_BUSY.
+    """
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def __enter__(self) -> None:
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise LedgerError(f"ledger is busy: {exc}") from exc
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if exc_type is None:
+            self._conn.execute("COMMIT")
+        else:
+            self._conn.execute("ROLLBACK")

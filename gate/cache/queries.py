@@ -1,0 +1,137 @@
+"""Reporting over the ledger: statistics for the health view, member activity, bulk usage loads.
+
+None of this is on the decision path, so it favours clarity over shaving microseconds.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from gate.cache.schema import SCHEMA_VERSION, release_memory
+from gate.decision import Use
+from gate.records import RECORD_TYPES
+
+_ACTIVITY = """
+SELECT entitlement_id, at, direction, persons, credits, performance, event, benefit, lane, zone
+FROM usage WHERE entitlement_id IN (SELECT value FROM json_each(?))
+ORDER BY at DESC, seq DESC, part DESC
+"""
+_PREDECESSOR = "SELECT predecessor FROM entitlement WHERE id = ?"
+_STAGE_USES = (
+    "DROP TABLE IF EXISTS temp.usage_stage",
+    """CREATE TEMP TABLE usage_stage (
+        entitlement_id TEXT NOT NULL, part INTEGER NOT NULL, at REAL NOT NULL, direction TEXT NOT NULL,
+        persons INTEGER NOT NULL, credits INTEGER NOT NULL, performance TEXT, event TEXT, benefit INTEGER,
+        lane TEXT NOT NULL, zone TEXT NOT NULL
+    )""",
+)
+_INSERT_STAGE = "INSERT INTO temp.usage_stage VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+# In key order, so the clustered table is filled page after page instead of at random.
+_MERGE_USES = """
+INSERT INTO main.usage (entitlement_id, seq, part, at, direction, persons, credits, performance, event, benefit,
+                        lane, zone)
+SELECT entitlement_id, 0, part, at, direction, persons, credits, performance, event, benefit, lane, zone
+FROM temp.usage_stage ORDER BY entitlement_id, part
+"""
+_BULK_COUNT = "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'bulk_uses'"
+_BULK_COUNTED = "UPDATE meta SET value = ? WHERE key = 'bulk_uses'"
+_HELD_USES = "SELECT coalesce(sum(json_array_length(plan)), 0) FROM hold"
+_FINISHED = """
+SELECT type, count(*) FROM journal WHERE type IN ('redemption.committed', 'redemption.released') GROUP BY type
+"""
+
+
+def stats(conn: sqlite3.Connection, path: Path) -> dict[str, Any]:
+    """Counts an operator checks a ledger by; a consistent snapshot of the moment."""
+
+    def count(sql: str) -> int:
+        return int(conn.execute(sql).fetchone()[0])
+
+    conn.execute("BEGIN")
+    try:
+        records = dict.fromkeys(RECORD_TYPES, 0)
+        records.update(conn.execute("SELECT type, count(*) FROM record GROUP BY type").fetchall())
+        kinds = dict(conn.execute("SELECT kind, count(*) FROM entitlement GROUP BY kind").fetchall())
+        records["entitlement"] = sum(kinds.values())
+        redemptions = dict.fromkeys(("held", "committed", "released"), 0)
+        redemptions["held"] = count("SELECT count(*) FROM hold")
+        for type_, n in conn.execute(_FINISHED).fetchall():
+            redemptions[type_.removeprefix("redemption.")] = n
+        meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+        held_uses = count(_HELD_USES)
+
+        result: dict[str, Any] = {
+            "path": str(path),
+            "schema_version": SCHEMA_VERSION,
+            "revision": int(meta.get("revision", 0)),
+            "file_bytes": page_size * pages,
+            "records": records,
+            "entitlements": kinds,
+            "references": count("SELECT count(*) FROM reference"),
+            "tombstones": count("SELECT count(*) FROM tombstone"),
+            "usage": count("SELECT count(*) FROM usage") + held_uses,
+            "usage_held": held_uses,
+            "redemptions": redemptions,
+            "journal": count("SELECT count(*) FROM journal"),
+            "journal_unpublished": count(
+                "SELECT count(*) FROM journal WHERE published_at IS NULL AND seq > "
+                "(SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'published_through')"
+            ),
+            "inside": count("SELECT coalesce((SELECT inside FROM journal ORDER BY seq DESC LIMIT 1), 0)"),
+        }
+    finally:
+        conn.execute("COMMIT")
+    return result
+
+
+def lineage(conn: sqlite3.Connection, entitlement_id: str) -> list[str]:
+    """The entitlement and those it took over from (renewed memberships, a redeemed voucher)."""
+    chain = [entitlement_id]
+    while (row := conn.execute(_PREDECESSOR, (chain[-1],)).fetchone()) and row[0] and row[0] not in chain:
+        chain.append(row[0])
+    return chain
+
+
+def activity(conn: sqlite3.Connection, entitlement_id: str) -> list[Use]:
+    ids = lineage(conn, entitlement_id)
+    return [_use(row) for row in conn.execute(_ACTIVITY, (json.dumps(ids),))]
+
+
+def _use(row: tuple[Any, ...]) -> Use:
+    return Use._make((*row, False))
+
+
+def bulk_insert_uses(conn: sqlite3.Connection, uses: Iterable[Use], *, chunk: int = 100_000) -> int:
+    """Load committed uses without redemptions, for benchmarks and tests only.
+
+    The rows are staged in a temporary table, then merged sorted by key: one sort is much
+    cheaper than millions of insertions at random places of the clustered table. Each gets
+    the next number of meta.bulk_uses as its `part`, which keeps keys unique across loads.
+    """
+    for statement in _STAGE_USES:
+        conn.execute(statement)
+    inserted = 0
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        base = int(conn.execute(_BULK_COUNT).fetchone()[0])
+        rows = ((use.entitlement_id, base + n, *use[1:-1]) for n, use in enumerate(uses, start=1))
+        while batch := list(islice(rows, chunk)):
+            conn.executemany(_INSERT_STAGE, batch)
+            inserted += len(batch)
+        conn.execute(_MERGE_USES)
+        conn.execute(_BULK_COUNTED, (str(base + inserted),))
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    finally:
+        conn.execute("DROP TABLE IF EXISTS temp.usage_stage")
+        release_memory(conn)
+    return inserted

@@ -1,0 +1,393 @@
+"""Redemptions (held -> committed | released), refusals, staff events and the journal.
+
+Every function here runs inside a transaction its caller opened. Each finished redemption,
+refusal and staff action writes its journal row in the same transaction as the change it
+records: the journal can never say something happened that did not, nor miss something that
+did.
+
+A commit's cost is the number of distinct pages it dirties (each is a WAL frame written
+before the fsync), so the layout keeps them few: a hold writes the one page of table `hold`;
+a commit deletes its hold row, appends a journal row (which also carries the occupancy
+counter) and writes the uses into one leaf of the entitlement's usage; the one-step `redeem`
+never goes through `hold` at all. See docs/performance.md, "Ledger internals".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import sqlite3
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
+
+import pydantic_core
+
+from gate.cache.codec import body_of, dumps, entitlement_row, epoch, instant, json_safe, new_id
+from gate.cache.errors import LedgerError
+from gate.decision import Decision, Lane
+from gate.reasons import Verdict
+from gate.records import Direction, Ticket
+
+log = logging.getLogger("gate.cache")
+
+
+class Hold(NamedTuple):
+    """A redemption still held: decided, the lane opened, no passage committed or released yet."""
+
+    id: str
+    lane: str
+    zone: str
+    direction: Direction
+    reference: str
+    entitlement_id: str | None
+    reason: str
+    admitted: int
+    at: dt.datetime
+
+
+class JournalEntry(NamedTuple):
+    seq: int
+    id: str
+    at: dt.datetime
+    type: str  # redemption.committed, redemption.released, refusal, or a staff action
+    lane: str | None
+    entitlement_id: str | None
+    redemption_id: str | None
+    reason: str | None
+    body: dict[str, Any]
+    published_at: dt.datetime | None
+
+
+# A planned use without its `held` flag: entitlement_id, at, direction, persons, credits,
+# performance, event, benefit, lane, zone (the order of Use's fields).
+_PlanRow = Sequence[Any]
+
+_INSERT_HOLD = """
+INSERT INTO hold (id, lane, zone, direction, reference, entitlement_id, reason, admitted, at, body, plan)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+_HOLD = """
+SELECT lane, zone, direction, reference, entitlement_id, reason, admitted, at, body, plan FROM hold WHERE id = ?
+"""
+_DELETE_HOLD = "DELETE FROM hold WHERE id = ?"
+_INSERT_USAGE = """
+INSERT INTO usage (entitlement_id, seq, part, at, direction, persons, credits, performance, event, benefit, lane, zone)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+# The occupancy counter is carried by the newest journal row; max(0, ...) keeps it a count.
+_INSERT_JOURNAL = """
+INSERT INTO journal (id, at, type, lane, entitlement_id, redemption_id, reason, body, inside)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, max(0, coalesce((SELECT inside FROM journal ORDER BY seq DESC LIMIT 1), 0) + ?))
+"""
+# A finished redemption is known by its journal row. Ids are time-ordered, so the rows that
+# can record it come after its id: the scan goes back from the newest row and stops at the
+# first one that records it or is older than it (at once for an id that is not ours).
+_FINISHED = """
+SELECT redemption_id = ?1, type FROM journal
+WHERE (redemption_id = ?1 AND type IN ('redemption.committed', 'redemption.released')) OR id < ?1
+ORDER BY seq DESC LIMIT 1
+"""
+_OPEN_HOLDS = """
+SELECT id, lane, zone, direction, reference, entitlement_id, reason, admitted, at FROM hold ORDER BY at, id
+"""
+_PUBLISHED_THROUGH = "(SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'published_through')"
+_JOURNAL = """
+SELECT seq, id, at, type, lane, entitlement_id, redemption_id, reason, body, published_at FROM journal
+WHERE seq > ? ORDER BY seq LIMIT ?
+"""
+_UNPUBLISHED = f"""
+SELECT seq, id, at, type, lane, entitlement_id, redemption_id, reason, body, published_at FROM journal
+WHERE seq > max(?, {_PUBLISHED_THROUGH}) AND published_at IS NULL ORDER BY seq LIMIT ?
+"""
+_PUBLISH = "UPDATE journal SET published_at = ? WHERE seq = ? AND published_at IS NULL"
+# Everything up to the first unpublished row (or the newest row) is published.
+_ADVANCE = f"""
+UPDATE meta SET value = coalesce(
+    (SELECT min(seq) - 1 FROM journal WHERE seq > {_PUBLISHED_THROUGH} AND published_at IS NULL),
+    (SELECT max(seq) FROM journal), 0)
+WHERE key = 'published_through'
+"""
+
+
+class _Redemption(NamedTuple):
+    """What finishing a redemption needs: from a hold row, or straight from a decision."""
+
+    lane: str
+    zone: str
+    direction: str
+    reference: str
+    entitlement_id: str | None
+    reason: str
+    admitted: int
+    at: float
+    summary: dict[str, Any]  # decision_summary, plus "kiosk" for a kiosk
+    plan: list[_PlanRow]
+    admission: Ticket | None
+
+
+def decision_summary(decision: Decision) -> dict[str, Any]:
+    """What the journal and a held redemption keep of a decision: never the holder's name."""
+    summary: dict[str, Any] = {
+        "verdict": decision.verdict.value,
+        "reason": decision.reason.value,
+        "params": json_safe(decision.params) if decision.params else {},
+        "admitted": decision.admitted,
+        "entitlement_id": decision.entitlement_id,
+        "kind": decision.kind,
+    }
+    if decision.balance is not None:
+        summary["balance"] = decision.balance
+    return summary
+
+
+def _dump(value: Any) -> str:
+    """Compact JSON of a body built from JSON-safe parts only (no second json_safe walk).
+
+    pydantic-core's encoder writes the same text as json.dumps(separators=(",", ":"),
+    ensure_ascii=False) for such values, about three times faster.
+    """
+    return pydantic_core.to_json(value).decode()
+
+
+def _from_decision(
+    decision: Decision, lane: Lane, reference: str, when: float, direction: Direction | None
+) -> _Redemption:
+    way: Direction = direction or (decision.plan[0].direction if decision.plan else "entry")
+    summary = decision_summary(decision)
+    if lane.kiosk:
+        summary["kiosk"] = True  # a kiosk redeems; nobody enters the site through it
+    return _Redemption(
+        lane.id, lane.zone, way, reference, decision.entitlement_id, decision.reason.value, decision.admitted,
+        when, summary, [use[:-1] for use in decision.plan], decision.admission,
+    )  # fmt: skip
+
+
+def insert_hold(
+    conn: sqlite3.Connection, decision: Decision, *, lane: Lane, reference: str, at: dt.datetime,
+    direction: Direction | None = None,
+) -> str:  # fmt: skip
+    red = _from_decision(decision, lane, reference, epoch(at), direction)
+    redemption_id = new_id()
+    body = dict(red.summary)
+    if red.admission is not None:
+        body["admission"] = json.loads(body_of(red.admission))
+    conn.execute(
+        _INSERT_HOLD,
+        (redemption_id, red.lane, red.zone, red.direction, red.reference, red.entitlement_id, red.reason,
+         red.admitted, red.at, _dump(body), _dump(red.plan)),
+    )  # fmt: skip
+    log.debug("hold %s: entitlement %s, %d admitted at lane %s", redemption_id, red.entitlement_id, red.admitted,
+              red.lane)  # fmt: skip
+    return redemption_id
+
+
+def redeem(
+    conn: sqlite3.Connection, decision: Decision, *, lane: Lane, reference: str, at: dt.datetime,
+    passed: int | None, direction: Direction | None,
+) -> tuple[str, bool]:  # fmt: skip
+    """Hold and commit at once, writing the final uses directly; (redemption id, admission created)."""
+    red = _from_decision(decision, lane, reference, epoch(at), direction)
+    redemption_id = new_id()
+    return redemption_id, _finish(conn, redemption_id, red, passed=passed, at=at, finished=red.at)
+
+
+def _held(conn: sqlite3.Connection, redemption_id: str) -> _Redemption:
+    row = conn.execute(_HOLD, (redemption_id,)).fetchone()
+    if row is None:
+        found = conn.execute(_FINISHED, (redemption_id,)).fetchone()
+        if found is not None and found[0]:
+            raise LedgerError(f"redemption {redemption_id!r} is already {found[1].removeprefix('redemption.')}")
+        raise LedgerError(f"no redemption {redemption_id!r}")
+    lane, zone, direction, reference, entitlement_id, reason, admitted, at, body, plan = row
+    summary = json.loads(body)
+    admission = summary.pop("admission", None)
+    ticket = None if admission is None else Ticket.model_validate(admission)
+    return _Redemption(
+        lane, zone, direction, reference, entitlement_id, reason, admitted, at, summary, json.loads(plan), ticket
+    )
+
+
+def commit_held(conn: sqlite3.Connection, redemption_id: str, *, passed: int | None, at: dt.datetime) -> bool:
+    """Finish a held redemption as committed; returns whether a local ledger record was created."""
+    red = _held(conn, redemption_id)
+    conn.execute(_DELETE_HOLD, (redemption_id,))
+    return _finish(conn, redemption_id, red, passed=passed, at=at, finished=epoch(at))
+
+
+def release_held(conn: sqlite3.Connection, redemption_id: str, *, at: dt.datetime, why: str) -> None:
+    red = _held(conn, redemption_id)
+    conn.execute(_DELETE_HOLD, (redemption_id,))
+    _release(conn, redemption_id, red, at=at, finished=epoch(at), why=why)
+
+
+def _finish(conn: sqlite3.Connection, redemption_id: str, red: _Redemption, *, passed: int | None,
+            at: dt.datetime, finished: float) -> bool:  # fmt: skip
+    """Journal the commit and write its uses; `finished` is `at` as epoch seconds."""
+    passed = red.admitted if passed is None else passed
+    if not 0 <= passed <= red.admitted:
+        raise LedgerError(f"redemption {redemption_id!r}: passed must be 0..{red.admitted}, not {passed}")
+    if passed == 0 and red.admitted > 0:
+        _release(conn, redemption_id, red, at=at, finished=finished, why="nobody passed")
+        return False
+    uses = _trim(red.plan, red.admitted - passed) if passed < red.admitted else red.plan
+    stamps = _Stamps()
+    body = {**_journal_base(redemption_id, red, at, stamps), "passed": passed,
+            "uses": [_use_json(use, stamps) for use in uses]}  # fmt: skip
+    if red.admission is not None:
+        body["admission"] = red.admission.id
+    moved = 0 if red.summary.get("kiosk") else (passed if red.direction == "entry" else -passed)
+    seq = _journal(conn, "redemption.committed", finished, red, redemption_id=redemption_id, body=body, inside=moved)
+    if len(uses) == 1:
+        conn.execute(_INSERT_USAGE, (uses[0][0], seq, 0, *uses[0][1:]))
+    else:
+        conn.executemany(_INSERT_USAGE, [(use[0], seq, part, *use[1:]) for part, use in enumerate(uses)])
+    created = False
+    if red.admission is not None:
+        created = _create_admission(conn, red.admission, voucher=red.entitlement_id)
+    log.debug("commit %s: entitlement %s, %d of %d passed", redemption_id, red.entitlement_id, passed, red.admitted)
+    return created
+
+
+def _release(
+    conn: sqlite3.Connection, redemption_id: str, red: _Redemption, *, at: dt.datetime, finished: float, why: str
+) -> None:
+    body = {**_journal_base(redemption_id, red, at, _Stamps()), "passed": 0, "why": why}
+    _journal(conn, "redemption.released", finished, red, redemption_id=redemption_id, body=body, inside=0)
+    log.debug("release %s: entitlement %s (%s)", redemption_id, red.entitlement_id, why)
+
+
+def _trim(plan: list[_PlanRow], excess: int) -> list[_PlanRow]:
+    """Take back the persons who did not pass from the end of the plan.
+
+    Plan order is first-in-first-out, so trimming from the end keeps credits allocated FIFO;
+    a use paid with credits gives one credit back per person trimmed.
+    """
+    kept = list(plan)
+    for index in range(len(kept) - 1, -1, -1):
+        if excess <= 0:
+            break
+        persons, credits = kept[index][3], kept[index][4]
+        take = min(persons, excess)
+        if take == 0:
+            continue
+        if take == persons:
+            del kept[index]
+        else:
+            row = list(kept[index])
+            row[3:5] = [persons - take, max(0, credits - take)]
+            kept[index] = row
+        excess -= take
+    return kept
+
+
+def _create_admission(conn: sqlite3.Connection, ticket: Ticket, *, voucher: str | None) -> bool:
+    if ticket.from_voucher is None and voucher is not None:
+        ticket = ticket.model_copy(update={"from_voucher": voucher})
+    stored = conn.execute("SELECT version FROM entitlement WHERE id = ?", (ticket.id,)).fetchone()
+    deleted = conn.execute(
+        "SELECT version FROM tombstone WHERE type = 'entitlement' AND id = ?", (ticket.id,)
+    ).fetchone()
+    if ticket.version <= max(stored[0] if stored else 0, deleted[0] if deleted else 0):
+        log.warning("admission %s from voucher %s: a newer version is already known", ticket.id, voucher)
+        return False
+    row = entitlement_row(ticket)
+    conn.execute(
+        "DELETE FROM reference WHERE entitlement_id = ? AND code IN "
+        "(SELECT value FROM json_each((SELECT body FROM entitlement WHERE id = ?), '$.references'))",
+        (ticket.id, ticket.id),
+    )
+    conn.execute("INSERT OR REPLACE INTO entitlement VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+    conn.executemany(
+        "INSERT OR IGNORE INTO reference (code, entitlement_id) VALUES (?, ?)",
+        [(code, ticket.id) for code in ticket.references],
+    )
+    log.info("admission %s created from voucher %s", ticket.id, voucher)
+    return True
+
+
+class _Stamps(dict[float, str]):
+    """ISO texts of epoch instants, each computed once: a plan's uses share the decision's instant."""
+
+    def __missing__(self, seconds: float) -> str:
+        text = self[seconds] = instant(seconds).isoformat()
+        return text
+
+
+def _use_json(use: _PlanRow, stamps: _Stamps) -> dict[str, Any]:
+    entitlement_id, at, direction, persons, credits, performance, event, benefit, lane, zone = use
+    return {"entitlement_id": entitlement_id, "at": stamps[at], "direction": direction,
+            "persons": persons, "credits": credits, "performance": performance, "event": event,
+            "benefit": benefit, "lane": lane, "zone": zone}  # fmt: skip
+
+
+def _journal_base(redemption_id: str, red: _Redemption, at: dt.datetime, stamps: _Stamps) -> dict[str, Any]:
+    return {"redemption": redemption_id, **red.summary, "lane": red.lane, "zone": red.zone,
+            "direction": red.direction, "reference": red.reference, "held_at": stamps[red.at],
+            "at": at.isoformat()}  # fmt: skip
+
+
+def _journal(
+    conn: sqlite3.Connection, type_: str, finished: float, red: _Redemption, *, redemption_id: str,
+    body: Mapping[str, Any], inside: int,
+) -> int:  # fmt: skip
+    """Append the journal row of a finished redemption; returns its seq."""
+    cursor = conn.execute(
+        _INSERT_JOURNAL,
+        (new_id(), finished, type_, red.lane, red.entitlement_id, redemption_id, red.reason, _dump(body), inside),
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def insert_refusal(
+    conn: sqlite3.Connection, decision: Decision, *, lane: Lane, reference: str, at: dt.datetime,
+    direction: Direction = "entry",
+) -> str:  # fmt: skip
+    event_id = new_id()
+    body = {**decision_summary(decision), "lane": lane.id, "zone": lane.zone, "direction": direction,
+            "reference": reference, "at": at.isoformat()}  # fmt: skip
+    # An attention verdict is admissible with staff: it is not a refusal, and sync and reports
+    # must be able to tell the two apart without reading the body.
+    type_ = "attention" if decision.verdict is Verdict.ATTENTION else "refusal"
+    conn.execute(
+        _INSERT_JOURNAL,
+        (event_id, epoch(at), type_, lane.id, decision.entitlement_id, None, decision.reason.value, _dump(body), 0),
+    )  # fmt: skip
+    log.debug("%s at lane %s: entitlement %s, %s", type_, lane.id, decision.entitlement_id, decision.reason.value)
+    return event_id
+
+
+def insert_event(
+    conn: sqlite3.Connection, type_: str, *, at: dt.datetime, lane: str | None, entitlement_id: str | None,
+    redemption_id: str | None, reason: str | None, body: Mapping[str, Any],
+) -> str:  # fmt: skip
+    event_id = new_id()
+    full = {**body, "at": at.isoformat()}
+    row = (event_id, epoch(at), type_, lane, entitlement_id, redemption_id, reason, dumps(full), 0)
+    conn.execute(_INSERT_JOURNAL, row)
+    log.info("event %s at lane %s: entitlement %s, %s", type_, lane, entitlement_id, reason)
+    return event_id
+
+
+def open_holds(conn: sqlite3.Connection) -> list[Hold]:
+    return [
+        Hold(id_, lane, zone, direction, reference, entitlement_id, reason, admitted, instant(at))
+        for id_, lane, zone, direction, reference, entitlement_id, reason, admitted, at in conn.execute(_OPEN_HOLDS)
+    ]
+
+
+def journal(conn: sqlite3.Connection, *, after: int, limit: int, unpublished: bool) -> list[JournalEntry]:
+    return [
+        JournalEntry(
+            seq, id_, instant(at), type_, lane, ent, red, reason, json.loads(body),
+            None if published is None else instant(published),
+        )
+        for seq, id_, at, type_, lane, ent, red, reason, body, published in conn.execute(
+            _UNPUBLISHED if unpublished else _JOURNAL, (after, limit)
+        )
+    ]
+
+
+def mark_published(conn: sqlite3.Connection, seqs: Sequence[int], *, at: dt.datetime) -> None:
+    conn.executemany(_PUBLISH, [(at.timestamp(), seq) for seq in seqs])
+    conn.execute(_ADVANCE)

@@ -1,0 +1,130 @@
+"""`gate lane status|mode|open`: staff actions on the running daemon, over its control socket.
+
+The socket is the config's `[daemon] control_socket` (or --socket). Exit status: 0 done,
+1 the daemon refused or is not reachable (said in one line), 2 bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from gate.cli.context import resolve_config
+from gate.cli.run import config_path
+from gate.daemon.control import DaemonUnreachable, request
+from gate.lane.model import LaneMode
+
+
+def _socket(args: argparse.Namespace) -> Path:
+    if args.socket is not None:
+        return Path(args.socket)
+    config, _ = resolve_config(config_path(args))
+    return config.daemon.control_socket
+
+
+def _ask(args: argparse.Namespace, payload: dict[str, Any]) -> dict[str, Any] | None:
+    try:
+        answer = request(_socket(args), payload)
+    except DaemonUnreachable as exc:
+        print(f"gate: {exc}", file=sys.stderr)
+        return None
+    if not answer.get("ok"):
+        print(f"gate: the daemon refused: {answer.get('error', 'no reason given')}", file=sys.stderr)
+        return None
+    return answer
+
+
+def lane_status(args: argparse.Namespace) -> int:
+    answer = _ask(args, {"op": "status"})
+    if answer is None:
+        return 1
+    status = answer["status"]
+    if args.json:
+        print(json.dumps(status, indent=2, ensure_ascii=False))
+    else:
+        print(status_text(status))
+    return 0
+
+
+def status_text(status: dict[str, Any]) -> str:
+    """The status for people: mode, passage, clock, health, readers, the last decisions."""
+    lane, daemon, clock, health = status["lane"], status["daemon"], status["clock"], status["health"]
+    mode = lane["mode"] + (" (FIRE ALARM)" if lane["fire_alarm"] else "")
+    if lane["staff_mode"] != lane["mode"]:
+        mode += f", staff mode {lane['staff_mode']}"
+    lines = [
+        f"lane {lane['lane']}: {mode}" + (f" ({lane['mode_reason']})" if lane["mode_reason"] else ""),
+        f"daemon: {daemon['state']}, pid {daemon['pid']}, up {daemon['uptime_s']:.0f} s",
+    ]
+    passage = lane["passage"]
+    if passage:
+        lines.append(
+            f"passage: {passage['direction']}, {passage['passed']}/{passage['expected']} passed, "
+            f"{passage['seconds_left']:.1f} s left, {passage['waiting']} waiting"
+        )
+    else:
+        lines.append("passage: none")
+    trust = "trusted" if clock["trusted"] else f"NOT TRUSTED: {clock['reason']}"
+    lines.append(f"clock: {clock['now']} ({trust})")
+    failing = [f"{c['name']}: {c['detail']}" for c in health["checks"] if not c["ok"]]
+    lines.append("health: ok" if health["ok"] else "health: FAILING: " + "; ".join(failing))
+    for reader in status["readers"]:
+        link = {True: "connected", False: "no device", None: "running"}[reader["connected"]]
+        link = link if reader["running"] else "restarting"
+        error = f", last error: {reader['last_error']}" if reader["last_error"] else ""
+        lines.append(
+            f"reader {reader['id']} ({reader['type']}, {reader['direction']}): {link}, "
+            f"{reader['reads']} read(s), {reader['restarts']} restart(s){error}"
+        )
+    for hold in lane["restart_holds"]:
+        lines.append(f"at start: hold {hold['redemption']} ({hold['entitlement_id'] or '-'}) {hold['outcome']}")
+    for decision in lane["last_decisions"][-5:]:
+        lines.append(
+            f"decision {decision['at']}: {decision['verdict']} {decision['reason']} "
+            f"{decision['entitlement_id'] or '-'} x{decision['admitted']} {decision['direction']}"
+        )
+    return "\n".join(lines)
+
+
+def lane_mode(args: argparse.Namespace) -> int:
+    payload = {"op": "mode", "mode": args.mode, "reason": args.reason, "staff": args.staff}
+    answer = _ask(args, payload)
+    if answer is None:
+        return 1
+    print(f"lane {answer['status']['lane']['lane']}: mode {answer['status']['lane']['mode']}")
+    return 0
+
+
+def lane_open(args: argparse.Namespace) -> int:
+    payload = {"op": "open", "direction": args.direction, "reason": args.reason, "staff": args.staff}
+    answer = _ask(args, payload)
+    if answer is None:
+        return 1
+    print(f"lane {answer['status']['lane']['lane']}: opened once ({args.direction})")
+    return 0
+
+
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    lane = sub.add_parser("lane", help="status and staff actions of the running lane daemon")
+    verbs = lane.add_subparsers(dest="verb", required=True, metavar="VERB")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, default=argparse.SUPPRESS, help="config file (its [daemon] socket)")
+    common.add_argument("--socket", type=Path, help="control socket (default: the config's [daemon] control_socket)")
+    staff = argparse.ArgumentParser(add_help=False)
+    staff.add_argument("--reason", required=True, help="why (journaled with the action)")
+    staff.add_argument("--staff", help="who (default: your unix user)")
+
+    status = verbs.add_parser("status", parents=[common], help="mode, passage, clock, health, readers")
+    status.add_argument("--json", action="store_true", help="the whole status as JSON")
+    status.set_defaults(func=lane_status)
+
+    mode = verbs.add_parser("mode", parents=[common, staff], help="switch the lane's mode")
+    mode.add_argument("mode", choices=[m.value for m in LaneMode])
+    mode.set_defaults(func=lane_mode)
+
+    open_ = verbs.add_parser("open", parents=[common, staff], help="let one person through once")
+    open_.add_argument("--direction", choices=["entry", "exit"], default="entry")
+    open_.set_defaults(func=lane_open)

@@ -1,0 +1,151 @@
+"""`gate ledger import|export|stats`, `gate activity REF` and `gate balance HOLDER`."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+from gate import rules
+from gate.cache import Ledger
+from gate.cli.context import UsageError, build_demo_ledger, open_engine, resolve_config
+from gate.credentials import Unreadable, reference_of
+
+
+def ledger_import(args: argparse.Namespace) -> int:
+    config, is_demo = resolve_config(args.config)
+    if is_demo:
+        build_demo_ledger(config, now=dt.datetime.now(config.site.tz))
+    path: Path = args.file
+    if not path.is_file():
+        raise UsageError(f"no ledger file at {path}")
+    with Ledger.open(config.ledger.path, create=True) as ledger:
+        report = ledger.import_file(path)
+    print(report.summary())
+    return 0
+
+
+def ledger_export(args: argparse.Namespace) -> int:
+    with open_engine(args.config) as engine:
+        if args.output is None:
+            count = engine.ledger.export(sys.stdout)
+        else:
+            with args.output.open("w", encoding="utf-8") as out:
+                count = engine.ledger.export(out)
+    print(f"exported {count} records", file=sys.stderr)
+    return 0
+
+
+def ledger_stats(args: argparse.Namespace) -> int:
+    with open_engine(args.config) as engine:
+        stats = engine.ledger.stats()
+    if args.json:
+        print(json.dumps(stats, indent=2, default=str))
+    else:
+        for key, value in stats.items():
+            print(f"{key}: {json.dumps(value, default=str) if isinstance(value, dict) else value}")
+    return 0
+
+
+def activity(args: argparse.Namespace) -> int:
+    """Every use of what a reference finds, newest first (a member's activity)."""
+    with open_engine(args.config) as engine:
+        reference = reference_of(args.reference)
+        if isinstance(reference, Unreadable):
+            raise UsageError(f"not a reference: {reference.detail}")
+        ids = engine.ledger.resolve(reference)
+        if not ids:
+            raise UsageError(f"no entitlement has the reference {reference!r}")
+        rows = [use for entitlement in ids for use in engine.ledger.activity(entitlement)]
+        rows.sort(key=lambda use: use.at, reverse=True)
+        for use in rows:
+            when = dt.datetime.fromtimestamp(use.at, engine.tz).isoformat(timespec="seconds")
+            record = {
+                "at": when,
+                "entitlement": use.entitlement_id,
+                "direction": use.direction,
+                "persons": use.persons,
+                "credits": use.credits,
+                "lane": use.lane,
+                "zone": use.zone,
+                "performance": use.performance,
+            }
+            print(json.dumps(record) if args.json else _activity_line(record))
+        if not rows and not args.json:
+            print(f"no use recorded for {', '.join(ids)}")
+    return 0
+
+
+def _activity_line(record: dict[str, object]) -> str:
+    extra = f" credits={record['credits']}" if record["credits"] else ""
+    extra += f" performance={record['performance']}" if record["performance"] else ""
+    return (
+        f"{record['at']}  {record['direction']:<5} x{record['persons']}  lane={record['lane']} "
+        f"zone={record['zone']}  {record['entitlement']}{extra}"
+    )
+
+
+def balance(args: argparse.Namespace) -> int:
+    """Credits per credit membership of a holder, in the order they are consumed."""
+    with open_engine(args.config) as engine:
+        now = dt.datetime.now(engine.tz)
+        memberships = engine.ledger.credit_memberships_of(args.holder)
+        if not memberships:
+            raise UsageError(f"holder {args.holder!r} has no credit membership")
+        memberships.sort(key=lambda m: (m.purchased_at, m.id))
+        uses = engine.ledger.uses([m.id for m in memberships])
+        total = 0
+        lines = []
+        for membership in memberships:
+            mine = [u for u in uses if u.entitlement_id == membership.id]
+            remaining = rules.credit_remaining(membership, mine)
+            active = rules.credit_active(membership, now) and membership.state == "active"
+            total += remaining if active else 0
+            lines.append(
+                {
+                    "entitlement": membership.id,
+                    "credits": membership.credits,
+                    "used": sum(u.credits for u in mine if not u.held),
+                    "held": sum(u.credits for u in mine if u.held),
+                    "remaining": remaining,
+                    "active": active,
+                    "ends_at": rules.credit_ends_at(membership).isoformat(timespec="minutes"),
+                }
+            )
+    if args.json:
+        print(json.dumps({"holder": args.holder, "balance": total, "memberships": lines}))
+        return 0
+    print(f"holder {args.holder}: {total} credit(s) available")
+    for line in lines:
+        state = "active" if line["active"] else "not usable now"
+        print(
+            f"  {line['entitlement']}: {line['remaining']} of {line['credits']} left "
+            f"(used {line['used']}, held {line['held']}), {state}, ends {line['ends_at']}"
+        )
+    return 0
+
+
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    ledger = sub.add_parser("ledger", help="import, export and inspect the local ledger")
+    verbs = ledger.add_subparsers(dest="verb", required=True, metavar="VERB")
+    imp = verbs.add_parser("import", help="apply a JSON Lines ledger file (atomic: all lines or none)")
+    imp.add_argument("file", type=Path)
+    imp.set_defaults(func=ledger_import)
+    exp = verbs.add_parser("export", help="write the whole ledger as JSON Lines")
+    exp.add_argument("-o", "--output", type=Path, help="file to write (default: standard output)")
+    exp.set_defaults(func=ledger_export)
+    stats = verbs.add_parser("stats", help="counts, sizes and versions")
+    stats.add_argument("--json", action="store_true")
+    stats.set_defaults(func=ledger_stats)
+
+    act = sub.add_parser("activity", help="every use of what a reference finds, newest first")
+    act.add_argument("reference")
+    act.add_argument("--json", action="store_true")
+    act.set_defaults(func=activity)
+
+    bal = sub.add_parser("balance", help="a holder's credits, membership by membership")
+    bal.add_argument("holder", help="holder id")
+    bal.add_argument("--json", action="store_true")
+    bal.set_defaults(func=balance)

@@ -1,0 +1,371 @@
+"""The configuration file: TOML validated by pydantic models, one per section.
+
+Unknown keys are refused, and a bad file reports every error at once, each by its key path
+(`lanes.north-1.zone: unknown zone 'hall'`), so an operator fixes a file in one go.
+Later parts (readers, turnstile, screens, sync) add their own sections here.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from gate.records import Direction, Id, Mode, TimeZoneName
+from gate.scanner.symbology import parse_symbologies
+
+Language = Literal["en", "fr", "de"]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SiteConfig(_Section):
+    name: str = Field(min_length=1, max_length=200, description="The venue's name, shown to staff.")
+    timezone: TimeZoneName = Field(description="IANA time zone all local-time rules use, e.g. Europe/Paris.")
+    capacity: int | None = Field(default=None, ge=1, description="Occupancy limit of the site; none = no limit.")
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class ZoneConfig(_Section):
+    name: str = Field(min_length=1, max_length=200, description="Name shown to staff.")
+
+
+class LaneConfig(_Section):
+    zone: Id = Field(description="The zone this lane admits to (a key of [zones]).")
+    mode: Mode = Field(default="live", description="live admits live entitlements only; test only test ones.")
+    directions: tuple[Direction, ...] = Field(
+        default=("entry", "exit"), min_length=1, description="Directions this lane has readers for."
+    )
+    kiosk: bool = Field(default=False, description="A kiosk redeems at a screen instead of opening a turnstile.")
+    product: Id | None = Field(
+        default=None, description="The product one entry here is, for credit memberships (e.g. 'entry-adult')."
+    )
+
+
+class LedgerConfig(_Section):
+    path: Path = Field(description="The SQLite ledger file; created on first use.")
+
+
+class EngineConfig(_Section):
+    zero_price_takes_credit: bool = Field(
+        default=False, description="Whether a zero-priced item uses up a membership credit."
+    )
+    language: Language = Field(default="en", description="Language of texts when a screen asks for none.")
+
+
+class _ReaderConfig(_Section):
+    lane: Id = Field(description="The lane (a key of [lanes]) whose decisions this reader feeds.")
+    direction: Direction = Field(default="entry", description="The direction it reads for: entry or exit.")
+    dedupe_seconds: float = Field(
+        default=3.0, ge=0, le=60, description="The same code from this reader within this time is one read."
+    )
+
+
+class SerialReaderConfig(_ReaderConfig):
+    type: Literal["serial"] = Field(description="A serial or USB CDC scanner.")
+    port: str = Field(min_length=1, description="Device path (/dev/ttyACM0) or pyserial URL (socket://host:port).")
+    baudrate: int = Field(default=9600, gt=0, description="Line speed.")
+    terminator: Literal["cr", "lf", "crlf", "none"] = Field(
+        default="cr", description="What ends a code; none = an idle gap (idle_timeout_ms)."
+    )
+    idle_timeout_ms: int = Field(default=80, ge=10, le=2000, description="Gap that ends a code without terminator.")
+    max_length: int = Field(default=4096, ge=16, description="Longer reads are dropped (and logged).")
+
+
+class WedgeReaderConfig(_ReaderConfig):
+    type: Literal["wedge"] = Field(description="A keyboard-wedge USB scanner read through evdev.")
+    device: Path = Field(description="Its input device, ideally a stable udev alias such as /dev/input/scanner0.")
+    grab: bool = Field(default=True, description="Grab it exclusively so keystrokes never reach the browser.")
+
+
+class CameraReaderConfig(_ReaderConfig):
+    type: Literal["camera"] = Field(description="A camera: USB (V4L2), Pi CSI (picamera2) or a file.")
+    source: str = Field(
+        min_length=1, description="/dev/video0 or 0 (V4L2), csi:0 (picamera2), file:PATH (video or image folder)."
+    )
+    backend: Literal["zxing", "zbar"] = Field(default="zxing", description="Decoder: zxing-cpp, or pyzbar (ZBar).")
+    symbologies: tuple[str, ...] | None = Field(
+        default=None,
+        description="Symbologies to accept (qr, aztec, pdf417, datamatrix, code128, ean13...); none = all.",
+    )
+    region: tuple[int, int, int, int] | None = Field(
+        default=None, description="Region of interest x, y, width, height in pixels; none = whole frame."
+    )
+    max_side: int | None = Field(
+        default=None, ge=64, description="Downscale frames so their longer side is at most this many pixels."
+    )
+
+    @field_validator("symbologies")
+    @classmethod
+    def _known_symbologies(cls, names: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        if names is not None:
+            parse_symbologies(names)  # raises with the unknown name and the known ones
+        return names
+
+
+ReaderConfig = Annotated[
+    SerialReaderConfig | WedgeReaderConfig | CameraReaderConfig, Field(discriminator="type")
+]
+
+
+class WatchdogConfig(_Section):
+    max_loop_lag_s: float = Field(
+        default=1.0, gt=0, le=30, description="A loop tick later than this counts as a stalled loop: no watchdog ping."
+    )
+    ledger_check_s: float = Field(
+        default=5.0, gt=0, le=300, description="How often the ledger's write check (BEGIN IMMEDIATE; ROLLBACK) runs."
+    )
+
+
+class ClockConfig(_Section):
+    max_jump_s: float = Field(
+        default=30.0, gt=0, le=86_400,
+        description="A step of the wall clock against the monotonic clock beyond this is a jump: not trusted.",
+    )  # fmt: skip
+    require_sync: bool = Field(
+        default=True,
+        description="Trust the clock only once time sync (NTP) has synchronised it; false for an offline site "
+        "whose clock is kept by a battery-backed RTC.",
+    )
+
+
+class DaemonConfig(_Section):
+    lane: Id | None = Field(
+        default=None, description="The lane of [lanes] this daemon runs; required when there are several."
+    )
+    control_socket: Path = Field(
+        default=Path("/run/gate/control.sock"),
+        description="Unix socket of the control interface (gate lane ...); relative to the config file if relative.",
+    )
+    idle_checkpoint_s: float = Field(
+        default=2.0, gt=0, le=3600, description="After this long without a read the lane is idle: the WAL checkpoints."
+    )
+    watchdog: WatchdogConfig = Field(default_factory=WatchdogConfig, description="Health checks feeding systemd.")
+    clock: ClockConfig = Field(default_factory=ClockConfig, description="When the wall clock is trusted.")
+
+
+# The Raspberry Pi's 40-pin header: physical pin -> BCM GPIO number, so that `BOARD11` and
+# `17` are known to be one pin when the config is checked for a pin used twice.
+_BOARD_TO_BCM = {
+    3: 2, 5: 3, 7: 4, 8: 14, 10: 15, 11: 17, 12: 18, 13: 27, 15: 22, 16: 23, 18: 24, 19: 10, 21: 9, 22: 25,
+    23: 11, 24: 8, 26: 7, 27: 0, 28: 1, 29: 5, 31: 6, 32: 12, 33: 13, 35: 19, 36: 16, 37: 26, 38: 20, 40: 21,
+}  # fmt: skip
+_MAX_GPIO = 27
+
+
+def _bcm(value: object) -> object:
+    """A pin as its BCM GPIO number: 17, "17", "GPIO17", "BCM17", "BOARD11" or "J8:11"."""
+    if isinstance(value, bool):
+        raise ValueError(f"{str(value).lower()} is not a pin: use a GPIO number (17) or GPIO17, BCM17, BOARD11")
+    if not isinstance(value, int | str):
+        return value  # pydantic reports the wrong type
+    if isinstance(value, int):
+        number = value
+    else:
+        text = value.strip().upper()
+        board = text.removeprefix("BOARD").removeprefix("J8:")
+        if board != text:
+            if not board.isdigit() or int(board) not in _BOARD_TO_BCM:
+                raise ValueError(f"{value!r} is not a GPIO pin of the 40-pin header")
+            return _BOARD_TO_BCM[int(board)]
+        digits = text.removeprefix("GPIO").removeprefix("BCM")
+        if not digits.isdigit():
+            raise ValueError(f"{value!r} is not a pin: use a GPIO number (17) or GPIO17, BCM17, BOARD11, J8:11")
+        number = int(digits)
+    if not 0 <= number <= _MAX_GPIO:
+        raise ValueError(f"GPIO{number} does not exist (GPIO0..GPIO{_MAX_GPIO})")
+    return number
+
+
+Pin = Annotated[int, BeforeValidator(_bcm)]
+LaneModeName = Literal["normal", "free", "locked", "out_of_order"]
+
+
+class DirectionPins(_Section):
+    relay: Pin = Field(description="GPIO of the unlock relay wired to the turnstile's dry-contact input.")
+    sensor: Pin = Field(description="GPIO of the passage sensor that reports one rotation in this direction.")
+
+
+class LampsConfig(_Section):
+    green: Pin | None = Field(default=None, description="GPIO of the green lamp (admit, free passage).")
+    red: Pin | None = Field(default=None, description="GPIO of the red lamp (deny, locked, out of order).")
+    amber: Pin | None = Field(default=None, description="GPIO of the amber lamp (attention: staff needed).")
+
+
+class TurnstileConfig(_Section):
+    """The turnstile of the daemon's lane: pins, active levels and timings (docs/lane.md)."""
+
+    pin_factory: Literal["lgpio", "native", "mock"] = Field(
+        default="lgpio",
+        description="gpiozero backend: lgpio on a Pi, native (pure Python), mock (no hardware: tests, demo).",
+    )
+    entry: DirectionPins | None = Field(default=None, description="Pins of the entry direction.")
+    exit: DirectionPins | None = Field(default=None, description="Pins of the exit direction.")
+    relay_active_high: bool = Field(
+        default=True, description="Relay (and lock output) energised by a high level; false for active-low boards."
+    )
+    pulse_ms: int = Field(default=200, ge=20, le=5000, description="Length of the unlock pulse per person.")
+    lock_output: Pin | None = Field(
+        default=None, description="GPIO of an optional lock/stop output, active while locked or out of order."
+    )
+    sensor_active_low: bool = Field(
+        default=True, description="Passage and alarm inputs read active when low (a contact closing to ground)."
+    )
+    sensor_pull: Literal["up", "down", "none"] = Field(
+        default="up", description="Pull resistor of the passage and alarm inputs: up, down, or none (external)."
+    )
+    debounce_ms: int = Field(default=30, ge=0, le=1000, description="Edges of one input closer than this are one.")
+    alarm_input: Pin | None = Field(
+        default=None, description="GPIO of the turnstile's alarm output (forced rotation): logged and reported."
+    )
+    fire_loop: Pin | None = Field(
+        default=None,
+        description="GPIO of the fire-alarm loop (pulled up, loop to ground): open loop = alarm, every way freed.",
+    )
+    fire_clear_s: float = Field(
+        default=2.0, ge=0, le=600, description="The loop must stay closed this long before the alarm ends."
+    )
+    lamps: LampsConfig = Field(default_factory=LampsConfig, description="Lamps; each optional.")
+    lamp_active_high: bool = Field(default=True, description="Lamps and buzzer are on at a high level.")
+    buzzer: Pin | None = Field(default=None, description="GPIO of an active buzzer (on/off, no PWM needed).")
+    passage_timeout_s: float = Field(
+        default=8.0, gt=0, le=120, description="Time each admitted person has to pass; then the rest is released."
+    )
+    accessible_timeout_s: float = Field(
+        default=20.0, gt=0, le=300, description="The same for entitlements flagged accessible (plus one companion)."
+    )
+    first_mode: LaneModeName = Field(
+        default="normal", description="Lane mode at the very first start; afterwards the last mode set wins."
+    )
+
+    def pins(self) -> list[tuple[str, int]]:
+        """(key path, GPIO) of every pin the section uses."""
+        found: list[tuple[str, int | None]] = []
+        for direction in ("entry", "exit"):
+            pins = getattr(self, direction)
+            if pins is not None:
+                found += [(f"turnstile.{direction}.relay", pins.relay), (f"turnstile.{direction}.sensor", pins.sensor)]
+        found += [(f"turnstile.lamps.{name}", getattr(self.lamps, name)) for name in ("green", "red", "amber")]
+        for key in ("lock_output", "alarm_input", "fire_loop", "buzzer"):
+            found.append((f"turnstile.{key}", getattr(self, key)))
+        return [(key, pin) for key, pin in found if pin is not None]
+
+    @model_validator(mode="after")
+    def _wiring(self) -> TurnstileConfig:
+        # Problems name full key paths (see _problems), so an operator sees both ends of a clash.
+        problems: list[str] = []
+        if self.entry is None and self.exit is None:
+            problems.append("turnstile.entry: a turnstile needs the pins of at least one direction (entry, exit)")
+        seen: dict[int, str] = {}
+        for key, pin in self.pins():
+            if pin in seen:
+                problems.append(f"{key}: GPIO{pin} is already used by {seen[pin]}")
+            else:
+                seen[pin] = key
+        # An input pulled towards its own active level would read a passage with nothing connected.
+        if self.sensor_pull == "up" and not self.sensor_active_low:
+            problems.append("turnstile.sensor_active_low: a pulled-up input is active low (or set sensor_pull)")
+        if self.sensor_pull == "down" and self.sensor_active_low:
+            problems.append("turnstile.sensor_active_low: a pulled-down input is active high (or set sensor_pull)")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+class GateConfig(_Section):
+    site: SiteConfig = Field(description="The venue.")
+    zones: Annotated[dict[Id, ZoneConfig], Field(min_length=1)] = Field(description="Areas of the site by id.")
+    lanes: Annotated[dict[Id, LaneConfig], Field(min_length=1)] = Field(description="Lanes by id.")
+    ledger: LedgerConfig = Field(description="The local ledger.")
+    engine: EngineConfig = Field(default_factory=EngineConfig, description="Decision settings.")
+    readers: dict[Id, ReaderConfig] = Field(default_factory=dict, description="Barcode readers by id.")
+    turnstile: TurnstileConfig | None = Field(
+        default=None, description="The turnstile this device drives over GPIO (docs/lane.md); none on a kiosk."
+    )
+    daemon: DaemonConfig = Field(default_factory=DaemonConfig, description="The lane daemon (gate run).")
+
+    @model_validator(mode="after")
+    def _references(self) -> GateConfig:
+        problems = [
+            f"lanes.{lane_id}.zone: unknown zone {lane.zone!r} (zones: {', '.join(sorted(self.zones))})"
+            for lane_id, lane in self.lanes.items()
+            if lane.zone not in self.zones
+        ]
+        if self.daemon.lane is not None and self.daemon.lane not in self.lanes:
+            problems.append(f"daemon.lane: unknown lane {self.daemon.lane!r} (lanes: {', '.join(self.lanes)})")
+        for reader_id, reader in self.readers.items():
+            lane = self.lanes.get(reader.lane)
+            if lane is None:
+                known = ", ".join(self.lanes)
+                problems.append(f"readers.{reader_id}.lane: unknown lane {reader.lane!r} (lanes: {known})")
+            elif reader.direction not in lane.directions:
+                problems.append(
+                    f"readers.{reader_id}.direction: lane {reader.lane!r} has no {reader.direction} direction"
+                )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+class ConfigError(Exception):
+    """A config that cannot be used; `problems` lists each as 'key.path: what is wrong'."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__(f"{source}: " + "; ".join(problems))
+
+    def __str__(self) -> str:
+        return f"{self.source}: {len(self.problems)} problem(s)\n" + "\n".join(f"  {p}" for p in self.problems)
+
+
+def _problems(exc: ValidationError) -> list[str]:
+    problems: list[str] = []
+    for err in exc.errors():
+        path = ".".join(str(part) for part in err["loc"])
+        message = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            message = "unknown key"
+        if not path or message.startswith(f"{path}."):
+            # A model's own check names full key paths (a clash names both of its keys).
+            problems.extend(message.split("; "))
+        else:
+            problems.append(f"{path}: {message}")
+    return problems
+
+
+def parse_config(text: str, *, source: str = "<config>") -> GateConfig:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(source, [f"not valid TOML: {exc}"]) from exc
+    try:
+        return GateConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(source, _problems(exc)) from exc
+
+
+def load_config(path: Path) -> GateConfig:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(str(path), [f"cannot read: {exc}"]) from exc
+    config = parse_config(text, source=str(path))
+    if not config.ledger.path.is_absolute():
+        # A relative ledger path is relative to the config file, not to wherever gate was started.
+        ledger = config.ledger.model_copy(update={"path": (path.parent / config.ledger.path).resolve()})
+        config = config.model_copy(update={"ledger": ledger})
+    if not config.daemon.control_socket.is_absolute():
+        daemon = config.daemon.model_copy(
+            update={"control_socket": (path.parent / config.daemon.control_socket).resolve()}
+        )
+        config = config.model_copy(update={"daemon": daemon})
+    return config

@@ -1,0 +1,57 @@
+"""Turns what a reader saw into what it claims: a plain reference or a signed credential.
+
+Plain references (a back office's ticket number, a membership order number, a voucher code,
+a Wallet pass message) are looked up in the ledger. Signed offline credentials carry their
+own claim and are checked against the keyring (docs/credentials.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gate.credentials.reference import Unreadable, reference_of, text_of
+from gate.credentials.signed import (
+    KEY_ID,
+    Credential,
+    CredentialError,
+    encode,
+    entitlement_of,
+    looks_signed,
+    verify,
+)
+from gate.records import MAX_REFERENCE
+
+
+@dataclass(frozen=True, slots=True)
+class SignedRead:
+    """A read that is a signed credential, not yet verified."""
+
+    text: str
+
+
+def claim_of(read: str | bytes) -> str | SignedRead | Unreadable:
+    """What a read claims: a reference to look up, a signed credential to verify, or nothing."""
+    text = text_of(read)
+    if isinstance(text, Unreadable):
+        return text
+    if looks_signed(text):
+        # Signed credentials are case-sensitive (base64url): never normalised like references.
+        return SignedRead(text)
+    return reference_of(text)
+
+
+__all__ = [
+    "KEY_ID",
+    "MAX_REFERENCE",
+    "Credential",
+    "CredentialError",
+    "SignedRead",
+    "Unreadable",
+    "claim_of",
+    "encode",
+    "entitlement_of",
+    "looks_signed",
+    "reference_of",
+    "text_of",
+    "verify",
+]

@@ -1,0 +1,287 @@
+"""`gate run`: the daemon of one lane.
+
+One event loop, one root `asyncio.TaskGroup`, every long-lived part an async context manager:
+
+    root TaskGroup
+    ├── loop-ticker      measures the loop's lag                     (health)
+    ├── ledger-probe     BEGIN IMMEDIATE; ROLLBACK every few seconds  (health)
+    ├── clock            watches the wall clock against the monotonic one
+    ├── watchdog         WATCHDOG=1 at half $WATCHDOG_USEC while healthy
+    └── lane             ledger + engine -> Lane -> control socket -> lane TaskGroup
+                         ├── reader:<id>   one per configured reader of the lane, restarted with backoff
+                         ├── checkpoint    copies the WAL into the ledger while the lane is idle
+                         └── stop          waits for SIGTERM/SIGINT
+
+SIGTERM (or SIGINT): STOPPING=1 at once; readers stop taking reads; decisions already taken
+finish; the control socket closes; the Lane drains the passage in progress (its __aexit__);
+the ledger closes; exit 0. The health tasks outlive the lane so the watchdog is fed while a
+passage drains.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import os
+import signal
+import time
+from collections.abc import Callable
+from typing import Any
+
+from gate.cache import Ledger, LedgerError
+from gate.config import ConfigError, GateConfig
+from gate.daemon.clock import DecisionClock
+from gate.daemon.control import ControlError, ControlServer, to_json
+from gate.daemon.health import Check, LedgerProbe, LoopTicker, Watchdog
+from gate.daemon.readers import Build, LaneFeed, SupervisedReader
+from gate.daemon.systemd import Notifier
+from gate.engine import Engine
+from gate.lane import Lane, LaneHardwareError, LaneMode, LaneStopped
+from gate.records import Direction
+
+log = logging.getLogger("gate.daemon")
+
+
+def _build_reader(reader_id: str, config: Any) -> Any:
+    from gate.scanner.factory import build_reader  # noqa: PLC0415 - keeps `gate lane ...` quick to start
+
+    return build_reader(reader_id, config)
+
+
+class Daemon:
+    """One lane's daemon. `await Daemon(...).run()` returns once stopped by a signal (or `stop()`)."""
+
+    def __init__(
+        self, config: GateConfig, lane_id: str, *, source: str = "<config>", notifier: Notifier | None = None,
+        build: Build = _build_reader, clock: DecisionClock | None = None,
+    ) -> None:  # fmt: skip
+        self.config = config
+        self.lane_id = lane_id
+        self.source = source
+        self.notifier = notifier or Notifier.from_env()
+        self._build = build
+        daemon = config.daemon
+        self.clock = clock or DecisionClock(max_jump_s=daemon.clock.max_jump_s, require_sync=daemon.clock.require_sync)
+        self.ticker = LoopTicker()
+        self.probe = LedgerProbe(config.ledger.path, every=daemon.watchdog.ledger_check_s)
+        self.watchdog = Watchdog(
+            self.notifier, self._checks, ticker=self.ticker, max_lag=daemon.watchdog.max_loop_lag_s,
+            describe=self._describe,
+        )  # fmt: skip
+        self.lane: Lane | None = None
+        self.readers: list[SupervisedReader] = []
+        self.started = time.monotonic()
+        self.started_at = dt.datetime.now(dt.UTC)
+        self._stop = asyncio.Event()
+        self._state = "starting"
+
+    # --- life cycle ---------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stop, sig.name)
+        try:
+            async with asyncio.TaskGroup() as root:
+                services = [
+                    root.create_task(self.ticker.run(), name="loop-ticker"),
+                    root.create_task(self.probe.run(), name="ledger-probe"),
+                    root.create_task(self.clock.watch(), name="clock"),
+                    root.create_task(self.watchdog.run(), name="watchdog"),
+                ]
+                lane = root.create_task(self._run_lane(), name="lane")
+                # asyncio.wait, not await: a failing lane is reported once, by the TaskGroup.
+                await asyncio.wait([lane])
+                for task in services:
+                    task.cancel()
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)
+            self.notifier.close()
+        log.info("stopped")
+
+    def stop(self, why: str = "stop requested") -> None:
+        if self._stop.is_set():
+            log.info("%s: already stopping", why)
+            return
+        log.info("%s: stopping (the passage in progress finishes first)", why)
+        self._state = "stopping"
+        self.notifier.stopping(f"stopping ({why})")
+        self._stop.set()
+
+    async def _run_lane(self) -> None:
+        path = self.config.ledger.path
+        # Opening may create or migrate the ledger: disk work, off the loop.
+        ledger = await asyncio.to_thread(Ledger.open, path)
+        try:
+            engine = Engine(ledger, self.config)
+            try:
+                lane = Lane(engine=engine, lane_id=self.lane_id, config=self.config, clock=self.clock.now)
+            except ValueError as exc:  # the config cannot drive this lane's turnstile
+                raise ConfigError(self.source, [str(exc)]) from exc
+            async with lane:
+                self.lane = lane
+                self._report_restart(lane)
+                await self._serve(lane)
+            log.info("lane %s drained", self.lane_id)
+        finally:
+            self.lane = None
+            await asyncio.to_thread(ledger.close)
+
+    async def _serve(self, lane: Lane) -> None:
+        feed = LaneFeed(lane.handle)
+        self.readers = [
+            SupervisedReader(reader_id, reader, feed, build=self._build)
+            for reader_id, reader in self.config.readers.items()
+            if reader.lane == self.lane_id
+        ]
+        async with ControlServer(self.config.daemon.control_socket, self), asyncio.TaskGroup() as group:
+            tasks = [group.create_task(self._checkpoints(lane, feed), name="checkpoint")]
+            for supervised in self.readers:
+                supervised.task = group.create_task(supervised.run(), name=f"reader:{supervised.id}")
+                tasks.append(supervised.task)
+            self._state = "serving"
+            self.notifier.ready(self._describe())
+            log.info(
+                "ready: lane %s, mode %s, %d reader(s), control %s, clock %s",
+                self.lane_id, lane.mode, len(self.readers), self.config.daemon.control_socket,
+                "trusted" if self.clock.state.trusted else f"NOT trusted ({self.clock.state.reason})",
+            )  # fmt: skip
+            await self._stop.wait()
+            for task in tasks:
+                task.cancel()
+        await feed.drain()  # decisions already taken reach the ledger before the lane drains
+
+    async def _checkpoints(self, lane: Lane, feed: LaneFeed) -> None:
+        """Copy the WAL into the ledger when the lane has been idle a moment (cheap unless due)."""
+        idle = self.config.daemon.idle_checkpoint_s
+        done_at = -1.0
+        while True:
+            await asyncio.sleep(idle / 2)
+            if feed.idle_for() < idle or lane.status().passage is not None or done_at == feed.last_read:
+                continue
+            done_at = feed.last_read
+            try:
+                # The Ledger is only ever used from the lane's ledger thread: run it there.
+                await lane.run_ledger(lane.engine.ledger.checkpoint)
+            except LedgerError as exc:
+                log.warning("checkpoint failed: %s", exc)
+
+    def _report_restart(self, lane: Lane) -> None:
+        holds = lane.status().restart_holds
+        if holds:
+            released = sum(1 for h in holds if h.outcome == "released")
+            log.warning(
+                "restart: %d hold(s) left by the last run; %d released (nothing consumed), %d failed",
+                len(holds), released, len(holds) - released,
+            )  # fmt: skip
+
+    # --- health and status --------------------------------------------------------------------
+
+    def _checks(self) -> list[Check]:
+        if self._stop.is_set():
+            # Readers were stopped on purpose; the watchdog goes on while the passage drains.
+            return [Check("readers", True, "stopped"), self.probe.result]
+        dead = [r.id for r in self.readers if r.task is not None and not r.alive]
+        readers = Check("readers", not dead, f"supervisor of {', '.join(dead)} ended" if dead else self._readers())
+        return [readers, self.probe.result]
+
+    def _readers(self) -> str:
+        if not self.readers:
+            return "none configured"
+        parts = []
+        for reader in self.readers:
+            state = reader.state()
+            parts.append(f"{state.id} {_link(state.running, state.connected)}")
+        return ", ".join(parts)
+
+    def _describe(self) -> str:
+        lane = self.lane
+        mode = lane.mode.value if lane is not None else "-"
+        clock = "" if self.clock.state.trusted else "; clock NOT trusted"
+        return f"{self._state}: lane {self.lane_id} {mode}; readers: {self._readers()}{clock}"
+
+    def status(self) -> dict[str, Any]:
+        lane = self.lane
+        if lane is None:
+            raise ControlError(f"lane {self.lane_id} is not running ({self._state})")
+        checks = self.watchdog.evaluate()
+        return {
+            "lane": to_json(lane.status()),
+            "daemon": {
+                "state": self._state,
+                "pid": os.getpid(),
+                "started_at": self.started_at.isoformat(),
+                "uptime_s": round(time.monotonic() - self.started, 1),
+                "ledger": str(self.config.ledger.path),
+                "watchdog_s": self.notifier.watchdog_interval,
+                "watchdog_pings": self.watchdog.pings,
+            },
+            "clock": {"now": self.clock.now().astimezone(self.config.site.tz).isoformat(), **to_json(self.clock.state)},
+            "health": {"ok": all(c.ok for c in checks), "checks": [to_json(c) for c in checks]},
+            "readers": [to_json(r.state()) for r in self.readers],
+        }
+
+    async def set_mode(self, mode: LaneMode, *, reason: str, staff: str) -> None:
+        await self._running_lane().set_mode(mode, reason=reason, staff=staff)
+        self.notifier.status(self._describe())
+
+    async def open_once(self, direction: Direction, *, reason: str, staff: str) -> None:
+        try:
+            await self._running_lane().open_once(direction=direction, reason=reason, staff=staff)
+        except (LaneStopped, ValueError) as exc:
+            raise ControlError(str(exc)) from exc
+
+    def _running_lane(self) -> Lane:
+        if self.lane is None or self._stop.is_set():
+            raise ControlError(f"lane {self.lane_id} is {self._state}")
+        return self.lane
+
+
+def _link(running: bool, connected: bool | None) -> str:
+    if not running:
+        return "restarting"
+    return {True: "connected", False: "waiting for its device", None: "running"}[connected]
+
+
+def choose_lane(config: GateConfig, asked: str | None, *, source: str) -> str:
+    """The lane to run: --lane, else [daemon] lane, else the config's only lane."""
+    lane = asked or config.daemon.lane
+    if lane is not None:
+        if lane not in config.lanes:
+            raise ConfigError(source, [f"--lane: unknown lane {lane!r} (lanes: {', '.join(config.lanes)})"])
+        return lane
+    if len(config.lanes) == 1:
+        return next(iter(config.lanes))
+    raise ConfigError(
+        source, [f"daemon.lane: required when the config has several lanes ({', '.join(config.lanes)}), or --lane"]
+    )
+
+
+def run_daemon(config: GateConfig, lane_id: str, *, source: str, factory: Callable[..., Daemon] = Daemon) -> int:
+    """Run until stopped: 0 after a clean stop, 1 after a failure (logged); ConfigError for an unusable config."""
+    daemon = factory(config, lane_id, source=source)
+    try:
+        asyncio.run(daemon.run())
+    except BaseExceptionGroup as group:
+        failures = _leaves(group)
+        for exc in failures:
+            # A config the lane cannot use, or a second daemon on one socket: one reason, no traceback.
+            if isinstance(exc, ConfigError | ControlError):
+                daemon.notifier.stopping("failed")
+                raise exc from None
+        for exc in failures:
+            # Missing GPIO is an install problem said in words (gate doctor says more); the rest are bugs.
+            trace = None if isinstance(exc, LaneHardwareError) else exc
+            log.critical("daemon failed: %s: %s", type(exc).__name__, exc, exc_info=trace)
+        daemon.notifier.stopping("failed")
+        return 1
+    return 0
+
+
+def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
+    found: list[BaseException] = []
+    for exc in group.exceptions:
+        found.extend(_leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc])
+    return found

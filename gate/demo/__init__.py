@@ -1,0 +1,1 @@
+"""The embedded demo: a config and a ledger of every entitlement kind, dated around today."""

@@ -1,0 +1,199 @@
+"""The decision path: a read on a lane at a time becomes a decision, and an admit a held redemption.
+
+The engine is the one place that gathers a `Situation` from the ledger and hands it to the
+pure rules, so the CLI, the lane and (later) the screens share one path. Decisions are
+serialised under one lock: two readers on a lane cannot both admit a single-use code, since
+the first one's hold is in the ledger before the second is decided.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import threading
+from dataclasses import dataclass
+
+from gate import rules
+from gate.cache import Ledger
+from gate.config import GateConfig
+from gate.credentials import CredentialError, SignedRead, Unreadable, claim_of, entitlement_of, verify
+from gate.decision import Ask, Decision, Lane, Site, Situation
+from gate.reasons import Reason, Verdict
+from gate.records import CreditMembership, Entitlement, Flag, Membership
+
+log = logging.getLogger("gate.engine")
+
+PLAIN = Ask()  # an entry asking for what the entitlement allows at once
+
+
+class UnknownLane(LookupError):
+    def __init__(self, lane: str, known: list[str]) -> None:
+        super().__init__(f"unknown lane {lane!r} (lanes: {', '.join(known)})")
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """A decision and, when it was recorded, the redemption it opened."""
+
+    decision: Decision
+    reference: str | None
+    redemption: str | None = None
+    flags: tuple[Flag, ...] = ()  # of the entitlement decided on: the lane times an accessible passage longer
+
+
+class Engine:
+    """Decides reads for the lanes of one site against one ledger."""
+
+    def __init__(self, ledger: Ledger, config: GateConfig) -> None:
+        self.ledger = ledger
+        self.config = config
+        self.tz = config.site.tz
+        self._lock = threading.Lock()
+        self._lanes = {
+            lane_id: Lane(id=lane_id, zone=lane.zone, mode=lane.mode, kiosk=lane.kiosk, product=lane.product)
+            for lane_id, lane in config.lanes.items()
+        }
+
+    def lane(self, lane_id: str) -> Lane:
+        try:
+            return self._lanes[lane_id]
+        except KeyError:
+            raise UnknownLane(lane_id, sorted(self._lanes)) from None
+
+    @property
+    def lanes(self) -> tuple[Lane, ...]:
+        return tuple(self._lanes.values())
+
+    def decide(self, read: str | bytes, *, lane: str, at: dt.datetime, ask: Ask = PLAIN) -> Outcome:
+        """One decision, recorded nowhere (what `gate check` without --commit shows)."""
+        with self._lock:
+            return self._decide(read, self.lane(lane), at, ask)
+
+    def admit(self, read: str | bytes, *, lane: str, at: dt.datetime, ask: Ask = PLAIN) -> Outcome:
+        """Decide and, for an admit, hold the redemption durably; a refusal is journaled.
+
+        Used by a lane before it opens: the hold counts as a use until `commit` or `release`.
+        An attention verdict holds nothing: staff decide first.
+        """
+        with self._lock:
+            outcome = self._decide(read, self.lane(lane), at, ask)
+            return self._record(outcome, self.lane(lane), at, hold_only=True)
+
+    def redeem(self, read: str | bytes, *, lane: str, at: dt.datetime, ask: Ask = PLAIN) -> Outcome:
+        """Decide and record at once, as if everyone admitted went through (`gate check --commit`)."""
+        with self._lock:
+            outcome = self._decide(read, self.lane(lane), at, ask)
+            return self._record(outcome, self.lane(lane), at, hold_only=False)
+
+    def commit(self, redemption: str, *, at: dt.datetime, passed: int | None = None) -> None:
+        with self._lock:
+            self.ledger.commit(redemption, passed=passed, at=at)
+        log.info("commit redemption=%s passed=%s", redemption, "all" if passed is None else passed)
+
+    def release(self, redemption: str, *, at: dt.datetime, why: str) -> None:
+        with self._lock:
+            self.ledger.release(redemption, at=at, why=why)
+        log.info("release redemption=%s why=%s", redemption, why)
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _record(self, outcome: Outcome, lane: Lane, at: dt.datetime, *, hold_only: bool) -> Outcome:
+        decision, reference = outcome.decision, outcome.reference or ""
+        if decision.verdict is Verdict.ADMIT:
+            if hold_only:
+                redemption = self.ledger.hold(decision, lane=lane, reference=reference, at=at)
+            else:
+                redemption = self.ledger.redeem(decision, lane=lane, reference=reference, at=at)
+            return dataclasses.replace(outcome, redemption=redemption)
+        self.ledger.refuse(decision, lane=lane, reference=reference, at=at)
+        return outcome
+
+    def _decide(self, read: str | bytes, lane: Lane, at: dt.datetime, ask: Ask) -> Outcome:
+        if at.tzinfo is None or at.utcoffset() is None:
+            raise ValueError("a decision time must carry its time zone")
+        with self.ledger.snapshot():
+            return self._decide_in_snapshot(read, lane, at, ask)
+
+    def _decide_in_snapshot(self, read: str | bytes, lane: Lane, at: dt.datetime, ask: Ask) -> Outcome:
+        claim = claim_of(read)
+        if isinstance(claim, Unreadable):
+            return self._refused(lane, Decision(Verdict.DENY, Reason.UNREADABLE, {"detail": claim.detail}), None)
+        if isinstance(claim, SignedRead):
+            found = self._signed(claim, at)
+            if isinstance(found, Decision):
+                return self._refused(lane, found, None)
+            reference, entitlements = found
+        else:
+            reference, entitlements = claim, self._entitlements(claim)
+        holder_id = entitlements[0].holder if entitlements else None
+        situation = Situation(
+            entitlements=entitlements,
+            holder=self.ledger.holder(holder_id) if holder_id else None,
+            uses=self.ledger.uses([e.id for e in entitlements]) if entitlements else (),
+            schedule=self.ledger.schedule(),
+            lane=lane,
+            site=Site(
+                tz=self.tz,
+                capacity=self.config.site.capacity,
+                inside=self.ledger.inside() if self.config.site.capacity else 0,
+                zero_price_takes_credit=self.config.engine.zero_price_takes_credit,
+            ),
+            at=at,
+            ask=ask,
+        )
+        decision = rules.decide(situation)
+        self._log(lane, decision)
+        flags = next((e.flags for e in entitlements if e.id == decision.entitlement_id), ())
+        return Outcome(decision, reference, flags=flags)
+
+    def _refused(self, lane: Lane, decision: Decision, reference: str | None) -> Outcome:
+        self._log(lane, decision)
+        return Outcome(decision, reference)
+
+    def _signed(self, claim: SignedRead, at: dt.datetime) -> tuple[str, tuple[Entitlement, ...]] | Decision:
+        """The entitlement a signed credential stands for: the ledger's record once it has one."""
+        try:
+            credential = verify(claim.text, self.ledger.keys("credential"), at)
+        except CredentialError as exc:
+            log.info("credential refused reason=%s detail=%s", exc.reason, exc)
+            return Decision(Verdict.DENY, exc.reason, exc.params)
+        entitlement_id = credential.entitlement_id
+        if self.ledger.is_revoked(entitlement_id):
+            return Decision(Verdict.DENY, Reason.REVOKED, entitlement_id=entitlement_id, kind=credential.kind)
+        known = self.ledger.entitlements([entitlement_id])
+        return entitlement_id, tuple(known) if known else (entitlement_of(credential, self.tz),)
+
+    def _entitlements(self, reference: str) -> tuple[Entitlement, ...]:
+        found = self.ledger.entitlements(self.ledger.resolve(reference))
+        if any(isinstance(e, Membership) and e.renews for e in found):
+            found = self._with_renewed(found)
+        credit_holders = {e.holder for e in found if isinstance(e, CreditMembership) and e.holder}
+        if not credit_holders:
+            return tuple(found)
+        # Credits are a pool: the holder's other credit memberships take part first-in-first-out.
+        seen = {e.id for e in found}
+        pool = [m for h in sorted(credit_holders) for m in self.ledger.credit_memberships_of(h) if m.id not in seen]
+        return (*found, *pool)
+
+    def _with_renewed(self, found: list[Entitlement]) -> list[Entitlement]:
+        """A renewal bought early must not lock out the membership it renews: the renewed ones
+        follow as later candidates (the rules admit on the first that admits, and show the
+        newest one's refusal when none does)."""
+        ids = [e.id for e in found]
+        for entitlement in list(found):
+            if isinstance(entitlement, Membership) and entitlement.renews:
+                ids.extend(i for i in self.ledger.lineage(entitlement.id)[1:] if i not in ids)
+        return self.ledger.entitlements(ids)
+
+    @staticmethod
+    def _log(lane: Lane, decision: Decision) -> None:
+        if log.isEnabledFor(logging.INFO):
+            log.info(
+                "decision lane=%s verdict=%s reason=%s entitlement=%s admitted=%d",
+                lane.id,
+                decision.verdict,
+                decision.reason,
+                decision.entitlement_id or "-",
+                decision.admitted,
+            )

@@ -1,0 +1,99 @@
+"""Local-time boundaries: where days, weeks, months and seasons start in the site's zone.
+
+Every boundary is an aware datetime in the zone given, built from the wall-clock date, so a
+day is the visitor's day even on the 23- and 25-hour days of a daylight-saving change.
+Instants are compared as epoch seconds: two aware datetimes that share a tzinfo compare by
+wall-clock time and ignore the fold, which is wrong in the repeated autumn hour.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from gate.records import Period, Season
+
+_ONE_DAY = dt.timedelta(days=1)
+
+
+@lru_cache(maxsize=64)
+def zone(name: str) -> ZoneInfo:
+    """The zone by IANA name; cached because ZoneInfo's own cache still costs a lock and a lookup."""
+    return ZoneInfo(name)
+
+
+def day_start(day: dt.date, tz: dt.tzinfo) -> dt.datetime:
+    """The first instant of a local day (local midnight)."""
+    return dt.datetime(day.year, day.month, day.day, tzinfo=tz)
+
+
+def day_end(day: dt.date, tz: dt.tzinfo) -> dt.datetime:
+    """The last instant of a local day, 23:59:59.999999: the inclusive end of a last valid day."""
+    return dt.datetime(day.year, day.month, day.day, 23, 59, 59, 999999, tzinfo=tz)
+
+
+def next_midnight(day: dt.date, tz: dt.tzinfo) -> dt.datetime:
+    """The local midnight that ends a day: the instant something valid through that day expired at."""
+    return day_start(day + _ONE_DAY, tz)
+
+
+def week_start(day: dt.date) -> dt.date:
+    """The Monday of the day's week."""
+    return day - dt.timedelta(days=day.weekday())
+
+
+def month_start(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """Calendar months later, clamped to the month's last day (Jan 31 + 1 month = Feb 28 or 29)."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
+    last = calendar.monthrange(year, month)[1]
+    return dt.date(year, month, min(day.day, last))
+
+
+def add_period(day: dt.date, period: Period) -> dt.date:
+    """A day plus a validity period: years and months first (clamped), then days."""
+    return add_months(day, period.years * 12 + period.months) + dt.timedelta(days=period.days)
+
+
+def last_day_of(start: dt.date, period: Period) -> dt.date:
+    """The inclusive last day of a period starting on `start`: one year from Jan 1 ends on Dec 31."""
+    return add_period(start, period) - _ONE_DAY
+
+
+def season_of(day: dt.date, seasons: Iterable[Season]) -> Season | None:
+    """The first season whose days contain the given local day."""
+    for season in seasons:
+        if season.starts_on <= day <= season.ends_on:
+            return season
+    return None
+
+
+def period_start(per: str, today: dt.date, tz: dt.tzinfo, seasons: Mapping[str, Season]) -> float | None:
+    """Epoch seconds where the current limit period began; -inf for lifetime, None when no season is on."""
+    if per == "day":
+        start = today
+    elif per == "week":
+        start = week_start(today)
+    elif per == "month":
+        start = month_start(today)
+    elif per == "season":
+        season = season_of(today, seasons.values())
+        if season is None:
+            return None
+        start = season.starts_on
+    else:
+        return float("-inf")
+    return day_start(start, tz).timestamp()
+
+
+def days_before(instant: dt.datetime, days: int, tz: dt.tzinfo) -> dt.datetime:
+    """The same local wall-clock time `days` calendar days earlier (a DST change keeps 20:00 at 20:00)."""
+    return instant.astimezone(tz) - dt.timedelta(days=days)

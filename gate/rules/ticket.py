@@ -1,0 +1,98 @@
+"""Tickets and admissions: a performance, a time slot or a whole day, for `pax` persons.
+
+A single-entry ticket admits each of its persons once (again after an exit when re-entry is
+allowed); a multiple-entry ticket admits its whole party every time its window is open.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from gate.decision import Decision, Use
+from gate.reasons import Reason
+from gate.records import Performance, Ticket
+from gate.rules.access import check_access, check_mode, check_state
+from gate.rules.context import Refusal, Scan, refusal
+from gate.rules.outcome import asked, finish
+from gate.rules.performances import admission_window, check_window, show_name
+from gate.rules.periods import day_end, day_start
+
+
+def check_performance(
+    scan: Scan, perf: Performance, show: str, opens_minutes_before: int | None, closes_minutes_after: int | None
+) -> Refusal | None:
+    """The admission window around the start, then the performance's zone."""
+    opens, closes = admission_window(perf, opens_minutes_before, closes_minutes_after)
+    refused = check_window(scan, opens, closes, show)
+    if refused is not None:
+        return refused
+    if perf.zone is not None and perf.zone != scan.lane.zone:
+        return refusal(Reason.WRONG_ZONE, zone=scan.lane.zone)
+    return None
+
+
+def persons_left(scan: Scan, pax: int, multiple: bool, reentry: bool, uses: Sequence[Use]) -> Refusal | int:
+    """Persons this ticket may still let in, or ALREADY_USED with the last entry."""
+    if multiple:
+        return pax
+    entered = 0
+    exited = 0
+    last_entry = float("-inf")
+    for u in uses:
+        if u.direction == "entry":
+            entered += u.persons
+            last_entry = max(last_entry, u.at)
+        else:
+            exited += u.persons
+    inside = entered - exited if reentry else entered
+    left = pax - max(inside, 0)
+    if left <= 0:
+        return refusal(Reason.ALREADY_USED, used_at=scan.instant(last_entry))
+    return left
+
+
+def _check_day(scan: Scan, ticket: Ticket) -> Refusal | None:
+    day = ticket.day
+    assert day is not None
+    if scan.today < day:
+        return refusal(Reason.TOO_EARLY, opens_at=day_start(day, scan.tz))
+    if scan.today > day:
+        return refusal(Reason.TOO_LATE, closed_at=day_end(day, scan.tz))
+    return None
+
+
+def decide_ticket(scan: Scan, ticket: Ticket, uses: tuple[Use, ...]) -> Decision | Refusal:
+    refused = check_mode(scan, ticket) or check_state(ticket)
+    if refused is not None:
+        return refused
+    perf: Performance | None = None
+    show: str | None = None
+    if ticket.performance is not None:
+        perf = scan.schedule.performances.get(ticket.performance)
+        if perf is None:
+            return refusal(Reason.NO_PERFORMANCE)
+        show = show_name(scan, perf.event)
+        refused = check_performance(scan, perf, show, ticket.opens_minutes_before, ticket.closes_minutes_after)
+    elif ticket.slot is not None:
+        slot = ticket.slot
+        opens = slot.starts_at.timestamp() - (ticket.opens_minutes_before or 0) * 60
+        closes = slot.ends_at.timestamp() + (ticket.closes_minutes_after or 0) * 60
+        refused = check_window(scan, opens, closes, None)
+    else:
+        refused = _check_day(scan, ticket)
+    if refused is not None:
+        return refused
+    # A performance's own admission window replaces the opening hours.
+    allowed = check_access(scan, ((ticket.access, None),), uses, opening_hours=perf is None)
+    if isinstance(allowed, Refusal):
+        return allowed
+    left = persons_left(scan, ticket.pax, ticket.entries == "multiple", ticket.reentry, uses)
+    if isinstance(left, Refusal):
+        return left
+    performance = perf.id if perf is not None else None
+    event = perf.event if perf is not None else None
+
+    def plan(admitted: int) -> tuple[Use, ...]:
+        return (scan.use(ticket.id, admitted, performance=performance, event=event),)
+
+    return finish(scan, ticket, want=asked(scan, left), allowed=min(left, allowed), plan=plan, show=show)

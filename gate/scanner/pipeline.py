@@ -1,0 +1,301 @@
+"""The lane's frame pipeline: a cheap first pass, and extra passes only when it finds nothing.
+
+    pipeline = Pipeline(symbologies=..., roi=(x, y, w, h), max_side=640)
+    reads = pipeline.read(frame)         # in a worker thread: the decoders release the GIL
+
+1. Prepare: grayscale, crop to the region of interest, downscale to `max_side`.
+2. First pass: the bare decoder on the whole frame. Most codes held up to a lane are read
+   here, at the bare decoder's cost (gate adds the preparation and nothing else).
+3. When it finds nothing: `find_regions` looks for code-like patches (about 1 ms). An empty
+   lane has none and the frame is done. Otherwise the extra passes run, cheapest and most
+   useful first, each on the patches (or the whole frame), until one reads something:
+
+   - ``level``: each patch turned so its bars are vertical (1D codes and PDF417 held at an
+     angle: measured, zxing-cpp 3.1 stops reading a Code 128 past about 20 degrees of tilt
+     and a PDF417 past 5-10), and enlarged at least twice when small (a code far from the
+     camera: a 1D code needs about 2 px a module);
+   - ``invert``: the same, light and dark swapped. zxing-cpp's try_invert reads dark-mode
+     matrix codes, but measured, not a dark-mode Code 128, EAN-13 or PDF417;
+   - ``contrast``: the same after local histogram equalisation (CLAHE). zxing-cpp's local
+     binarizer takes any 8x8 block whose grey levels span less than 24 for blank, so the
+     modules of a dim screen or of the washed-out part under a reflection vanish;
+     equalised, they span the whole range. (An adaptive-threshold pass was tried too: it
+     read nothing this one did not, on the corpus or on generated frames.)
+   - ``global``: the whole frame with the global-histogram binarizer, which reads blocky or
+     decorated QR Codes the local binarizer breaks up (found on the photo corpus).
+
+4. Budget: the extra passes of one frame decode at most `extra_budget` frames' worth of
+   pixels. The next frame resumes where the last one stopped, so a frame with a busy scene
+   (a striped coat, a poster) costs a bounded time, and every pass still runs within a few
+   frames while a visitor holds the code up.
+
+Positions are mapped back to the caller's frame (before the crop and the downscale).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from .decoders import (
+    Backend,
+    BackendUnavailable,
+    Decoded,
+    Gray,
+    Point,
+    as_gray,
+    backend_available,
+    read_zbar,
+    read_zxing,
+)
+from .regions import Region, find_regions
+from .symbology import DEFAULT_SYMBOLOGIES, Symbology
+
+log = logging.getLogger("gate.scanner")
+
+PASSES = ("level", "invert", "contrast", "global")
+#: A patch smaller than this on its long side is enlarged (2-3 times) before decoding.
+ENLARGE_BELOW = 400
+_Patch = tuple[Gray, Callable[[Point], Point]]
+
+
+@dataclass(slots=True)
+class PassStats:
+    """How often each pass ran and read something: what docs and the bench report."""
+
+    frames: int = 0
+    first: int = 0
+    gated_out: int = 0
+    runs: dict[str, int] = field(default_factory=lambda: dict.fromkeys(PASSES, 0))
+    hits: dict[str, int] = field(default_factory=lambda: dict.fromkeys(PASSES, 0))
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    name: str
+    region: Region | None  # None: the whole frame
+    cost: int  # pixels decoded
+
+
+class Pipeline:
+    """Decodes lane frames; a plain synchronous object, to be called from one worker thread."""
+
+    def __init__(
+        self,
+        *,
+        backend: Backend = "zxing",
+        symbologies: frozenset[Symbology] = DEFAULT_SYMBOLOGIES,
+        roi: tuple[int, int, int, int] | None = None,
+        max_side: int | None = None,
+        passes: tuple[str, ...] = PASSES,
+        extra_budget: float | None = 2.0,
+        max_regions: int = 3,
+    ) -> None:
+        unknown = [name for name in passes if name not in PASSES]
+        if unknown:
+            raise ValueError(f"unknown pass(es) {unknown}; known: {', '.join(PASSES)}")
+        if roi is not None and (len(roi) != 4 or roi[2] <= 0 or roi[3] <= 0 or roi[0] < 0 or roi[1] < 0):
+            raise ValueError(f"region of interest must be (x, y, width, height) with a positive size, got {roi}")
+        if max_side is not None and max_side < 64:
+            raise ValueError(f"max_side must be at least 64 pixels, got {max_side}")
+        if extra_budget is not None and extra_budget <= 0:
+            raise ValueError(f"extra_budget must be positive (or None for no limit), got {extra_budget}")
+        if max_regions < 1:
+            raise ValueError(f"max_regions must be at least 1, got {max_regions}")
+        if backend not in ("zxing", "zbar"):
+            raise ValueError(f"unknown decoder backend {backend!r}; known: zxing, zbar")
+        if not backend_available(backend):
+            raise BackendUnavailable(f"decoder backend {backend!r} cannot load on this machine")
+        self.backend: Backend = backend
+        self.symbologies = frozenset(symbologies)
+        self.roi = roi
+        self.max_side = max_side
+        # The global-histogram binarizer is a zxing-cpp option: with ZBar, whose binarizer is
+        # global already, that pass would repeat the first.
+        self.passes = tuple(p for p in passes if not (backend == "zbar" and p == "global"))
+        self.extra_budget = extra_budget
+        self.max_regions = max_regions
+        self.stats = PassStats()
+        # Clip 2 on 8x8 tiles: enough to lift a 10-grey-level code to the full range, not so
+        # much that sensor noise turns into modules. One per pipeline: OpenCV's CLAHE object
+        # keeps work buffers, so it must not be shared between threads.
+        self._clahe = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8))
+        self._resume = 0  # index into this frame's extra steps where the last frame stopped
+
+    def read(self, frame: object) -> list[Decoded]:
+        """The codes in one frame, positions in the frame's pixels; [] when none or unreadable."""
+        gray = as_gray(frame)
+        if gray is None:
+            return []
+        prepared, to_frame = self._prepare(gray)
+        if prepared is None:
+            return []
+        self.stats.frames += 1
+        found = self._decode(prepared)
+        if found:
+            self.stats.first += 1
+            return [d.moved(to_frame) for d in found]
+        if not self.passes:
+            return []
+        regions = find_regions(prepared, limit=self.max_regions)
+        steps = self._steps(prepared, regions)
+        if not steps:
+            self.stats.gated_out += 1
+            return []
+        budget = None if self.extra_budget is None else self.extra_budget * prepared.size
+        start = self._resume % len(steps)
+        spent = 0
+        patches: dict[Region, _Patch] = {}
+        for offset in range(len(steps)):
+            step = steps[(start + offset) % len(steps)]
+            if budget is not None and offset > 0 and spent + step.cost > budget:
+                # The regions of the next frame are nearly the same (the visitor holds still),
+                # so resuming by position in the list carries on with the passes not yet tried.
+                self._resume = start + offset
+                return []
+            spent += step.cost
+            self.stats.runs[step.name] += 1
+            found = self._run(step, prepared, patches)
+            if found:
+                self.stats.hits[step.name] += 1
+                self._resume = 0
+                log.debug("read by the %s pass: %s", step.name, ", ".join(d.symbology.label for d in found))
+                return [d.moved(to_frame) for d in found]
+        self._resume = 0
+        return []
+
+    # -- preparation -------------------------------------------------------------------
+
+    def _prepare(self, gray: Gray) -> tuple[Gray | None, Callable[[Point], Point]]:
+        ox = oy = 0
+        if self.roi is not None:
+            x, y, w, h = self.roi
+            gray = gray[y : y + h, x : x + w]
+            ox, oy = x, y
+            if min(gray.shape) < 8:
+                return None, _identity
+        factor = 1.0
+        if self.max_side is not None and max(gray.shape) > self.max_side:
+            factor = self.max_side / max(gray.shape)
+            size = (max(1, round(gray.shape[1] * factor)), max(1, round(gray.shape[0] * factor)))
+            gray = np.asarray(cv2.resize(gray, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
+        gray = np.ascontiguousarray(gray)
+
+        def to_frame(p: Point) -> Point:
+            return round(p[0] / factor) + ox, round(p[1] / factor) + oy
+
+        return gray, to_frame
+
+    # -- passes ------------------------------------------------------------------------
+
+    def _decode(self, image: Gray, *, global_binarizer: bool = False) -> list[Decoded]:
+        if self.backend == "zbar":
+            return read_zbar(image, self.symbologies)
+        return read_zxing(image, self.symbologies, binarizer="global" if global_binarizer else "local")
+
+    def _steps(self, prepared: Gray, regions: list[Region]) -> list[_Step]:
+        if not regions:
+            return []
+        steps: list[_Step] = []
+        for name in self.passes:
+            if name == "global":
+                grow = _enlargement(max(prepared.shape))
+                steps.append(_Step(name, None, round(prepared.size * grow * grow)))
+                continue
+            for region in regions:
+                w, h = _patch_size(region)
+                steps.append(_Step(name, region, w * h))
+        return steps
+
+    def _run(self, step: _Step, prepared: Gray, patches: dict[Region, _Patch]) -> list[Decoded]:
+        if step.region is None:
+            grow = _enlargement(max(prepared.shape))
+            if grow == 1.0:
+                return self._decode(prepared, global_binarizer=True)
+            size = (round(prepared.shape[1] * grow), round(prepared.shape[0] * grow))
+            enlarged = np.asarray(cv2.resize(prepared, size, interpolation=cv2.INTER_CUBIC), dtype=np.uint8)
+
+            def shrink(p: Point) -> Point:
+                return round(p[0] / grow), round(p[1] / grow)
+
+            return [d.moved(shrink) for d in self._decode(enlarged, global_binarizer=True)]
+        if step.region not in patches:  # the passes of one region share its levelled patch
+            patches[step.region] = _level(prepared, step.region)
+        patch, back = patches[step.region]
+        if step.name == "level":
+            return [d.moved(back) for d in self._decode(patch)]
+        if step.name == "invert":
+            return [d.moved(back) for d in self._decode(255 - patch)]
+        # contrast
+        return [d.moved(back) for d in self._decode(np.asarray(self._clahe.apply(patch), dtype=np.uint8))]
+
+
+def _identity(p: Point) -> Point:
+    return p
+
+
+def _patch_size(region: Region) -> tuple[int, int]:
+    # The margin keeps the quiet zone a decoder needs around a code whose edge the region
+    # detector cut a little short.
+    w, h = region.w + 2 * _margin(region), region.h + 2 * _margin(region)
+    if region.linear and _tilted(region.angle):
+        cos, sin = abs(math.cos(math.radians(region.angle))), abs(math.sin(math.radians(region.angle)))
+        w, h = round(w * cos + h * sin), round(w * sin + h * cos)
+    grow = _enlargement(max(w, h))
+    return round(w * grow), round(h * grow)
+
+
+def _margin(region: Region) -> int:
+    return max(12, round(0.3 * max(region.w, region.h)))
+
+
+def _tilted(angle: float) -> bool:
+    # Within 5 degrees of level (or of upright, which the decoder's try_rotate covers) the
+    # decoder reads it as is, and a rotation would only cost time.
+    off = abs(angle) % 90
+    return 5 < off < 85
+
+
+def _enlargement(side: int) -> float:
+    # At least twice: interpolating a 1D code's 1-1.5 px modules to 2-3 px is what lets the
+    # decoder's scan lines find the bar edges; less barely helps.
+    return 1.0 if side >= ENLARGE_BELOW else min(3.0, max(2.0, ENLARGE_BELOW / max(side, 1)))
+
+
+def _level(prepared: Gray, region: Region) -> _Patch:
+    """The region's patch with margin, turned level when its edges run one way, enlarged
+    when small; and the map from the patch's pixels back to the prepared frame's."""
+    height, width = prepared.shape
+    margin = _margin(region)
+    x0, y0 = max(0, region.x - margin), max(0, region.y - margin)
+    x1, y1 = min(width, region.x + region.w + margin), min(height, region.y + region.h + margin)
+    patch = prepared[y0:y1, x0:x1]
+    ph, pw = patch.shape
+    angle = region.angle if region.linear and _tilted(region.angle) else 0.0
+    theta = math.radians(angle)
+    cos, sin = abs(math.cos(theta)), abs(math.sin(theta))
+    out_w, out_h = pw * cos + ph * sin, pw * sin + ph * cos
+    grow = _enlargement(round(max(out_w, out_h)))
+    matrix = cv2.getRotationMatrix2D((pw / 2, ph / 2), angle, grow)
+    matrix[0, 2] += out_w * grow / 2 - pw / 2
+    matrix[1, 2] += out_h * grow / 2 - ph / 2
+    size = (max(1, round(out_w * grow)), max(1, round(out_h * grow)))
+    if angle == 0.0 and grow == 1.0:
+        out = np.ascontiguousarray(patch)
+    else:
+        interpolation = cv2.INTER_CUBIC if grow > 1.0 else cv2.INTER_LINEAR
+        warped = cv2.warpAffine(patch, matrix, size, flags=interpolation, borderMode=cv2.BORDER_REPLICATE)
+        out = np.asarray(warped, dtype=np.uint8)
+    inverse = cv2.invertAffineTransform(matrix)
+
+    def back(p: Point) -> Point:
+        x = inverse[0, 0] * p[0] + inverse[0, 1] * p[1] + inverse[0, 2]
+        y = inverse[1, 0] * p[0] + inverse[1, 1] * p[1] + inverse[1, 2]
+        return round(x) + x0, round(y) + y0
+
+    return out, back

@@ -1,0 +1,338 @@
+"""English texts: visitors get a few words they can act on, staff get the parameters."""
+
+from __future__ import annotations
+
+from gate.reasons import Reason
+from gate.text.catalog import Args, Catalog, Entry
+from gate.text.format import When
+
+_DESK = "please see the desk"
+_KINDS = {
+    "membership": "membership",
+    "credit_membership": "credit membership",
+    "subscription": "subscription",
+    "reservation": "reservation",
+    "voucher": "voucher",
+    "ticket": "ticket",
+}
+_PER = {"day": "per day", "week": "per week", "month": "per month", "season": "per season", "lifetime": "in total"}
+_USED_IN = {"day": "today", "week": "this week", "month": "this month", "season": "this season"}
+
+
+def _n(a: Args, n: int, one: str, other: str) -> str:
+    return f"{a.num(n)} {one if n == 1 else other}"
+
+
+def _at(w: When) -> str:
+    return f"at {w.text}" if w.is_time else f"on {w.text}"
+
+
+def _then(head: str, tail: str | None, sep: str = " — ") -> str:
+    return head if tail is None else f"{head}{sep}{tail}"
+
+
+def _for(a: Args) -> str:
+    show = a.text("show")
+    return f" for {show}" if show else ""
+
+
+def _balance(a: Args) -> str | None:
+    if a.balance is None:
+        return None
+    if a.kind == "credit_membership":
+        return _n(a, a.balance, "credit left", "credits left")
+    if a.kind == "subscription":
+        return _n(a, a.balance, "seat left", "seats left")
+    return f"{a.num(a.balance)} left"
+
+
+def _welcome(a: Args) -> str:
+    head = f"Welcome, {a.holder}" if a.holder else "Welcome"
+    extras = []
+    if a.admitted > 1:
+        extras.append(f"{a.num(a.admitted)} may enter")
+    if a.kind == "credit_membership" and (balance := _balance(a)):
+        extras.append(balance)
+    return _then(head, ", ".join(extras) or None)
+
+
+def _admitted(a: Args) -> str:
+    head = f"{a.num(a.admitted)} admitted" if a.admitted > 1 else "Admitted"
+    kind = _KINDS.get(a.kind or "")
+    return " · ".join(p for p in (head, a.holder, kind, a.text("show"), _balance(a)) if p)
+
+
+def _partial_counts(a: Args) -> tuple[int, int | None, int | None]:
+    admitted = a.count("admitted")
+    admitted = a.admitted if admitted is None else admitted
+    asked = a.count("asked")
+    rest = a.count("need_tickets")
+    if rest is None and asked is not None:
+        rest = asked - admitted
+    return admitted, asked, rest if rest is None or rest > 0 else None
+
+
+def _need(a: Args, rest: int | None) -> str:
+    if rest is None:
+        return "the others need tickets"
+    return f"{a.num(rest)} more needs a ticket" if rest == 1 else f"{a.num(rest)} more need tickets"
+
+
+def _partial(a: Args) -> str:
+    admitted, _, rest = _partial_counts(a)
+    return f"{a.num(admitted)} may enter — {_need(a, rest)}"
+
+
+def _partial_staff(a: Args) -> str:
+    admitted, asked, rest = _partial_counts(a)
+    head = (
+        f"Partial: {a.num(admitted)} of {a.num(asked)} admitted"
+        if asked is not None
+        else f"Partial: {a.num(admitted)} admitted"
+    )
+    if rest is None:
+        return head
+    return f"{head}; {a.num(rest)} needs a ticket" if rest == 1 else f"{head}; {a.num(rest)} need tickets"
+
+
+def _performance(a: Args) -> str | None:
+    show, starts = a.text("show"), a.when("starts_at")
+    return ", ".join(p for p in (show, starts.text if starts else None) if p) or None
+
+
+def _with(head: str, value: str | None) -> str:
+    return _then(head, value, ": ")
+
+
+def _not_yet_valid(a: Args, staff: bool) -> str:
+    w = a.when("valid_from")
+    if staff:
+        return f"Not yet valid: from {w.text}" if w else "Not yet valid"
+    return f"Valid from {w.text}" if w else "Not valid yet"
+
+
+def _expired(a: Args) -> str:
+    w = a.when("expired_at")
+    if w is None:
+        return "Expired"
+    return f"Expired at {w.text}" if w.is_time else f"Expired on {w.date}"
+
+
+def _expired_staff(a: Args) -> str:
+    w = a.when("expired_at")
+    return f"Expired {_at(w)}" if w else "Expired"
+
+
+def _closed(a: Args, staff: bool) -> str:
+    w = a.when("opens_at")
+    if staff:
+        return f"Closed; opens {_at(w)}" if w else "Closed; next opening unknown"
+    return f"Closed — opens {_at(w)}" if w else "Closed"
+
+
+def _outside_window(a: Args, staff: bool) -> str:
+    w = a.when("opens_at")
+    if staff:
+        return f"Outside its hours; valid again from {w.text}" if w else "Outside its hours"
+    return f"Not valid at this time — valid from {w.text}" if w else "Not valid at this time"
+
+
+def _blackout(a: Args) -> str:
+    d = a.day("day")
+    if d is None:
+        return "Not valid on this date"
+    return "Not valid today" if d.is_today else f"Not valid on {d.text}"
+
+
+def _too_early(a: Args, staff: bool) -> str:
+    w = a.when("opens_at")
+    head = f"Too early{_for(a)}"
+    if w is None:
+        return head
+    return f"{head}: admission opens {_at(w)}" if staff else f"{head} — entry from {w.text}"
+
+
+def _too_late(a: Args, staff: bool) -> str:
+    w = a.when("closed_at")
+    head = f"Too late{_for(a)}"
+    if w is None:
+        return head
+    return f"{head}{': admission' if staff else ' — entry'} closed {_at(w)}"
+
+
+def _already_used(a: Args) -> str:
+    w = a.when("used_at")
+    return f"Already used {_at(w)}" if w else "Already used"
+
+
+def _limit(a: Args) -> str:
+    per = a.text("per")
+    return f"Already used {_USED_IN[per]}" if per in _USED_IN else "No entries left"
+
+
+def _limit_staff(a: Args) -> str:
+    per, count = a.text("per"), a.count("count")
+    if count is not None:
+        return _then(f"Limit reached: {a.num(count)}", _PER.get(per or ""), " ")
+    return _then("Limit reached", f"({_PER[per]})" if per in _PER else None, " ")
+
+
+def _passback(a: Args, staff: bool) -> str:
+    w = a.when("until")
+    if staff:
+        return f"Anti-passback until {w.text}" if w else "Anti-passback"
+    return f"Just used — try again {_at(w)}" if w else "Just used — please try again later"
+
+
+def _no_credit(a: Args, staff: bool) -> str:
+    balance = a.count("balance")
+    balance = a.balance if balance is None else balance
+    if not balance:
+        return _then("No credits left", f"(balance {a.num(balance)})" if staff and balance is not None else None, " ")
+    return f"Not enough credits: balance {a.num(balance)}" if staff else f"Not enough credits — {a.num(balance)} left"
+
+
+def _show_used(a: Args, staff: bool) -> str:
+    used, quantity, show = a.count("used"), a.count("quantity"), a.text("show")
+    target = show or "this show"
+    if used is None or quantity is None:
+        return f"All seats for {target} used"
+    seats = "seat" if quantity == 1 else "seats"
+    if staff:
+        return f"Subscription seats for {target} used: {a.num(used)} of {a.num(quantity)}"
+    return f"{a.num(used)} of {a.num(quantity)} {seats} for {target} used"
+
+
+def _deadline(a: Args, head: str, verb: str) -> str:
+    w = a.when("deadline")
+    return f"{head}; {verb} {w.text}" if w else head
+
+
+def _voucher_expired(a: Args) -> str:
+    d = a.day("expired_on")
+    return f"Voucher expired on {d.text}" if d else "Voucher expired"
+
+
+def _redemption_not_open(a: Args, staff: bool) -> str:
+    w = a.when("opens_at")
+    if staff:
+        head = f"Redemption window{_for(a)}"
+        return f"{head} opens {_at(w)}" if w else f"{head} not open yet"
+    return f"Can be redeemed{_for(a)} from {w.text}" if w else "Cannot be redeemed yet"
+
+
+def _redemption_closed(a: Args) -> str:
+    w = a.when("closed_at")
+    return _then(f"Redemption window{_for(a)} closed", _at(w) if w else None, " ")
+
+
+def _mismatch(a: Args, what: str) -> str:
+    # Both may be lists joined with commas, hence the semicolon between them.
+    wanted, offered = a.text("wanted"), a.text("offered")
+    parts = [f"voucher for {wanted}" if wanted else None, f"performance offers {offered}" if offered else None]
+    detail = "; ".join(p for p in parts if p)
+    return f"{what}: {detail}" if detail else f"{what} mismatch"
+
+
+def _override(a: Args) -> str:
+    by, note = a.text("by"), a.text("note")
+    return _with(f"Override by {by}" if by else "Staff override", note)
+
+
+CATALOG: Catalog = {
+    Reason.OK: Entry(_welcome, _admitted),
+    Reason.PARTIAL: Entry(_partial, _partial_staff),
+    Reason.EXIT: Entry("Goodbye", lambda a: _with("Exit recorded", a.holder)),
+    Reason.REDEEMED: Entry(
+        lambda a: _then("Voucher redeemed", _performance(a)),
+        lambda a: _with("Voucher redeemed into an admission", _performance(a)),
+    ),
+    Reason.ID_CHECK: Entry("Please wait — staff will check your ID", lambda a: _with("ID check required", a.holder)),
+    Reason.CHILD: Entry(
+        "Please wait — a member of staff will help you",
+        lambda a: _then("Child: check age or accompanying adult", a.holder),
+    ),
+    Reason.UNREADABLE: Entry(
+        "Code not readable — please try again", lambda a: _with("Unreadable code", a.text("detail"))
+    ),
+    Reason.UNKNOWN_CODE: Entry(f"Code not recognised — {_DESK}", "Unknown code"),
+    Reason.FORGED: Entry(f"Code not valid — {_DESK}", "Signed code does not verify (forged or damaged)"),
+    Reason.UNKNOWN_KEY: Entry(
+        f"Code not valid — {_DESK}", lambda a: _with("Signed with a key this gate does not know", a.text("key"))
+    ),
+    Reason.KEY_NOT_VALID: Entry(
+        f"Code not valid — {_DESK}", lambda a: _with("Signed with a key that is not valid now", a.text("key"))
+    ),
+    Reason.TEST_AT_LIVE_LANE: Entry("Test code — not valid for entry", "Test entitlement at a live lane"),
+    Reason.LIVE_AT_TEST_LANE: Entry(
+        "This lane is in test mode — please use another lane", "Live entitlement at a test lane"
+    ),
+    Reason.WRONG_ZONE: Entry(
+        "Not valid for this area", lambda a: f"Not valid in zone {z}" if (z := a.text("zone")) else "Wrong zone"
+    ),
+    Reason.WRONG_LANE: Entry(
+        "Please use another lane", lambda a: f"Not valid at lane {x}" if (x := a.text("lane")) else "Wrong lane"
+    ),
+    Reason.LANE_CLOSED: Entry(
+        "This lane is closed — please use another lane",
+        lambda a: {"locked": "Lane locked", "out_of_order": "Lane out of order"}.get(
+            a.text("mode") or "", "Lane closed"
+        ),
+    ),
+    Reason.KIOSK_ONLY: Entry(
+        "Please redeem your voucher at the kiosk first", "Voucher must be redeemed at a kiosk first"
+    ),
+    Reason.REVOKED: Entry(f"Not valid — {_DESK}", "Revoked"),
+    Reason.CANCELLED: Entry(f"Cancelled — {_DESK}", "Cancelled"),
+    Reason.BLOCKED: Entry(f"Blocked — {_DESK}", "Blocked"),
+    Reason.FROZEN: Entry(f"Suspended — {_DESK}", "Frozen"),
+    Reason.NOT_YET_VALID: Entry(lambda a: _not_yet_valid(a, False), lambda a: _not_yet_valid(a, True)),
+    Reason.EXPIRED: Entry(_expired, _expired_staff),
+    Reason.CLOSED: Entry(lambda a: _closed(a, False), lambda a: _closed(a, True)),
+    Reason.CLOSED_TODAY: Entry("Closed today", "Closed day in the calendar"),
+    Reason.OUTSIDE_WINDOW: Entry(lambda a: _outside_window(a, False), lambda a: _outside_window(a, True)),
+    Reason.BLACKOUT: Entry(_blackout, lambda a: _with("Blackout date", d.text if (d := a.day("day")) else None)),
+    Reason.TOO_EARLY: Entry(lambda a: _too_early(a, False), lambda a: _too_early(a, True)),
+    Reason.TOO_LATE: Entry(lambda a: _too_late(a, False), lambda a: _too_late(a, True)),
+    Reason.NO_PERFORMANCE: Entry("No valid performance right now", "No performance it is valid for is on now"),
+    Reason.WRONG_PERFORMANCE: Entry(
+        "Valid for another performance", lambda a: _with("Wrong performance", a.text("show"))
+    ),
+    Reason.IN_PROGRESS: Entry("Already open — please go through", "Passage in progress for this code"),
+    Reason.ALREADY_USED: Entry(_already_used, _already_used),
+    Reason.LIMIT_REACHED: Entry(_limit, _limit_staff),
+    Reason.ANTI_PASSBACK: Entry(lambda a: _passback(a, False), lambda a: _passback(a, True)),
+    Reason.EXIT_REQUIRED: Entry("No exit recorded — please see staff", "No exit recorded since the last entry"),
+    Reason.SITE_FULL: Entry("Full right now — please wait", lambda a: _with("Capacity reached", a.text("capacity"))),
+    Reason.NO_ENTRY_BENEFIT: Entry(
+        f"Not valid for entry — {_DESK}", "Membership without an entry benefit (discounts only)"
+    ),
+    Reason.NO_CREDIT: Entry(lambda a: _no_credit(a, False), lambda a: _no_credit(a, True)),
+    Reason.NOT_ELIGIBLE: Entry(
+        lambda a: f"Not valid for {p}" if (p := a.text("product")) else "Not valid for this product",
+        lambda a: _with("Product not eligible", a.text("product")),
+    ),
+    Reason.SHOW_USED: Entry(lambda a: _show_used(a, False), lambda a: _show_used(a, True)),
+    Reason.OTHER_PERFORMANCE: Entry(
+        lambda a: f"Seats for {a.text('show') or 'this show'} already used at another performance",
+        lambda a: f"Seats for {a.text('show') or 'this show'} used at another performance",
+    ),
+    Reason.UNPAID: Entry(f"Reservation not paid — {_DESK}", lambda a: _deadline(a, "Unpaid reservation", "confirm by")),
+    Reason.RESERVATION_RELEASED: Entry(
+        f"Reservation expired — {_DESK}",
+        lambda a: _deadline(a, "Reservation released", "not confirmed by"),
+    ),
+    Reason.VOUCHER_USED: Entry("Voucher already used", "Voucher already redeemed"),
+    Reason.VOUCHER_EXPIRED: Entry(_voucher_expired, _voucher_expired),
+    Reason.REDEMPTION_NOT_OPEN: Entry(
+        lambda a: _redemption_not_open(a, False), lambda a: _redemption_not_open(a, True)
+    ),
+    Reason.REDEMPTION_CLOSED: Entry(
+        lambda a: f"No longer redeemable{_for(a)}",
+        _redemption_closed,
+    ),
+    Reason.SEAT_CATEGORY: Entry("Voucher not valid for this seat category", lambda a: _mismatch(a, "Seat category")),
+    Reason.TARIFF: Entry("Voucher not valid for this tariff", lambda a: _mismatch(a, "Tariff")),
+    Reason.CHOOSE_PERFORMANCE: Entry("Please choose a performance", "Performance not chosen"),
+    Reason.OVERRIDE: Entry(_welcome, _override),
+}

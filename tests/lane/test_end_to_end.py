@@ -1,0 +1,212 @@
+"""The whole lane end to end: a ticket's code in a video file, read by the real camera reader
+from the config, inside the daemon's real task tree (`Daemon.run`, in-process so the test can
+wire the mock pins), decided, the relay pulsed, the passage sensor turned, the redemption
+committed; the same code shown again is refused as already used.
+
+Times are asserted against the read: the relay must close within READ_TO_RELAY_S of the
+camera's read (generous for a loaded 2-core CI; bench/lane.py measures the real figure).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import time
+from collections.abc import AsyncGenerator
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import cv2
+
+from gate.cache import Ledger
+from gate.config import ReaderConfig, load_config
+from gate.daemon.run import Daemon
+from gate.daemon.systemd import Notifier
+from gate.lane import Lane, LaneEvent, PassageResult
+from gate.lane.mock import WiredPin, rotate, wired
+from gate.scanner.factory import build_reader
+from gate.scanner.read import Read, Reader
+from gate.scanner.symbology import Symbology
+from gate.scanner.synth import Scene, lane_frame, render
+
+CODE = "GATE-E2E-1"
+RELAY, SENSOR, GREEN, RED = 17, 27, 24, 25
+PULSE_S = 0.15
+READ_TO_RELAY_S = 1.0
+FPS = 20.0
+
+CONFIG = """
+[site]
+name = "Test venue"
+timezone = "Europe/Paris"
+
+[zones.main]
+name = "Main"
+
+[lanes.l1]
+zone = "main"
+directions = ["entry"]
+
+[ledger]
+path = "ledger.sqlite"
+
+[turnstile]
+pin_factory = "mock"
+pulse_ms = 150
+passage_timeout_s = 20
+debounce_ms = 5
+
+[turnstile.entry]
+relay = 17
+sensor = 27
+
+[turnstile.lamps]
+green = 24
+red = 25
+
+[readers.cam]
+type = "camera"
+lane = "l1"
+source = "file:{video}"
+dedupe_seconds = 1.0
+
+[daemon]
+lane = "l1"
+control_socket = "run/control.sock"
+
+[daemon.clock]
+require_sync = false
+"""
+
+
+def _video(path: Path) -> Path:
+    """The ticket shown for half a second, taken away for 2.5 s, then shown again."""
+    code = render(CODE, Symbology.QR_CODE)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), FPS, (640, 480), isColor=False)
+    assert writer.isOpened()
+    for seed, (shown, count) in enumerate([(None, 10), (code, 10), (None, 50), (code, 10), (None, 200)]):
+        frame = lane_frame(shown, Scene(width=240) if shown is not None else None, seed=seed)
+        for _ in range(count):
+            writer.write(frame)
+    writer.release()
+    return path
+
+
+def _venue(tmp_path: Path) -> Path:
+    config = tmp_path / "gate.toml"
+    config.write_text(CONFIG.format(video=_video(tmp_path / "lane.avi")))
+    today = dt.datetime.now(ZoneInfo("Europe/Paris")).date().isoformat()
+    records = [
+        {"type": "header", "format": "gate-ledger", "version": 1},
+        {"type": "entitlement", "kind": "ticket", "id": "t-e2e", "version": 1, "day": today, "references": [CODE]},
+    ]
+    with Ledger.open(tmp_path / "ledger.sqlite") as ledger:
+        ledger.import_lines([json.dumps(r) for r in records], source="test")
+    return config
+
+
+class Seen(Reader):
+    """The configured reader, unchanged, with every read it delivers kept (for its time)."""
+
+    def __init__(self, inner: Reader, seen: list[Read]) -> None:
+        super().__init__(name=inner.name, direction=inner.direction)
+        self.inner, self.seen = inner, seen
+
+    async def reads(self) -> AsyncGenerator[Read, None]:
+        async for read in self.inner.reads():
+            self.seen.append(read)
+            yield read
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+async def _next(events: asyncio.Queue[LaneEvent], kind: str, timeout: float = 30.0) -> LaneEvent:
+    async with asyncio.timeout(timeout):
+        while (event := await events.get()).kind != kind:
+            pass
+    return event
+
+
+async def _until_active(pin: WiredPin, timeout: float = 5.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not pin.state:
+            await asyncio.sleep(0.002)
+
+
+def test_a_video_of_a_ticket_opens_the_lane_once(tmp_path: Path) -> None:
+    config = load_config(_venue(tmp_path))
+    seen: list[Read] = []
+    built: list[str] = []
+
+    def build(reader_id: str, reader_config: ReaderConfig) -> Reader:
+        reader = build_reader(reader_id, reader_config)  # the real CameraReader, from the config
+        built.append(type(reader).__name__)
+        return Seen(reader, seen)
+
+    async def scenario() -> None:
+        daemon = Daemon(config, "l1", notifier=Notifier(None), build=build)
+        started = time.monotonic()
+        running = asyncio.create_task(daemon.run())
+        try:
+            async with asyncio.timeout(10):
+                while daemon.lane is None:
+                    await asyncio.sleep(0.01)
+            lane: Lane = daemon.lane
+            assert lane.pin_factory is not None
+            relay, sensor = wired(lane.pin_factory, RELAY), wired(lane.pin_factory, SENSOR)
+            red, green = wired(lane.pin_factory, RED), wired(lane.pin_factory, GREEN)
+            events = lane.subscribe()
+
+            # The camera reads the ticket: admitted, and the relay closes promptly after the read.
+            decided = (await _next(events, "decision")).decision
+            assert decided is not None
+            assert (decided.verdict, decided.reason, decided.entitlement_id) == ("admit", "ok", "t-e2e")
+            read = seen[0]
+            assert (read.data, read.reader, read.symbology) == (CODE, "cam", "]Q1")
+            await _until_active(relay)
+            closed = relay.first_change(True, started)
+            assert closed is not None and 0 <= closed - read.monotonic < READ_TO_RELAY_S
+            assert green.state and not red.state
+
+            # The visitor pushes the arm: the sensor turns, as its wire would report it.
+            await asyncio.sleep(PULSE_S / 2)
+            turned = time.monotonic()
+            await rotate(sensor)
+            passage = (await _next(events, "passage", timeout=5.0)).passage
+            assert isinstance(passage, PassageResult)
+            ended = (passage.outcome, passage.passed, passage.committed, passage.why)
+            assert ended == ("committed", 1, 1, "all passed")
+            committed_at = time.monotonic()
+            assert committed_at - turned < READ_TO_RELAY_S
+            journal = await lane.run_ledger(lane.engine.ledger.journal)
+            (commit,) = [e for e in journal if e.type == "redemption.committed"]
+            assert commit.entitlement_id == "t-e2e" and commit.redemption_id == decided.redemption
+            assert commit.body["passed"] == 1
+            # One pulse of pulse_ms; the red lamp never lit for the admitted visitor.
+            async with asyncio.timeout(5):
+                while relay.state:
+                    await asyncio.sleep(0.01)
+            ((start, end),) = relay.active_spans(started)
+            assert end is not None and PULSE_S - 0.01 < end - start < PULSE_S + 0.1
+            assert red.first_change(True, started) is None
+
+            # The same ticket shown to the camera again: refused as already used, red, no pulse.
+            again = (await _next(events, "decision")).decision
+            assert again is not None and (again.verdict, again.reason) == ("deny", "already_used")
+            # (The camera saw the code on every frame it decoded: the lane got one read per showing.)
+            assert seen[-1].data == CODE and seen[-1].monotonic - read.monotonic > 2.0
+            await _until_active(red)
+            assert len(relay.active_spans(started)) == 1
+        finally:
+            daemon.stop("test")
+            await asyncio.wait_for(running, 15)
+
+    asyncio.run(scenario())
+    assert built == ["CameraReader"]
+    with Ledger.open(tmp_path / "ledger.sqlite") as ledger:
+        assert [u.persons for u in ledger.activity("t-e2e")] == [1]
+        assert ledger.open_holds() == []
+        refusals = [e for e in ledger.journal() if e.type == "refusal"]
+        assert [(e.entitlement_id, e.reason) for e in refusals] == [("t-e2e", "already_used")]
