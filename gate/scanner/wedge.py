@@ -107,8 +107,10 @@ class WedgeReader(Reader):
                     symbology, payload = split_aim(text.encode("utf-8"))
                     yield Read(as_text(payload), symbology, self.name, self.direction)
             finally:
-                self.connected = False
+                # Closed before it is reported: whoever waits for `connected` to drop may
+                # then rely on the next writer finding no stale reader to write into.
                 os.close(fd)
+                self.connected = False
             delay = self._backoff.delay()
             log.warning("reader=%s %s closed (unplugged?); reopening in %.1f s", self.name, self.device, delay)
             await asyncio.sleep(delay)

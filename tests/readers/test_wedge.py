@@ -64,11 +64,19 @@ def test_a_recorded_stream_through_the_reader_and_a_reconnect(tmp_path: Path) ->
                              backoff=Backoff(initial=0.05, cap=0.1))  # fmt: skip
         reads = reader.reads()
         got: list[Read] = []
-        threading.Thread(target=play, args=("]C0TICKET-1", "member 7")).start()
+        first = threading.Thread(target=play, args=("]C0TICKET-1", "member 7"))
+        first.start()
         got += [await asyncio.wait_for(anext(reads), 30) for _ in range(2)]
+        await asyncio.to_thread(first.join, 30)
         # The FIFO's writer closed: as for an unplugged scanner, the reader reopens the device.
+        # The next stream is played only once the reader has let go of the old one, as a
+        # scanner plugged back in can only be seen after the unplug was noticed.
+        following = asyncio.ensure_future(anext(reads))
+        async with asyncio.timeout(30):
+            while reader.connected:
+                await asyncio.sleep(0.01)
         threading.Thread(target=play, args=("AFTER",)).start()
-        got.append(await asyncio.wait_for(anext(reads), 30))
+        got.append(await asyncio.wait_for(following, 30))
         await reads.aclose()
         return got
 
