@@ -8,7 +8,6 @@ the first one's hold is in the ledger before the second is decided.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import logging
 import threading
@@ -71,20 +70,26 @@ class Engine:
             return self._decide(read, self.lane(lane), at, ask)
 
     def admit(self, read: str | bytes, *, lane: str, at: dt.datetime, ask: Ask = PLAIN) -> Outcome:
-        """Decide and, for an admit, hold the redemption durably; a refusal is journaled.
+        """Decide and, for an admit, hold the redemption; a refusal is journaled.
 
         Used by a lane before it opens: the hold counts as a use until `commit` or `release`.
-        An attention verdict holds nothing: staff decide first.
+        An attention verdict holds nothing: staff decide first. Decision and record share
+        one write transaction, so lanes of other processes on this ledger wait their turn.
         """
-        with self._lock:
-            outcome = self._decide(read, self.lane(lane), at, ask)
-            return self._record(outcome, self.lane(lane), at, hold_only=True)
+        where = self.lane(lane)
+        with self._lock, self.ledger.recording(durable=False):
+            return self._record(self._decide(read, where, at, ask), where, at, hold_only=True)
 
     def redeem(self, read: str | bytes, *, lane: str, at: dt.datetime, ask: Ask = PLAIN) -> Outcome:
         """Decide and record at once, as if everyone admitted went through (`gate check --commit`)."""
+        where = self.lane(lane)
         with self._lock:
-            outcome = self._decide(read, self.lane(lane), at, ask)
-            return self._record(outcome, self.lane(lane), at, hold_only=False)
+            with self.ledger.recording():
+                outcome = self._decide(read, where, at, ask)
+                if outcome.decision.verdict is Verdict.ADMIT:
+                    return self._record(outcome, where, at, hold_only=False)
+            # A refusal waits for no fsync: journaled in a transaction of its own.
+            return self._record(outcome, where, at, hold_only=False)
 
     def commit(self, redemption: str, *, at: dt.datetime, passed: int | None = None) -> None:
         with self._lock:
@@ -105,7 +110,7 @@ class Engine:
                 redemption = self.ledger.hold(decision, lane=lane, reference=reference, at=at)
             else:
                 redemption = self.ledger.redeem(decision, lane=lane, reference=reference, at=at)
-            return dataclasses.replace(outcome, redemption=redemption)
+            return Outcome(decision, outcome.reference, redemption, outcome.flags)
         self.ledger.refuse(decision, lane=lane, reference=reference, at=at)
         return outcome
 
@@ -165,7 +170,7 @@ class Engine:
         return entitlement_id, tuple(known) if known else (entitlement_of(credential, self.tz),)
 
     def _entitlements(self, reference: str) -> tuple[Entitlement, ...]:
-        found = self.ledger.entitlements(self.ledger.resolve(reference))
+        found = self.ledger.find(reference)
         if any(isinstance(e, Membership) and e.renews for e in found):
             found = self._with_renewed(found)
         credit_holders = {e.holder for e in found if isinstance(e, CreditMembership) and e.holder}

@@ -14,7 +14,7 @@ import pytest
 from gate.cache import Ledger
 from gate.config import parse_config
 from gate.decision import Ask
-from gate.engine import Engine, UnknownLane
+from gate.engine import Engine, Outcome, UnknownLane
 from gate.reasons import Reason, Verdict
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -77,6 +77,35 @@ def test_two_readers_racing_on_a_single_use_code_admit_it_once(engine: Engine) -
     admitted = [r for r in results if r.redemption is not None]
     assert len(admitted) == 1
     assert {r.decision.reason for r in results if r.redemption is None} == {Reason.IN_PROGRESS}
+
+
+def test_two_lanes_daemons_on_one_ledger_admit_a_single_use_code_once(engine: Engine) -> None:
+    """Each lane's daemon has its own connection: the write lock, taken before deciding, keeps
+    one from deciding on what it read before the other's hold was written."""
+    config = engine.config
+    with Ledger.open(engine.ledger.path) as other_ledger:
+        engines = [engine, Engine(other_ledger, config)]
+        for round_ in range(5):
+            code = "SINGLE" if round_ == 0 else f"RACE-{round_}"
+            if round_:
+                record = {"type": "entitlement", "kind": "ticket", "id": f"race-{round_}", "version": 1,
+                          "day": "2026-06-01", "references": [code]}  # fmt: skip
+                engine.ledger.import_lines([json.dumps(record)], source="race")
+            results: list[Outcome] = []
+            start = threading.Barrier(4)
+
+            def scan(index: int, code: str = code, start: threading.Barrier = start,
+                     results: list[Outcome] = results) -> None:  # fmt: skip
+                start.wait()
+                results.append(engines[index % 2].admit(code, lane="ab"[index % 2], at=NOON))
+
+            threads = [threading.Thread(target=scan, args=(i,)) for i in range(4)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            assert len([r for r in results if r.redemption is not None]) == 1, round_
+            assert {r.decision.reason for r in results if r.redemption is None} == {Reason.IN_PROGRESS}
 
 
 def test_a_hold_counts_as_used_until_committed_or_released(engine: Engine) -> None:

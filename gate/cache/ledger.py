@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
@@ -22,6 +22,7 @@ from gate.cache.errors import LedgerError
 from gate.cache.exchange import ImportReport
 from gate.cache.redemptions import Hold, JournalEntry
 from gate.cache.schema import BUSY_TIMEOUT_MS, connect
+from gate.cache.tail import Tail
 from gate.cache.validate import file_lines, numbered
 from gate.decision import Decision, Lane, Schedule, Use
 from gate.records import (
@@ -46,6 +47,11 @@ _RESOLVE = """
 SELECT r.entitlement_id, EXISTS (SELECT 1 FROM entitlement s WHERE s.predecessor = r.entitlement_id)
 FROM reference r WHERE r.code = ?
 """
+# A code's entitlements with their bodies in one statement: the hot path's usual case.
+_FIND = """
+SELECT e.kind, e.body, EXISTS (SELECT 1 FROM entitlement s WHERE s.predecessor = r.entitlement_id)
+FROM reference r JOIN entitlement e ON e.id = r.entitlement_id WHERE r.code = ?
+"""
 _SUCCESSOR = "SELECT id FROM entitlement WHERE predecessor = ? ORDER BY purchased_at DESC, id DESC LIMIT 1"
 _ENTITLEMENT = "SELECT kind, body FROM entitlement WHERE id = ?"
 _CREDIT_MEMBERSHIPS = """
@@ -53,17 +59,10 @@ SELECT body FROM entitlement WHERE holder = ? AND kind = 'credit_membership' ORD
 """
 _RECORD = "SELECT body FROM record WHERE type = ? AND id = ?"
 _RECORDS = "SELECT body FROM record WHERE type = ? ORDER BY id"
-# Committed uses are one contiguous run of `usage`; held ones are in the plans of `hold`
-# (a few rows at most), so `held` is whether the use's redemption is still held.
+# Folded committed uses are one contiguous run of `usage`; the rest are in the tail.
 _USES = """
-SELECT entitlement_id, at, direction, persons, credits, performance, event, benefit, lane, zone, 0
-FROM usage WHERE entitlement_id = ?1
-UNION ALL
-SELECT json_extract(u.value, '$[0]'), json_extract(u.value, '$[1]'), json_extract(u.value, '$[2]'),
-       json_extract(u.value, '$[3]'), json_extract(u.value, '$[4]'), json_extract(u.value, '$[5]'),
-       json_extract(u.value, '$[6]'), json_extract(u.value, '$[7]'), json_extract(u.value, '$[8]'),
-       json_extract(u.value, '$[9]'), 1
-FROM hold h, json_each(h.plan) u WHERE json_extract(u.value, '$[0]') = ?1
+SELECT entitlement_id, at, direction, persons, credits, performance, event, benefit, lane, zone
+FROM usage WHERE entitlement_id = ?
 """
 _REVISION = "SELECT value FROM meta WHERE key = 'revision'"
 _GET_META = "SELECT value FROM meta WHERE key = ?"
@@ -73,11 +72,15 @@ _SETTING_PREFIX = "setting."
 _INSIDE = "SELECT inside FROM journal ORDER BY seq DESC LIMIT 1"
 _REVOKED = "SELECT 1 FROM record WHERE type = 'revocation' AND id = ?"
 _TOUCH = "UPDATE meta SET value = value WHERE key = 'format'"
+_SYNC_NORMAL, _SYNC_FULL = "PRAGMA synchronous = NORMAL", "PRAGMA synchronous = FULL"
 _T = TypeVar("_T", Product, Season, Event, Performance, Calendar)
 _MAX_CHAIN = 64  # successor hops; a longer chain can only be a cycle in bad data
 # The first commit after a checkpoint has emptied the WAL rewrites the WAL header and, with
 # synchronous=FULL, fsyncs twice; checkpointing every so many commits makes that rare.
 CHECKPOINT_AFTER_COMMITS = 256
+# A lane that is never idle still folds its tail after so many redemption rows, in the write
+# that reaches it (a few milliseconds, rarely), so the tail's memory stays bounded.
+FOLD_BACKSTOP_ROWS = 4096
 
 
 class Ledger:
@@ -88,7 +91,9 @@ class Ledger:
         self._path = path
         self._schedule: Schedule | None = None
         self._schedule_revision = -1
-        self._data_version = -1
+        self._tail = Tail()
+        self._writing = False  # inside a write transaction of ours
+        self._committed: list[Callable[[], None]] = []  # what the tail learns once it commits
         self._unchecked = 0  # write transactions since the last checkpoint
 
     @classmethod
@@ -120,6 +125,7 @@ class Ledger:
         if not force and self._unchecked < CHECKPOINT_AFTER_COMMITS:
             return False
         try:
+            self._fold()
             busy, frames, copied = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
             if prime and busy == 0 and 0 < frames == copied:
                 self._prime()
@@ -127,6 +133,22 @@ class Ledger:
             raise LedgerError(f"cannot checkpoint {self._path}: {exc}") from exc
         self._unchecked = 0
         return True
+
+    def _fold(self) -> None:
+        """Write the journal's tail into `usage` and `hold` (see gate/cache/tail.py).
+
+        Derived data, so no fsync of its own (the next durable commit carries it); and it does
+        not wait for the lock: with another process writing, the next call folds.
+        """
+        self._conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            with self._write(durable=False):
+                if self._tail.fold(self._conn):
+                    self._committed.append(self._tail.folded)
+        except LedgerError as exc:
+            log.debug("fold of %s postponed: %s", self._path, exc)
+        finally:
+            self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
     def _prime(self) -> None:
         """Make the write that starts an emptied WAL over, now rather than in the next commit.
@@ -165,15 +187,22 @@ class Ledger:
     @contextmanager
     def snapshot(self) -> Iterator[None]:
         """One read transaction for several reads (a decision's): a consistent view, and one
-        WAL read lock taken instead of one per statement."""
+        WAL read lock taken instead of one per statement. Every read of uses and holds runs
+        in one, so the in-memory tail and the tables are read as of the same moment."""
         if self._conn.in_transaction:
             yield
             return
         self._conn.execute("BEGIN")
         try:
+            self._refresh()
             yield
         finally:
             self._conn.execute("COMMIT")
+
+    def _refresh(self) -> None:
+        """Catch up with what other connections committed (inside a transaction)."""
+        if self._tail.refresh(self._conn) and self._schedule is not None and self.revision != self._schedule_revision:
+            self._schedule = None
 
     def resolve(self, reference: str) -> tuple[str, ...]:
         """Ids of the entitlements a code finds, each followed to its newest successor.
@@ -199,6 +228,17 @@ class Ledger:
                 break
             seen.append(row[0])
         return seen[-1]
+
+    def find(self, reference: str) -> list[Entitlement]:
+        """The entitlements a code finds (`entitlements(resolve(reference))`, in one statement
+        unless one of them was succeeded)."""
+        code = normalise_reference(reference)
+        if not code:
+            return []
+        rows = self._conn.execute(_FIND, (code,)).fetchall()
+        if any(succeeded for _, _, succeeded in rows):
+            return self.entitlements(self.resolve(reference))
+        return [parse_entitlement(kind, body) for kind, body, _ in rows]
 
     def lineage(self, entitlement_id: str) -> tuple[str, ...]:
         """The entitlement, then those it took over from, newest first (renewed memberships, a redeemed voucher).
@@ -230,8 +270,10 @@ class Ledger:
     def uses(self, entitlement_ids: Iterable[str]) -> tuple[Use, ...]:
         """Held and committed uses of these entitlements, oldest first."""
         found: list[Use] = []
-        for entitlement_id in dict.fromkeys(entitlement_ids):
-            found.extend(Use._make((*row[:-1], row[-1] == 1)) for row in self._conn.execute(_USES, (entitlement_id,)))
+        with self.snapshot():
+            for entitlement_id in dict.fromkeys(entitlement_ids):
+                found.extend(Use._make((*row, False)) for row in self._conn.execute(_USES, (entitlement_id,)))
+                found.extend(self._tail.uses_of(entitlement_id))
         found.sort(key=_at)
         return tuple(found)
 
@@ -250,34 +292,21 @@ class Ledger:
     def schedule(self) -> Schedule:
         """Products, seasons, events, performances and calendars; rebuilt only when they may have changed.
 
-        `PRAGMA data_version` moves when another connection commits (an import by the CLI);
-        the revision then tells whether records changed or only usage and journal did.
+        Another connection's commit (an import by the CLI) is noticed by `_refresh`; the
+        revision then tells whether records changed or only the journal did.
         """
-        data_version = self._conn.execute("PRAGMA data_version").fetchone()[0]
-        if self._schedule is not None and data_version == self._data_version:
+        with self.snapshot():
+            if self._schedule is None:
+                self._schedule_revision = self.revision
+                self._schedule = self._load_schedule()
             return self._schedule
-        self._data_version = data_version
-        revision = self.revision
-        if self._schedule is None or revision != self._schedule_revision:
-            self._schedule = self._load_schedule()
-            self._schedule_revision = revision
-        return self._schedule
 
     def _load_schedule(self) -> Schedule:
-        conn = self._conn
-        # One consistent read of the whole schedule; inside a snapshot that transaction is it.
-        own = not conn.in_transaction
-        if own:
-            conn.execute("BEGIN")
-        try:
-            products = {p.id: p for p in self._all(Product)}
-            seasons = {s.id: s for s in self._all(Season)}
-            events = {e.id: e for e in self._all(Event)}
-            performances = {p.id: p for p in self._all(Performance)}
-            calendars = tuple(self._all(Calendar))
-        finally:
-            if own:
-                conn.execute("COMMIT")
+        products = {p.id: p for p in self._all(Product)}
+        seasons = {s.id: s for s in self._all(Season)}
+        events = {e.id: e for e in self._all(Event)}
+        performances = {p.id: p for p in self._all(Performance)}
+        calendars = tuple(self._all(Calendar))
         by_event: dict[str, list[Performance]] = {}
         for performance in sorted(performances.values(), key=lambda p: (p.starts_at, p.id)):
             by_event.setdefault(performance.event, []).append(performance)
@@ -300,14 +329,19 @@ class Ledger:
     def hold(
         self, decision: Decision, *, lane: Lane, reference: str, at: dt.datetime, direction: Direction | None = None
     ) -> str:
-        """Record a decided redemption as held (its uses count as used); durable before it returns.
+        """Record a decided redemption as held (its uses count as used).
 
         Returns the new redemption id. `direction` defaults to the plan's (entry without a plan).
+        The hold survives the process (it is in the WAL) but waits for no fsync: after a power
+        cut the restart would release it anyway (docs/lane.md, "Start-up"), and the commit that
+        follows makes it durable together with itself.
         """
-        with self._write():
-            return redemptions.insert_hold(
+        with self._write(durable=False):
+            row, red = redemptions.insert_hold(
                 self._conn, decision, lane=lane, reference=reference, at=at, direction=direction
             )
+            self._committed.append(lambda: self._tail.held(row, red))
+        return row.redemption_id
 
     def commit(self, redemption_id: str, *, passed: int | None = None, at: dt.datetime) -> None:
         """The visitors went through: `passed` of the admitted persons (None = all); durable.
@@ -316,14 +350,16 @@ class Ledger:
         a release. LedgerError for an unknown or already finished redemption, changing nothing.
         """
         with self._write():
-            created = redemptions.commit_held(self._conn, redemption_id, passed=passed, at=at)
-            if created:
+            row = redemptions.commit_held(self._conn, redemption_id, self._held(redemption_id), passed=passed, at=at)
+            if row.created:
                 self._bump()
+            self._committed.append(lambda: self._tail.finished(row))
 
     def release(self, redemption_id: str, *, at: dt.datetime, why: str) -> None:
         """Nobody went through: nothing is consumed. Durable."""
         with self._write():
-            redemptions.release_held(self._conn, redemption_id, at=at, why=why)
+            row = redemptions.release_held(self._conn, redemption_id, self._held(redemption_id), at=at, why=why)
+            self._committed.append(lambda: self._tail.finished(row))
 
     def redeem(
         self, decision: Decision, *, lane: Lane, reference: str, at: dt.datetime, passed: int | None = None,
@@ -331,25 +367,24 @@ class Ledger:
     ) -> str:  # fmt: skip
         """Hold and commit in one transaction and one fsync (no passage to wait for)."""
         with self._write():
-            redemption_id, created = redemptions.redeem(
+            row = redemptions.redeem(
                 self._conn, decision, lane=lane, reference=reference, at=at, passed=passed, direction=direction
             )
-            if created:
+            if row.created:
                 self._bump()
-        return redemption_id
+            self._committed.append(lambda: self._tail.finished(row))
+        return row.redemption_id
 
     def refuse(
         self, decision: Decision, *, lane: Lane, reference: str, at: dt.datetime, direction: Direction = "entry"
     ) -> str:
         """Journal a refusal. It need not be on disk before the visitor sees red, so no fsync waits."""
-        self._conn.execute("PRAGMA synchronous = NORMAL")
-        try:
-            with self._write():
-                return redemptions.insert_refusal(
-                    self._conn, decision, lane=lane, reference=reference, at=at, direction=direction
-                )
-        finally:
-            self._conn.execute("PRAGMA synchronous = FULL")
+        with self._write(durable=False):
+            event_id, seq = redemptions.insert_refusal(
+                self._conn, decision, lane=lane, reference=reference, at=at, direction=direction
+            )
+            self._committed.append(lambda: self._tail.seen(seq))
+        return event_id
 
     def record_event(
         self, type_: str, *, at: dt.datetime, lane: str | None = None, entitlement_id: str | None = None,
@@ -364,10 +399,12 @@ class Ledger:
         with self._write():
             for key, value in (settings or {}).items():
                 self._conn.execute(_PUT_SETTING, (_SETTING_PREFIX + key, value))
-            return redemptions.insert_event(
+            event_id, seq = redemptions.insert_event(
                 self._conn, type_, at=at, lane=lane, entitlement_id=entitlement_id, redemption_id=redemption_id,
                 reason=reason, body=body or {},
             )  # fmt: skip
+            self._committed.append(lambda: self._tail.seen(seq))
+        return event_id
 
     def setting(self, key: str) -> str | None:
         """A device setting kept by `record_event(settings=...)`, or None when never set."""
@@ -376,7 +413,8 @@ class Ledger:
 
     def open_holds(self) -> list[Hold]:
         """Redemptions still held, oldest first: what a restarting lane must commit or release."""
-        return redemptions.open_holds(self._conn)
+        with self.snapshot():
+            return self._tail.open_holds()
 
     def journal(self, *, after: int = 0, limit: int = 1000, unpublished: bool = False) -> list[JournalEntry]:
         """Journal entries after sequence number `after`, oldest first."""
@@ -429,11 +467,14 @@ class Ledger:
     # --- reporting -------------------------------------------------------------------------
 
     def stats(self) -> dict[str, Any]:
-        return queries.stats(self._conn, self._path)
+        with self.snapshot():
+            return queries.stats(self._conn, self._path, self._tail.counts())
 
     def activity(self, entitlement_id: str) -> list[Use]:
         """Committed uses of the entitlement and of those it renews (transitively), newest first."""
-        return queries.activity(self._conn, entitlement_id)
+        with self.snapshot():
+            ids = queries.lineage(self._conn, entitlement_id)
+            return queries.activity(self._conn, ids, self._tail.committed_of(ids))
 
     def bulk_insert_uses(self, uses: Iterable[Use]) -> int:
         """Load committed uses without redemptions, quickly: for benchmarks and tests only."""
@@ -442,9 +483,48 @@ class Ledger:
 
     # --- internals -------------------------------------------------------------------------
 
-    def _write(self) -> _Transaction:
+    @contextmanager
+    def recording(self, *, durable: bool = True) -> Iterator[None]:
+        """One write transaction around a decision and what records it (`hold`, `redeem`,
+        `refuse` inside it join it): the write lock taken first serialises decisions across
+        processes too, so two lanes cannot both admit a single-use code. Not `durable`: no
+        fsync waits for it (it reaches the disk with the next durable commit)."""
+        with self._write(durable=durable):
+            yield
+
+    @contextmanager
+    def _write(self, *, durable: bool = True) -> Iterator[None]:
+        """A write transaction, caught up with other connections first; inside one already,
+        the writes join it. Once it has committed, the tail learns what it wrote."""
+        if self._writing:
+            yield
+            return
+        if self._conn.in_transaction:
+            raise LedgerError("a write cannot run inside a read snapshot")
         self._unchecked += 1
-        return _Transaction(self._conn)
+        if not durable:
+            self._conn.execute(_SYNC_NORMAL)
+        self._writing = True
+        try:
+            with _Transaction(self._conn):
+                self._refresh()
+                yield
+            for learn in self._committed:
+                learn()
+        finally:
+            self._writing = False
+            self._committed.clear()
+            if not durable:
+                self._conn.execute(_SYNC_FULL)
+        if self._tail.rows >= FOLD_BACKSTOP_ROWS and durable:
+            self._fold()  # not after a fold's own (non-durable) write, nor after a hold's
+
+    def _held(self, redemption_id: str) -> redemptions.Redemption:
+        red = self._tail.hold(redemption_id)
+        if red is None:
+            raise redemptions.not_held(self._conn, redemption_id)
+        return red
+
 
     def _bump(self) -> None:
         self._conn.execute(exchange.BUMP_REVISION)

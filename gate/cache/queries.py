@@ -17,9 +17,8 @@ from gate.decision import Use
 from gate.records import RECORD_TYPES
 
 _ACTIVITY = """
-SELECT entitlement_id, at, direction, persons, credits, performance, event, benefit, lane, zone
+SELECT seq, part, entitlement_id, at, direction, persons, credits, performance, event, benefit, lane, zone
 FROM usage WHERE entitlement_id IN (SELECT value FROM json_each(?))
-ORDER BY at DESC, seq DESC, part DESC
 """
 _PREDECESSOR = "SELECT predecessor FROM entitlement WHERE id = ?"
 _STAGE_USES = (
@@ -40,54 +39,50 @@ FROM temp.usage_stage ORDER BY entitlement_id, part
 """
 _BULK_COUNT = "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'bulk_uses'"
 _BULK_COUNTED = "UPDATE meta SET value = ? WHERE key = 'bulk_uses'"
-_HELD_USES = "SELECT coalesce(sum(json_array_length(plan)), 0) FROM hold"
 _FINISHED = """
 SELECT type, count(*) FROM journal WHERE type IN ('redemption.committed', 'redemption.released') GROUP BY type
 """
 
 
-def stats(conn: sqlite3.Connection, path: Path) -> dict[str, Any]:
-    """Counts an operator checks a ledger by; a consistent snapshot of the moment."""
+def stats(conn: sqlite3.Connection, path: Path, tail: tuple[int, int, int]) -> dict[str, Any]:
+    """Counts an operator checks a ledger by, in the caller's snapshot; `tail` is the in-memory
+    tail's (open holds, their uses, committed uses not folded yet)."""
 
     def count(sql: str) -> int:
         return int(conn.execute(sql).fetchone()[0])
 
-    conn.execute("BEGIN")
-    try:
-        records = dict.fromkeys(RECORD_TYPES, 0)
-        records.update(conn.execute("SELECT type, count(*) FROM record GROUP BY type").fetchall())
-        kinds = dict(conn.execute("SELECT kind, count(*) FROM entitlement GROUP BY kind").fetchall())
-        records["entitlement"] = sum(kinds.values())
-        redemptions = dict.fromkeys(("held", "committed", "released"), 0)
-        redemptions["held"] = count("SELECT count(*) FROM hold")
-        for type_, n in conn.execute(_FINISHED).fetchall():
-            redemptions[type_.removeprefix("redemption.")] = n
-        meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
-        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
-        pages = conn.execute("PRAGMA page_count").fetchone()[0]
-        held_uses = count(_HELD_USES)
+    records = dict.fromkeys(RECORD_TYPES, 0)
+    records.update(conn.execute("SELECT type, count(*) FROM record GROUP BY type").fetchall())
+    kinds = dict(conn.execute("SELECT kind, count(*) FROM entitlement GROUP BY kind").fetchall())
+    records["entitlement"] = sum(kinds.values())
+    redemptions = dict.fromkeys(("held", "committed", "released"), 0)
+    holds, held_uses, unfolded_uses = tail
+    redemptions["held"] = holds
+    for type_, n in conn.execute(_FINISHED).fetchall():
+        redemptions[type_.removeprefix("redemption.")] = n
+    meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
 
-        result: dict[str, Any] = {
-            "path": str(path),
-            "schema_version": SCHEMA_VERSION,
-            "revision": int(meta.get("revision", 0)),
-            "file_bytes": page_size * pages,
-            "records": records,
-            "entitlements": kinds,
-            "references": count("SELECT count(*) FROM reference"),
-            "tombstones": count("SELECT count(*) FROM tombstone"),
-            "usage": count("SELECT count(*) FROM usage") + held_uses,
-            "usage_held": held_uses,
-            "redemptions": redemptions,
-            "journal": count("SELECT count(*) FROM journal"),
-            "journal_unpublished": count(
-                "SELECT count(*) FROM journal WHERE published_at IS NULL AND seq > "
-                "(SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'published_through')"
-            ),
-            "inside": count("SELECT coalesce((SELECT inside FROM journal ORDER BY seq DESC LIMIT 1), 0)"),
-        }
-    finally:
-        conn.execute("COMMIT")
+    result: dict[str, Any] = {
+        "path": str(path),
+        "schema_version": SCHEMA_VERSION,
+        "revision": int(meta.get("revision", 0)),
+        "file_bytes": page_size * pages,
+        "records": records,
+        "entitlements": kinds,
+        "references": count("SELECT count(*) FROM reference"),
+        "tombstones": count("SELECT count(*) FROM tombstone"),
+        "usage": count("SELECT count(*) FROM usage") + unfolded_uses + held_uses,
+        "usage_held": held_uses,
+        "redemptions": redemptions,
+        "journal": count("SELECT count(*) FROM journal"),
+        "journal_unpublished": count(
+            "SELECT count(*) FROM journal WHERE published_at IS NULL AND seq > "
+            "(SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'published_through')"
+        ),
+        "inside": count("SELECT coalesce((SELECT inside FROM journal ORDER BY seq DESC LIMIT 1), 0)"),
+    }
     return result
 
 
@@ -99,13 +94,12 @@ def lineage(conn: sqlite3.Connection, entitlement_id: str) -> list[str]:
     return chain
 
 
-def activity(conn: sqlite3.Connection, entitlement_id: str) -> list[Use]:
-    ids = lineage(conn, entitlement_id)
-    return [_use(row) for row in conn.execute(_ACTIVITY, (json.dumps(ids),))]
-
-
-def _use(row: tuple[Any, ...]) -> Use:
-    return Use._make((*row, False))
+def activity(conn: sqlite3.Connection, ids: list[str], unfolded: list[tuple[int, int, Use]]) -> list[Use]:
+    """Committed uses of these entitlements, newest first: folded ones and `unfolded` (seq, part, use)."""
+    found = [(seq, part, Use._make((*row, False))) for seq, part, *row in conn.execute(_ACTIVITY, (json.dumps(ids),))]
+    found.extend(unfolded)
+    found.sort(key=lambda entry: (entry[2].at, entry[0], entry[1]), reverse=True)
+    return [use for _, _, use in found]
 
 
 def bulk_insert_uses(conn: sqlite3.Connection, uses: Iterable[Use], *, chunk: int = 100_000) -> int:

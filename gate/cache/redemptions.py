@@ -6,10 +6,12 @@ records: the journal can never say something happened that did not, nor miss som
 did.
 
 A commit's cost is the number of distinct pages it dirties (each is a WAL frame written
-before the fsync), so the layout keeps them few: a hold writes the one page of table `hold`;
-a commit deletes its hold row, appends a journal row (which also carries the occupancy
-counter) and writes the uses into one leaf of the entitlement's usage; the one-step `redeem`
-never goes through `hold` at all. See docs/performance.md, "Ledger internals".
+before the fsync), so every step of a redemption is one journal row appended to the
+journal's tail page and nothing else: `redemption.held`, then `redemption.committed` (with
+its uses) or `redemption.released`. The journal row also carries the occupancy counter.
+Tables `usage` and `hold` are the journal folded up to meta.folded_through, brought up to
+date when the lane is idle (`fold`); what lies past that mark is kept in memory by
+gate/cache/tail.py. See docs/performance.md, "Ledger internals".
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import datetime as dt
 import json
 import logging
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import pydantic_core
@@ -50,7 +52,7 @@ class JournalEntry(NamedTuple):
     seq: int
     id: str
     at: dt.datetime
-    type: str  # redemption.committed, redemption.released, refusal, or a staff action
+    type: str  # redemption.held, .committed, .released, refusal, attention, or a staff action
     lane: str | None
     entitlement_id: str | None
     redemption_id: str | None
@@ -63,14 +65,21 @@ class JournalEntry(NamedTuple):
 # performance, event, benefit, lane, zone (the order of Use's fields).
 _PlanRow = Sequence[Any]
 
+HELD, COMMITTED, RELEASED = "redemption.held", "redemption.committed", "redemption.released"
 _INSERT_HOLD = """
 INSERT INTO hold (id, lane, zone, direction, reference, entitlement_id, reason, admitted, at, body, plan)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
-_HOLD = """
-SELECT lane, zone, direction, reference, entitlement_id, reason, admitted, at, body, plan FROM hold WHERE id = ?
-"""
+_HOLDS = "SELECT id, lane, zone, direction, reference, entitlement_id, reason, admitted, at, body, plan FROM hold"
 _DELETE_HOLD = "DELETE FROM hold WHERE id = ?"
+FOLDED_THROUGH = "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'folded_through'"
+_SET_FOLDED_THROUGH = "UPDATE meta SET value = ? WHERE key = 'folded_through'"
+# Journal rows past a seq; the bodies of redemption rows only (the tail's input).
+_TAIL = """
+SELECT seq, type, redemption_id,
+       CASE WHEN type IN ('redemption.held', 'redemption.committed', 'redemption.released') THEN body END
+FROM journal WHERE seq > ? ORDER BY seq
+"""
 _INSERT_USAGE = """
 INSERT INTO usage (entitlement_id, seq, part, at, direction, persons, credits, performance, event, benefit, lane, zone)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -88,8 +97,16 @@ SELECT redemption_id = ?1, type FROM journal
 WHERE (redemption_id = ?1 AND type IN ('redemption.committed', 'redemption.released')) OR id < ?1
 ORDER BY seq DESC LIMIT 1
 """
-_OPEN_HOLDS = """
-SELECT id, lane, zone, direction, reference, entitlement_id, reason, admitted, at FROM hold ORDER BY at, id
+# Open holds without the in-memory tail (for `gate doctor`'s read-only look): folded holds
+# not finished since, and held rows past the mark with no finishing row after them.
+_FOLD_MARK = "coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'folded_through'), 0)"
+OPEN_HOLD_COUNT = f"""
+SELECT (SELECT count(*) FROM hold WHERE id NOT IN (
+            SELECT redemption_id FROM journal
+            WHERE seq > {_FOLD_MARK} AND type IN ('redemption.committed', 'redemption.released')))
+     + (SELECT count(*) FROM journal j WHERE j.seq > {_FOLD_MARK} AND j.type = 'redemption.held'
+        AND NOT EXISTS (SELECT 1 FROM journal k WHERE k.seq > j.seq AND k.redemption_id = j.redemption_id
+                        AND k.type IN ('redemption.committed', 'redemption.released')))
 """
 _PUBLISHED_THROUGH = "(SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'published_through')"
 _JOURNAL = """
@@ -110,8 +127,8 @@ WHERE key = 'published_through'
 """
 
 
-class _Redemption(NamedTuple):
-    """What finishing a redemption needs: from a hold row, or straight from a decision."""
+class Redemption(NamedTuple):
+    """What finishing a redemption needs: from a held journal row or hold row, or straight from a decision."""
 
     lane: str
     zone: str
@@ -152,84 +169,80 @@ def _dump(value: Any) -> str:
 
 def _from_decision(
     decision: Decision, lane: Lane, reference: str, when: float, direction: Direction | None
-) -> _Redemption:
+) -> Redemption:
     way: Direction = direction or (decision.plan[0].direction if decision.plan else "entry")
     summary = decision_summary(decision)
     if lane.kiosk:
         summary["kiosk"] = True  # a kiosk redeems; nobody enters the site through it
-    return _Redemption(
+    return Redemption(
         lane.id, lane.zone, way, reference, decision.entitlement_id, decision.reason.value, decision.admitted,
         when, summary, [use[:-1] for use in decision.plan], decision.admission,
     )  # fmt: skip
 
 
+class Finished(NamedTuple):
+    """A redemption's journal row as written: what the in-memory tail learns from it."""
+
+    redemption_id: str
+    seq: int
+    uses: list[_PlanRow]  # the committed uses (none for a hold or a release)
+    created: bool  # a local ledger record was created (a voucher's admission)
+
+
 def insert_hold(
     conn: sqlite3.Connection, decision: Decision, *, lane: Lane, reference: str, at: dt.datetime,
     direction: Direction | None = None,
-) -> str:  # fmt: skip
+) -> tuple[Finished, Redemption]:  # fmt: skip
+    """Journal a redemption as held: one row, from which the tail (and later `fold`) knows it."""
     red = _from_decision(decision, lane, reference, epoch(at), direction)
     redemption_id = new_id()
-    body = dict(red.summary)
+    stamps = _Stamps()
+    body = {**_journal_base(redemption_id, red, at, stamps), "uses": [_use_json(use, stamps) for use in red.plan]}
     if red.admission is not None:
         body["admission"] = json.loads(body_of(red.admission))
-    conn.execute(
-        _INSERT_HOLD,
-        (redemption_id, red.lane, red.zone, red.direction, red.reference, red.entitlement_id, red.reason,
-         red.admitted, red.at, _dump(body), _dump(red.plan)),
-    )  # fmt: skip
+    seq = _journal(conn, HELD, red.at, red, redemption_id=redemption_id, body=body, inside=0)
     log.debug("hold %s: entitlement %s, %d admitted at lane %s", redemption_id, red.entitlement_id, red.admitted,
               red.lane)  # fmt: skip
-    return redemption_id
+    return Finished(redemption_id, seq, [], False), red
 
 
 def redeem(
     conn: sqlite3.Connection, decision: Decision, *, lane: Lane, reference: str, at: dt.datetime,
     passed: int | None, direction: Direction | None,
-) -> tuple[str, bool]:  # fmt: skip
-    """Hold and commit at once, writing the final uses directly; (redemption id, admission created)."""
+) -> Finished:  # fmt: skip
+    """Hold and commit at once: one journal row with the final uses."""
     red = _from_decision(decision, lane, reference, epoch(at), direction)
-    redemption_id = new_id()
-    return redemption_id, _finish(conn, redemption_id, red, passed=passed, at=at, finished=red.at)
+    return _finish(conn, new_id(), red, passed=passed, at=at, finished=red.at)
 
 
-def _held(conn: sqlite3.Connection, redemption_id: str) -> _Redemption:
-    row = conn.execute(_HOLD, (redemption_id,)).fetchone()
-    if row is None:
-        found = conn.execute(_FINISHED, (redemption_id,)).fetchone()
-        if found is not None and found[0]:
-            raise LedgerError(f"redemption {redemption_id!r} is already {found[1].removeprefix('redemption.')}")
-        raise LedgerError(f"no redemption {redemption_id!r}")
-    lane, zone, direction, reference, entitlement_id, reason, admitted, at, body, plan = row
-    summary = json.loads(body)
-    admission = summary.pop("admission", None)
-    ticket = None if admission is None else Ticket.model_validate(admission)
-    return _Redemption(
-        lane, zone, direction, reference, entitlement_id, reason, admitted, at, summary, json.loads(plan), ticket
-    )
+def not_held(conn: sqlite3.Connection, redemption_id: str) -> LedgerError:
+    """The error for finishing a redemption that is not held: finished already, or never issued."""
+    found = conn.execute(_FINISHED, (redemption_id,)).fetchone()
+    if found is not None and found[0]:
+        return LedgerError(f"redemption {redemption_id!r} is already {found[1].removeprefix('redemption.')}")
+    return LedgerError(f"no redemption {redemption_id!r}")
 
 
-def commit_held(conn: sqlite3.Connection, redemption_id: str, *, passed: int | None, at: dt.datetime) -> bool:
-    """Finish a held redemption as committed; returns whether a local ledger record was created."""
-    red = _held(conn, redemption_id)
-    conn.execute(_DELETE_HOLD, (redemption_id,))
+def commit_held(
+    conn: sqlite3.Connection, redemption_id: str, red: Redemption, *, passed: int | None, at: dt.datetime
+) -> Finished:
+    """Finish a held redemption as committed."""
     return _finish(conn, redemption_id, red, passed=passed, at=at, finished=epoch(at))
 
 
-def release_held(conn: sqlite3.Connection, redemption_id: str, *, at: dt.datetime, why: str) -> None:
-    red = _held(conn, redemption_id)
-    conn.execute(_DELETE_HOLD, (redemption_id,))
-    _release(conn, redemption_id, red, at=at, finished=epoch(at), why=why)
+def release_held(conn: sqlite3.Connection, redemption_id: str, red: Redemption, *, at: dt.datetime,
+                 why: str) -> Finished:  # fmt: skip
+    return _release(conn, redemption_id, red, at=at, finished=epoch(at), why=why)
 
 
-def _finish(conn: sqlite3.Connection, redemption_id: str, red: _Redemption, *, passed: int | None,
-            at: dt.datetime, finished: float) -> bool:  # fmt: skip
-    """Journal the commit and write its uses; `finished` is `at` as epoch seconds."""
+def _finish(conn: sqlite3.Connection, redemption_id: str, red: Redemption, *, passed: int | None,
+            at: dt.datetime, finished: float) -> Finished:  # fmt: skip
+    """Journal the commit with its uses; `finished` is `at` as epoch seconds."""
     passed = red.admitted if passed is None else passed
     if not 0 <= passed <= red.admitted:
         raise LedgerError(f"redemption {redemption_id!r}: passed must be 0..{red.admitted}, not {passed}")
     if passed == 0 and red.admitted > 0:
-        _release(conn, redemption_id, red, at=at, finished=finished, why="nobody passed")
-        return False
+        return _release(conn, redemption_id, red, at=at, finished=finished, why="nobody passed")
     uses = _trim(red.plan, red.admitted - passed) if passed < red.admitted else red.plan
     stamps = _Stamps()
     body = {**_journal_base(redemption_id, red, at, stamps), "passed": passed,
@@ -237,24 +250,80 @@ def _finish(conn: sqlite3.Connection, redemption_id: str, red: _Redemption, *, p
     if red.admission is not None:
         body["admission"] = red.admission.id
     moved = 0 if red.summary.get("kiosk") else (passed if red.direction == "entry" else -passed)
-    seq = _journal(conn, "redemption.committed", finished, red, redemption_id=redemption_id, body=body, inside=moved)
-    if len(uses) == 1:
-        conn.execute(_INSERT_USAGE, (uses[0][0], seq, 0, *uses[0][1:]))
-    else:
-        conn.executemany(_INSERT_USAGE, [(use[0], seq, part, *use[1:]) for part, use in enumerate(uses)])
+    seq = _journal(conn, COMMITTED, finished, red, redemption_id=redemption_id, body=body, inside=moved)
     created = False
     if red.admission is not None:
         created = _create_admission(conn, red.admission, voucher=red.entitlement_id)
     log.debug("commit %s: entitlement %s, %d of %d passed", redemption_id, red.entitlement_id, passed, red.admitted)
-    return created
+    return Finished(redemption_id, seq, list(uses), created)
 
 
 def _release(
-    conn: sqlite3.Connection, redemption_id: str, red: _Redemption, *, at: dt.datetime, finished: float, why: str
-) -> None:
+    conn: sqlite3.Connection, redemption_id: str, red: Redemption, *, at: dt.datetime, finished: float, why: str
+) -> Finished:
     body = {**_journal_base(redemption_id, red, at, _Stamps()), "passed": 0, "why": why}
-    _journal(conn, "redemption.released", finished, red, redemption_id=redemption_id, body=body, inside=0)
+    seq = _journal(conn, RELEASED, finished, red, redemption_id=redemption_id, body=body, inside=0)
     log.debug("release %s: entitlement %s (%s)", redemption_id, red.entitlement_id, why)
+    return Finished(redemption_id, seq, [], False)
+
+
+# --- reading redemptions back: the tail and the fold ----------------------------------------
+
+_SUMMARY_KEYS = ("verdict", "reason", "params", "admitted", "entitlement_id", "kind", "balance", "kiosk")
+
+
+def plan_row(use: Mapping[str, Any]) -> tuple[Any, ...]:
+    """A journal body's use (as `_use_json` wrote it) back as a plan row."""
+    return (use["entitlement_id"], epoch(dt.datetime.fromisoformat(use["at"])), use["direction"], use["persons"],
+            use["credits"], use["performance"], use["event"], use["benefit"], use["lane"], use["zone"])  # fmt: skip
+
+
+def held_from_journal(body: Mapping[str, Any]) -> Redemption:
+    """The redemption a `redemption.held` row recorded."""
+    summary = {key: body[key] for key in _SUMMARY_KEYS if key in body}
+    admission = body.get("admission")
+    return Redemption(
+        body["lane"], body["zone"], body["direction"], body["reference"], body["entitlement_id"], body["reason"],
+        body["admitted"], epoch(dt.datetime.fromisoformat(body["held_at"])), summary,
+        [plan_row(use) for use in body["uses"]], None if admission is None else Ticket.model_validate(admission),
+    )  # fmt: skip
+
+
+def folded_holds(conn: sqlite3.Connection) -> dict[str, Redemption]:
+    """The holds folded into table `hold` (open at the fold, maybe finished since)."""
+    holds: dict[str, Redemption] = {}
+    for id_, lane, zone, direction, reference, entitlement_id, reason, admitted, at, body, plan in conn.execute(_HOLDS):
+        summary = json.loads(body)
+        admission = summary.pop("admission", None)
+        ticket = None if admission is None else Ticket.model_validate(admission)
+        holds[id_] = Redemption(
+            lane, zone, direction, reference, entitlement_id, reason, admitted, at, summary, json.loads(plan), ticket
+        )
+    return holds
+
+
+def tail_rows(conn: sqlite3.Connection, after: int) -> list[tuple[int, str, str | None, str | None]]:
+    """Journal rows past `after`: (seq, type, redemption id, body of a redemption row or None)."""
+    return conn.execute(_TAIL, (after,)).fetchall()
+
+
+def fold(
+    conn: sqlite3.Connection, *, through: int, uses: Sequence[tuple[int, int, _PlanRow]],
+    finished: Iterable[str], opened: Mapping[str, Redemption],
+) -> None:  # fmt: skip
+    """Write the journal up to `through` into `usage` and `hold`: committed uses (seq, part,
+    row), the folded holds that finished, and the holds opened since that are still open."""
+    conn.executemany(_INSERT_USAGE, [(row[0], seq, part, *row[1:]) for seq, part, row in uses])
+    conn.executemany(_DELETE_HOLD, [(redemption_id,) for redemption_id in finished])
+    rows = []
+    for redemption_id, red in opened.items():
+        body = dict(red.summary)
+        if red.admission is not None:
+            body["admission"] = json.loads(body_of(red.admission))
+        rows.append((redemption_id, red.lane, red.zone, red.direction, red.reference, red.entitlement_id, red.reason,
+                     red.admitted, red.at, _dump(body), _dump([list(use) for use in red.plan])))  # fmt: skip
+    conn.executemany(_INSERT_HOLD, rows)
+    conn.execute(_SET_FOLDED_THROUGH, (str(through),))
 
 
 def _trim(plan: list[_PlanRow], excess: int) -> list[_PlanRow]:
@@ -321,14 +390,14 @@ def _use_json(use: _PlanRow, stamps: _Stamps) -> dict[str, Any]:
             "benefit": benefit, "lane": lane, "zone": zone}  # fmt: skip
 
 
-def _journal_base(redemption_id: str, red: _Redemption, at: dt.datetime, stamps: _Stamps) -> dict[str, Any]:
+def _journal_base(redemption_id: str, red: Redemption, at: dt.datetime, stamps: _Stamps) -> dict[str, Any]:
     return {"redemption": redemption_id, **red.summary, "lane": red.lane, "zone": red.zone,
             "direction": red.direction, "reference": red.reference, "held_at": stamps[red.at],
             "at": at.isoformat()}  # fmt: skip
 
 
 def _journal(
-    conn: sqlite3.Connection, type_: str, finished: float, red: _Redemption, *, redemption_id: str,
+    conn: sqlite3.Connection, type_: str, finished: float, red: Redemption, *, redemption_id: str,
     body: Mapping[str, Any], inside: int,
 ) -> int:  # fmt: skip
     """Append the journal row of a finished redemption; returns its seq."""
@@ -342,44 +411,45 @@ def _journal(
 def insert_refusal(
     conn: sqlite3.Connection, decision: Decision, *, lane: Lane, reference: str, at: dt.datetime,
     direction: Direction = "entry",
-) -> str:  # fmt: skip
+) -> tuple[str, int]:  # fmt: skip
     event_id = new_id()
     body = {**decision_summary(decision), "lane": lane.id, "zone": lane.zone, "direction": direction,
             "reference": reference, "at": at.isoformat()}  # fmt: skip
     # An attention verdict is admissible with staff: it is not a refusal, and sync and reports
     # must be able to tell the two apart without reading the body.
     type_ = "attention" if decision.verdict is Verdict.ATTENTION else "refusal"
-    conn.execute(
+    cursor = conn.execute(
         _INSERT_JOURNAL,
         (event_id, epoch(at), type_, lane.id, decision.entitlement_id, None, decision.reason.value, _dump(body), 0),
     )  # fmt: skip
     log.debug("%s at lane %s: entitlement %s, %s", type_, lane.id, decision.entitlement_id, decision.reason.value)
-    return event_id
+    return event_id, int(cursor.lastrowid or 0)
 
 
 def insert_event(
     conn: sqlite3.Connection, type_: str, *, at: dt.datetime, lane: str | None, entitlement_id: str | None,
     redemption_id: str | None, reason: str | None, body: Mapping[str, Any],
-) -> str:  # fmt: skip
+) -> tuple[str, int]:  # fmt: skip
     event_id = new_id()
     full = {**body, "at": at.isoformat()}
     row = (event_id, epoch(at), type_, lane, entitlement_id, redemption_id, reason, dumps(full), 0)
-    conn.execute(_INSERT_JOURNAL, row)
+    cursor = conn.execute(_INSERT_JOURNAL, row)
     log.info("event %s at lane %s: entitlement %s, %s", type_, lane, entitlement_id, reason)
-    return event_id
-
-
-def open_holds(conn: sqlite3.Connection) -> list[Hold]:
-    return [
-        Hold(id_, lane, zone, direction, reference, entitlement_id, reason, admitted, instant(at))
-        for id_, lane, zone, direction, reference, entitlement_id, reason, admitted, at in conn.execute(_OPEN_HOLDS)
-    ]
+    return event_id, int(cursor.lastrowid or 0)
 
 
 def journal(conn: sqlite3.Connection, *, after: int, limit: int, unpublished: bool) -> list[JournalEntry]:
     return [
         JournalEntry(
-            seq, id_, instant(at), type_, lane, ent, red, reason, json.loads(body),
+            seq,
+            id_,
+            instant(at),
+            type_,
+            lane,
+            ent,
+            red,
+            reason,
+            json.loads(body),
             None if published is None else instant(published),
         )
         for seq, id_, at, type_, lane, ent, red, reason, body, published in conn.execute(

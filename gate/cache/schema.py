@@ -144,7 +144,14 @@ INSERT INTO meta (key, value) VALUES ('format', 'gate-ledger'), ('revision', '0'
     ('bulk_uses', '0');
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1,)
+# Version 2: a redemption's steps are journal rows only; `usage` and `hold` are the journal
+# folded up to folded_through (gate/cache/tail.py). A version-1 ledger wrote both at once,
+# so its whole journal counts as folded.
+_V2 = """
+INSERT INTO meta (key, value) VALUES ('folded_through', (SELECT coalesce(max(seq), 0) FROM journal))
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

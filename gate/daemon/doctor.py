@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Literal
 
 from gate.cache import SCHEMA_VERSION
+from gate.cache.redemptions import OPEN_HOLD_COUNT
 from gate.cache.schema import APPLICATION_ID
 from gate.config import (
     CameraReaderConfig,
@@ -226,7 +227,7 @@ def check_ledger(path: Path) -> Finding:
             return Finding("fix", "ledger", f"{path} is not a gate ledger")
         check = conn.execute("PRAGMA quick_check").fetchall()
         entitlements = conn.execute("SELECT count(*) FROM entitlement").fetchone()[0]
-        holds = conn.execute("SELECT count(*) FROM hold").fetchone()[0]
+        holds = conn.execute(OPEN_HOLD_COUNT).fetchone()[0]
     except sqlite3.Error as exc:
         if "malformed" in str(exc) or "not a database" in str(exc):
             return Finding("fix", "ledger", f"{path} is damaged ({exc}): restore a backup or re-import")

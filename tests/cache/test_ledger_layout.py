@@ -1,6 +1,6 @@
-"""The hot-path layout: held redemptions leave on commit, the journal is the record of finished
-ones, publishing by high-water mark, the occupancy counter in the journal, and checkpoints
-off the decision path."""
+"""The hot-path layout: a redemption's steps are journal rows only, folded into `usage` and
+`hold` when the lane is idle; publishing by high-water mark, the occupancy counter in the
+journal, and checkpoints off the decision path."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -27,25 +28,83 @@ def count(ledger: Ledger, sql: str) -> int:
     return int(ledger._conn.execute(sql).fetchone()[0])
 
 
-def test_a_one_step_redeem_never_goes_through_the_hold_table(ledger: Ledger) -> None:
-    rid = ledger.redeem(admit("t-3001", use("t-3001", persons=2)), lane=NORTH, reference="T3001", at=NOON)
-    assert count(ledger, "SELECT count(*) FROM hold") == 0
-    assert [(u.persons, u.held) for u in ledger.uses(["t-3001"])] == [(2, False)]
-    (entry,) = ledger.journal()
-    assert entry.redemption_id == rid and entry.body["held_at"] == NOON.astimezone(dt.UTC).isoformat()
-    assert entry.body["uses"][0]["at"] == NOON.astimezone(dt.UTC).isoformat()
-    usage = ledger._conn.execute("SELECT entitlement_id, seq, part FROM usage").fetchall()
-    assert usage == [("t-3001", entry.seq, 0)]  # the use points at the journal row that recorded it
+def pages_written(ledger: Ledger, action: Callable[[], object]) -> int:
+    """WAL frames one action appended: the pages its transaction wrote. A reader holding an
+    old snapshot keeps the WAL from starting over, so the frame count only grows."""
+    ledger.record_event("staff.note", at=NOON)  # the WAL has started over: the reader reads from it
+    reader = sqlite3.connect(ledger.path)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM journal").fetchone()
+    try:
+        before = int(ledger._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1])
+        action()
+        return int(ledger._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1]) - before
+    finally:
+        reader.close()
 
 
-def test_a_hold_leaves_the_hold_table_when_it_is_finished(ledger: Ledger) -> None:
-    committed = ledger.hold(admit("t-3001", use("t-3001")), lane=NORTH, reference="T3001", at=NOON)
-    released = ledger.hold(admit("t-3002", use("t-3002")), lane=NORTH, reference="T3002", at=NOON)
-    assert count(ledger, "SELECT count(*) FROM hold") == 2
+def test_each_step_of_a_redemption_writes_one_journal_row_and_one_page(ledger: Ledger) -> None:
+    ledger.checkpoint(force=True)
+    rid = ""
+
+    def hold() -> None:
+        nonlocal rid
+        rid = ledger.hold(admit("t-3001", use("t-3001")), lane=NORTH, reference="T3001", at=NOON)
+
+    assert pages_written(ledger, hold) == 1
+    assert pages_written(ledger, lambda: ledger.commit(rid, at=LATER)) == 1
+    one_step = lambda: ledger.redeem(admit("t-3002", use("t-3002", persons=2)), lane=NORTH, reference="T", at=NOON)  # noqa: E731
+    assert pages_written(ledger, one_step) == 1
+    assert [e.type for e in ledger.journal() if e.type != "staff.note"] == [
+        "redemption.held", "redemption.committed", "redemption.committed"
+    ]  # fmt: skip
+    # Nothing reached `usage` or `hold` yet, and yet the uses count at once.
+    assert count(ledger, "SELECT count(*) FROM usage") == count(ledger, "SELECT count(*) FROM hold") == 0
+    assert [(u.persons, u.held) for u in ledger.uses(["t-3001", "t-3002"])] == [(1, False), (2, False)]
+
+
+def test_the_fold_writes_the_journal_into_usage_and_hold(ledger: Ledger, ledger_path: Path) -> None:
+    one_step = ledger.redeem(admit("t-3001", use("t-3001", persons=2)), lane=NORTH, reference="T3001", at=NOON)
+    committed = ledger.hold(admit("t-3002", use("t-3002")), lane=NORTH, reference="T3002", at=NOON)
+    open_ = ledger.hold(admit("t-3003", use("t-3003")), lane=NORTH, reference="T3003", at=NOON)
     ledger.commit(committed, at=LATER)
-    ledger.release(released, at=LATER, why="timeout")
+    before = (ledger.uses(["t-3001", "t-3002", "t-3003"]), ledger.open_holds(), ledger.stats())
+    assert ledger.checkpoint(force=True)
+    entries = {e.redemption_id: e.seq for e in ledger.journal() if e.type == "redemption.committed"}
+    usage = ledger._conn.execute("SELECT entitlement_id, seq, part FROM usage ORDER BY entitlement_id").fetchall()
+    assert usage == [("t-3001", entries[one_step], 0), ("t-3002", entries[committed], 0)]  # each use points at its row
+    assert ledger._conn.execute("SELECT id FROM hold").fetchall() == [(open_,)]
+    assert (ledger.uses(["t-3001", "t-3002", "t-3003"]), ledger.open_holds(), ledger.stats()) == before
+    # The open hold finishes after the fold: the next fold takes it out of `hold`.
+    ledger.release(open_, at=LATER, why="timeout")
+    assert ledger.open_holds() == []
+    assert ledger.checkpoint(force=True)
     assert count(ledger, "SELECT count(*) FROM hold") == 0
-    assert ledger.stats()["redemptions"] == {"held": 0, "committed": 1, "released": 1}
+    with Ledger.open(ledger_path) as reopened:
+        assert reopened.uses(["t-3001", "t-3002", "t-3003"]) == before[0][:2]
+        assert reopened.stats()["redemptions"] == {"held": 0, "committed": 2, "released": 1}
+
+
+def test_another_connection_sees_holds_commits_and_folds(ledger: Ledger, ledger_path: Path) -> None:
+    """Two lanes' daemons on one ledger: each one's decisions see the other's redemptions at once."""
+    with Ledger.open(ledger_path) as other:
+        assert other.uses(["t-3001"]) == ()
+        rid = ledger.hold(admit("t-3001", use("t-3001")), lane=NORTH, reference="T3001", at=NOON)
+        assert [(u.held, u.persons) for u in other.uses(["t-3001"])] == [(True, 1)]
+        ledger.commit(rid, at=LATER)
+        assert [(u.held, u.persons) for u in other.uses(["t-3001"])] == [(False, 1)]
+        other.redeem(admit("t-3001", use("t-3001", persons=2)), lane=NORTH, reference="T3001", at=LATER)
+        assert [u.persons for u in ledger.uses(["t-3001"])] == [1, 2]
+        second = other.hold(admit("t-3002", use("t-3002")), lane=NORTH, reference="T3002", at=LATER)
+        # One folds; the other, whose tail is now partly in the tables, counts nothing twice.
+        assert ledger.checkpoint(force=True)
+        assert [u.persons for u in other.uses(["t-3001"])] == [1, 2]
+        assert [h.id for h in other.open_holds()] == [second]
+        other.commit(second, at=LATER)
+        assert ledger.open_holds() == [] and [u.held for u in ledger.uses(["t-3002"])] == [False]
+        assert ledger.stats()["redemptions"] == other.stats()["redemptions"] == {
+            "held": 0, "committed": 3, "released": 0
+        }  # fmt: skip
 
 
 def test_a_finished_redemption_is_known_by_its_journal_row_among_later_ones(ledger: Ledger) -> None:
@@ -89,9 +148,7 @@ def test_publishing_out_of_order_moves_the_high_water_mark_only_over_published_r
     assert unpublished() == [seqs[0], seqs[2], seqs[4]]
     assert unpublished(after=seqs[0]) == [seqs[2], seqs[4]]
     ledger.mark_published([seqs[0]], at=LATER)
-    assert ledger._conn.execute("SELECT value FROM meta WHERE key = 'published_through'").fetchone() == (
-        str(seqs[1]),
-    )
+    assert ledger._conn.execute("SELECT value FROM meta WHERE key = 'published_through'").fetchone() == (str(seqs[1]),)
     ledger.mark_published([seqs[2], seqs[4]], at=LATER)
     assert unpublished() == [] and ledger.stats()["journal_unpublished"] == 0
     ledger.mark_published([seqs[2]], at=LATER + dt.timedelta(hours=1))  # again: nothing changes
@@ -108,7 +165,7 @@ def test_the_occupancy_counter_is_carried_by_every_journal_row(ledger: Ledger) -
     rid = ledger.hold(admit("t-3002", use("t-3002")), lane=NORTH, reference="T3002", at=NOON)
     ledger.release(rid, at=LATER, why="timeout")
     assert ledger.inside() == 3 and ledger.stats()["inside"] == 3
-    assert [row[0] for row in ledger._conn.execute("SELECT inside FROM journal ORDER BY seq")] == [3, 3, 3, 3]
+    assert [row[0] for row in ledger._conn.execute("SELECT inside FROM journal ORDER BY seq")] == [3, 3, 3, 3, 3]
 
 
 def test_checkpoints_run_when_enough_was_written_or_when_forced(ledger_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -97,3 +98,35 @@ def test_pragmas_for_durability_and_waiting(ledger: Ledger) -> None:
     assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 30_000
     assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+
+
+def test_a_version_1_ledger_keeps_its_uses_and_open_holds(tmp_path: Path) -> None:
+    """Version 1 wrote `usage` and `hold` at once: its whole journal counts as folded."""
+    path = tmp_path / "v1.sqlite"
+    conn = sqlite3.connect(path, isolation_level=None)
+    for statement in schema._statements(schema.MIGRATIONS[0]):
+        conn.execute(statement)
+    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    conn.execute("PRAGMA user_version = 1")
+    conn.execute(
+        "INSERT INTO journal (id, at, type, lane, entitlement_id, redemption_id, reason, body, inside) "
+        "VALUES ('j1', 1.0, 'redemption.committed', 'north-1', 't-1', 'r1', 'ok', '{}', 2)"
+    )
+    conn.execute(
+        "INSERT INTO usage VALUES ('t-1', 1, 0, 1.0, 'entry', 2, 0, NULL, NULL, NULL, 'north-1', 'main-hall')"
+    )
+    summary = {"verdict": "admit", "reason": "ok", "params": {}, "admitted": 1, "entitlement_id": "t-2",
+               "kind": "ticket"}  # fmt: skip
+    plan = [["t-2", 5.0, "entry", 1, 0, None, None, None, "north-1", "main-hall"]]
+    conn.execute(
+        "INSERT INTO hold VALUES ('r2', 'north-1', 'main-hall', 'entry', 'T2', 't-2', 'ok', 1, 5.0, ?, ?)",
+        (json.dumps(summary), json.dumps(plan)),
+    )
+    conn.close()
+    with Ledger.open(path) as ledger:
+        assert ledger.stats()["schema_version"] == SCHEMA_VERSION
+        assert [(u.entitlement_id, u.persons, u.held) for u in ledger.uses(["t-1", "t-2"])] == [
+            ("t-1", 2, False), ("t-2", 1, True)
+        ]  # fmt: skip
+        assert [h.id for h in ledger.open_holds()] == ["r2"]
+        assert ledger.stats()["redemptions"] == {"held": 1, "committed": 1, "released": 0}

@@ -99,7 +99,7 @@ def test_stats_count_what_an_operator_checks(ledger: Ledger) -> None:
     assert stats["references"] == 11
     assert stats["usage"] == stats["usage_held"] == 1
     assert stats["redemptions"]["held"] == 1
-    assert stats["journal"] == stats["journal_unpublished"] == 0
+    assert stats["journal"] == stats["journal_unpublished"] == 1  # the hold's row
     assert stats["revision"] == 1 and stats["file_bytes"] > 0
 
 
@@ -116,9 +116,7 @@ def test_bulk_loaded_uses_are_seen_by_uses(ledger: Ledger) -> None:
     found = ledger.uses(["t-7"])
     assert len(found) == 3000 and not any(u.held for u in found)
     assert [u.at for u in found] == sorted(u.at for u in found)
-    plan = ledger._conn.execute(
-        "EXPLAIN QUERY PLAN SELECT * FROM usage WHERE entitlement_id = ?", ("t-7",)
-    ).fetchall()
+    plan = ledger._conn.execute("EXPLAIN QUERY PLAN SELECT * FROM usage WHERE entitlement_id = ?", ("t-7",)).fetchall()
     assert "SEARCH usage USING PRIMARY KEY (entitlement_id=?)" in str(plan)  # one seek, contiguous rows
 
 
@@ -135,3 +133,12 @@ def test_a_backup_is_a_ledger_of_its_own(ledger: Ledger, tmp_path: Path) -> None
 def test_lineage_goes_back_through_renewals(ledger: Ledger) -> None:
     assert ledger.lineage("m-2025-0042") == ("m-2025-0042", "m-2024-0042")
     assert ledger.lineage("m-2024-0042") == ("m-2024-0042",)
+
+
+def test_find_is_what_resolve_then_entitlements_finds_for_every_code(ledger: Ledger) -> None:
+    codes = [code for (code,) in ledger._conn.execute("SELECT code FROM reference")]
+    assert len(codes) > 5
+    for code in [*codes, *(c.lower() for c in codes), "NOPE", "", "  "]:
+        assert ledger.find(code) == ledger.entitlements(ledger.resolve(code)), code
+    # A renewed membership's old code finds the renewal, through the successor.
+    assert [e.id for e in ledger.find("MEM-0042-2024")] == ["m-2025-0042"]

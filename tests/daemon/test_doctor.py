@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from gate.cache import Ledger
+from gate.cache import SCHEMA_VERSION, Ledger
 from gate.config import GateConfig, parse_config
 from gate.daemon import doctor
 from gate.daemon.clock import Sync
@@ -127,7 +127,7 @@ def test_ledger(tmp_path: Path) -> None:
     assert doctor.check_ledger(path).status == "fix"
     Ledger.open(path).close()
     ok = doctor.check_ledger(path)
-    assert ok.status == "ok" and "quick_check ok, schema 1" in ok.text and "0 hold(s) open" in ok.text
+    assert ok.status == "ok" and f"quick_check ok, schema {SCHEMA_VERSION}" in ok.text and "0 hold(s) open" in ok.text
 
     newer = tmp_path / "newer.sqlite"
     Ledger.open(newer).close()
