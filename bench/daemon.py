@@ -166,7 +166,8 @@ def run(directory: Path, args: argparse.Namespace) -> None:
     busy_rss, peak = rss_kb(process.pid)
     stop(process, notify)
     with Ledger.open(ledger) as opened:
-        decided = len(opened.journal(after=0, limit=10**9)) - before
+        # One row per scan ends its story (committed, released, refused); holds are steps on the way.
+        decided = sum(1 for e in opened.journal(after=0, limit=10**9)[before:] if e.type != "redemption.held")
 
     baseline = subprocess.run(
         [sys.executable, "-c", "import re; print(open('/proc/self/status').read())"],

@@ -7,9 +7,11 @@ It builds a ledger of mixed entitlement kinds through the real import (timed aga
 bulk insert of the same rows), loads the usage rows, then measures side by side:
 the floor (an indexed lookup; an insert + commit with synchronous=FULL), gate's bare decision,
 gate's one-step decision + durable commit (`gate check --commit`), and the lane's path
-(decide + durable hold, then durable commit). Between two samples of the recording paths it
-calls `Ledger.checkpoint()` untimed, as the daemon's idle task does, and prints those calls'
-own p50/p99 (all calls, and the ones that did checkpoint). It prints p50/p99, ratios to the
+(decide + hold, then durable commit). Floor and gate samples alternate, one of each in turn,
+so both see the same disk and the same load from the rest of the machine: the ratios hold
+even when the absolute figures drift. Between two samples of the recording paths it calls
+`Ledger.checkpoint()` untimed, as the daemon's idle task does, and prints those calls' own
+p50/p99 (all calls, and the ones that did checkpoint). It prints p50/p99, ratios to the
 floor, and resident memory. Figures go to docs/performance.md.
 """
 
@@ -24,7 +26,6 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -108,49 +109,51 @@ def timed(fn: Callable[[], object], samples: int, between: Callable[[], object] 
     return out
 
 
-@dataclass(frozen=True)
 class Floor:
-    bulk_s: float
-    lookup: list[float]
-    commit: list[float]
+    """Bare SQLite on the same rows: a bulk insert, then one sample at a time of an indexed
+    lookup and a durable insert (interleaved with gate's samples by the caller)."""
 
-
-def raw_floor(directory: Path, lines_file: Path, samples: int) -> Floor:
-    """What bare SQLite costs here: bulk insert of the same rows, a lookup, a durable insert."""
-    db = sqlite3.connect(directory / "floor.sqlite", isolation_level=None)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=FULL")
-    db.execute("CREATE TABLE e (id TEXT PRIMARY KEY, kind TEXT, body TEXT)")
-    db.execute("CREATE TABLE r (code TEXT, id TEXT, PRIMARY KEY (code, id)) WITHOUT ROWID")
-    db.execute("CREATE TABLE u (n INTEGER PRIMARY KEY, id TEXT, at REAL, persons INT)")
-    t0 = time.perf_counter()
-    db.execute("BEGIN")
-    rows: list[tuple[str, str, str]] = []
-    refs: list[tuple[str, str]] = []
-    with lines_file.open() as lines:
-        for line in lines:
-            record = json.loads(line)
-            if record.get("type") != "entitlement":
-                continue
-            rows.append((record["id"], record["kind"], line))
-            refs.extend((code, record["id"]) for code in record["references"])
-    db.executemany("INSERT INTO e VALUES (?, ?, ?)", rows)
-    db.executemany("INSERT INTO r VALUES (?, ?)", refs)
-    db.execute("COMMIT")
-    bulk = time.perf_counter() - t0
-    count = len(rows)
-    codes = [f"R{random.randrange(count):07d}" for _ in range(samples)]
-    it = iter(codes)
-    lookup = timed(lambda: db.execute("SELECT id FROM r WHERE code = ?", (next(it),)).fetchall(), samples)
-
-    def durable_insert() -> None:
+    def __init__(self, directory: Path, lines_file: Path) -> None:
+        self.db = db = sqlite3.connect(directory / "floor.sqlite", isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        db.execute("CREATE TABLE e (id TEXT PRIMARY KEY, kind TEXT, body TEXT)")
+        db.execute("CREATE TABLE r (code TEXT, id TEXT, PRIMARY KEY (code, id)) WITHOUT ROWID")
+        db.execute("CREATE TABLE u (n INTEGER PRIMARY KEY, id TEXT, at REAL, persons INT)")
+        t0 = time.perf_counter()
         db.execute("BEGIN")
-        db.execute("INSERT INTO u (id, at, persons) VALUES (?, ?, 1)", ("e1", time.time()))
+        rows: list[tuple[str, str, str]] = []
+        refs: list[tuple[str, str]] = []
+        with lines_file.open() as lines:
+            for line in lines:
+                record = json.loads(line)
+                if record.get("type") != "entitlement":
+                    continue
+                rows.append((record["id"], record["kind"], line))
+                refs.extend((code, record["id"]) for code in record["references"])
+        db.executemany("INSERT INTO e VALUES (?, ?, ?)", rows)
+        db.executemany("INSERT INTO r VALUES (?, ?)", refs)
         db.execute("COMMIT")
+        self.bulk_s = time.perf_counter() - t0
+        self.count = len(rows)
+        self.rnd = random.Random(5)
+        self.lookup: list[float] = []
+        self.commit: list[float] = []
 
-    commit = timed(durable_insert, samples)
-    db.close()
-    return Floor(bulk, lookup, commit)
+    def sample(self) -> None:
+        code = f"R{self.rnd.randrange(self.count):07d}"
+        t0 = time.perf_counter_ns()
+        self.db.execute("SELECT id FROM r WHERE code = ?", (code,)).fetchall()
+        t1 = time.perf_counter_ns()
+        self.db.execute("BEGIN")
+        self.db.execute("INSERT INTO u (id, at, persons) VALUES (?, ?, 1)", ("e1", time.time()))
+        self.db.execute("COMMIT")
+        t2 = time.perf_counter_ns()
+        self.lookup.append((t1 - t0) / 1000)
+        self.commit.append((t2 - t1) / 1000)
+
+    def close(self) -> None:
+        self.db.close()
 
 
 def rss_mb() -> float:
@@ -176,7 +179,7 @@ def run(directory: Path, entitlements: int, uses: int, samples: int) -> None:
     with lines_file.open("w") as out:
         for line in entitlement_lines(entitlements):
             out.write(line + "\n")
-    floor = raw_floor(directory, lines_file, samples)
+    floor = Floor(directory, lines_file)
 
     path = directory / "ledger.sqlite"
     with Ledger.open(path) as ledger:
@@ -208,22 +211,35 @@ def run(directory: Path, entitlements: int, uses: int, samples: int) -> None:
             if did:
                 ran.append(calls[-1])
 
-        decide = timed(lambda: engine.decide(members[rnd.randrange(len(members))], lane="l1", at=NOW), samples)
-        one_step = timed(lambda: engine.redeem(next(pools), lane="l1", at=NOW), samples, idle)
+        def paired(between: Callable[[], object] | None = None) -> Callable[[], object]:
+            """A floor sample after each of gate's, so both meet the same conditions."""
+
+            def run() -> None:
+                floor.sample()
+                if between is not None:
+                    between()
+
+            return run
+
+        decide = timed(lambda: engine.decide(members[rnd.randrange(len(members))], lane="l1", at=NOW), samples,
+                       paired())  # fmt: skip
+        one_step = timed(lambda: engine.redeem(next(pools), lane="l1", at=NOW), samples, paired(idle))
 
         def lane_path() -> None:
             outcome = engine.admit(next(pools), lane="l1", at=NOW)
             assert outcome.redemption is not None, outcome.decision
             engine.commit(outcome.redemption, at=NOW)
 
-        two_phase = timed(lane_path, samples, idle)
+        two_phase = timed(lane_path, samples, paired(idle))
         assert engine.decide(members[0], lane="l1", at=NOW).decision.admits
     rss_after = rss_mb()
+    floor.close()
 
     lookup50, lookup99 = percentiles(floor.lookup)
     commit50, commit99 = percentiles(floor.commit)
     floor50, floor99 = lookup50 + commit50, lookup99 + commit99
-    print(f"ledger: {entitlements:,} entitlements, {uses:,} usage rows; {samples} samples per figure")
+    print(f"ledger: {entitlements:,} entitlements, {uses:,} usage rows; {samples} samples per gate figure, "
+          f"{len(floor.commit)} floor samples interleaved with them")  # fmt: skip
     print(f"import            {import_s:7.2f} s   raw bulk insert floor {floor.bulk_s:.2f} s "
           f"(x{import_s / floor.bulk_s:.2f}); usage rows loaded in {uses_s:.2f} s")
     print(f"{'':24}{'p50 us':>9}{'p99 us':>9}{'x floor p50':>13}")

@@ -10,7 +10,7 @@ gpiozero mock pins (`gate.lane.mock.WiredPin`, which stamps every change of leve
 first change to active after the call started, then drives the passage sensor like the
 turnstile arm would, so every passage commits. In the same run, on the lane's ledger thread
 (so without the thread hop the lane pays), it times the bare `Engine.decide` (no record) and
-`Engine.admit` (decide + durable hold, the part of the lane's path that is the ledger's).
+`Engine.admit` (decide + hold, the part of the lane's path that is the ledger's).
 Untimed between samples: the passage's commit, and `Ledger.checkpoint()` as the daemon
 calls it when the lane is idle. Prints p50/p99 in microseconds and the lane's added time.
 Figures go to docs/lane.md.
@@ -149,7 +149,7 @@ def main() -> None:
     rows = [
         ("read -> relay active (Lane.handle)", us["lane"]),
         ("bare Engine.decide", us["decide"]),
-        ("bare Engine.admit (decide + durable hold)", us["admit"]),
+        ("bare Engine.admit (decide + hold)", us["admit"]),
     ]
     print(f"{'path':44} {'p50 us':>9} {'p99 us':>9}")
     for name, samples in rows:
