@@ -166,7 +166,3 @@ class Tail:
         self._finished = []
         self._in_table = set(self._holds)
         self.rows = 0
-
-    def forget(self) -> None:
-        """Drop everything: the next refresh reloads."""
-        self._reset()
