@@ -525,7 +525,6 @@ class Ledger:
             raise redemptions.not_held(self._conn, redemption_id)
         return red
 
-
     def _bump(self) -> None:
         self._conn.execute(exchange.BUMP_REVISION)
         self._schedule = None

@@ -180,8 +180,9 @@ def _from_decision(
     )  # fmt: skip
 
 
-class Finished(NamedTuple):
-    """A redemption's journal row as written: what the in-memory tail learns from it."""
+class Step(NamedTuple):
+    """One step of a redemption (held, committed, released) as journaled: what the in-memory
+    tail learns from it."""
 
     redemption_id: str
     seq: int
@@ -192,7 +193,7 @@ class Finished(NamedTuple):
 def insert_hold(
     conn: sqlite3.Connection, decision: Decision, *, lane: Lane, reference: str, at: dt.datetime,
     direction: Direction | None = None,
-) -> tuple[Finished, Redemption]:  # fmt: skip
+) -> tuple[Step, Redemption]:  # fmt: skip
     """Journal a redemption as held: one row, from which the tail (and later `fold`) knows it."""
     red = _from_decision(decision, lane, reference, epoch(at), direction)
     redemption_id = new_id()
@@ -203,13 +204,13 @@ def insert_hold(
     seq = _journal(conn, HELD, red.at, red, redemption_id=redemption_id, body=body, inside=0)
     log.debug("hold %s: entitlement %s, %d admitted at lane %s", redemption_id, red.entitlement_id, red.admitted,
               red.lane)  # fmt: skip
-    return Finished(redemption_id, seq, [], False), red
+    return Step(redemption_id, seq, [], False), red
 
 
 def redeem(
     conn: sqlite3.Connection, decision: Decision, *, lane: Lane, reference: str, at: dt.datetime,
     passed: int | None, direction: Direction | None,
-) -> Finished:  # fmt: skip
+) -> Step:  # fmt: skip
     """Hold and commit at once: one journal row with the final uses."""
     red = _from_decision(decision, lane, reference, epoch(at), direction)
     return _finish(conn, new_id(), red, passed=passed, at=at, finished=red.at)
@@ -225,18 +226,18 @@ def not_held(conn: sqlite3.Connection, redemption_id: str) -> LedgerError:
 
 def commit_held(
     conn: sqlite3.Connection, redemption_id: str, red: Redemption, *, passed: int | None, at: dt.datetime
-) -> Finished:
+) -> Step:
     """Finish a held redemption as committed."""
     return _finish(conn, redemption_id, red, passed=passed, at=at, finished=epoch(at))
 
 
 def release_held(conn: sqlite3.Connection, redemption_id: str, red: Redemption, *, at: dt.datetime,
-                 why: str) -> Finished:  # fmt: skip
+                 why: str) -> Step:  # fmt: skip
     return _release(conn, redemption_id, red, at=at, finished=epoch(at), why=why)
 
 
 def _finish(conn: sqlite3.Connection, redemption_id: str, red: Redemption, *, passed: int | None,
-            at: dt.datetime, finished: float) -> Finished:  # fmt: skip
+            at: dt.datetime, finished: float) -> Step:  # fmt: skip
     """Journal the commit with its uses; `finished` is `at` as epoch seconds."""
     passed = red.admitted if passed is None else passed
     if not 0 <= passed <= red.admitted:
@@ -255,16 +256,16 @@ def _finish(conn: sqlite3.Connection, redemption_id: str, red: Redemption, *, pa
     if red.admission is not None:
         created = _create_admission(conn, red.admission, voucher=red.entitlement_id)
     log.debug("commit %s: entitlement %s, %d of %d passed", redemption_id, red.entitlement_id, passed, red.admitted)
-    return Finished(redemption_id, seq, list(uses), created)
+    return Step(redemption_id, seq, list(uses), created)
 
 
 def _release(
     conn: sqlite3.Connection, redemption_id: str, red: Redemption, *, at: dt.datetime, finished: float, why: str
-) -> Finished:
+) -> Step:
     body = {**_journal_base(redemption_id, red, at, _Stamps()), "passed": 0, "why": why}
     seq = _journal(conn, RELEASED, finished, red, redemption_id=redemption_id, body=body, inside=0)
     log.debug("release %s: entitlement %s (%s)", redemption_id, red.entitlement_id, why)
-    return Finished(redemption_id, seq, [], False)
+    return Step(redemption_id, seq, [], False)
 
 
 # --- reading redemptions back: the tail and the fold ----------------------------------------
@@ -441,15 +442,7 @@ def insert_event(
 def journal(conn: sqlite3.Connection, *, after: int, limit: int, unpublished: bool) -> list[JournalEntry]:
     return [
         JournalEntry(
-            seq,
-            id_,
-            instant(at),
-            type_,
-            lane,
-            ent,
-            red,
-            reason,
-            json.loads(body),
+            seq, id_, instant(at), type_, lane, ent, red, reason, json.loads(body),
             None if published is None else instant(published),
         )
         for seq, id_, at, type_, lane, ent, red, reason, body, published in conn.execute(

@@ -22,11 +22,9 @@ from typing import Any, cast
 
 from gate.cache import redemptions
 from gate.cache.codec import instant
-from gate.cache.redemptions import COMMITTED, HELD, RELEASED, Finished, Hold, Redemption
+from gate.cache.redemptions import COMMITTED, HELD, RELEASED, Hold, Redemption, Step
 from gate.decision import Use
 from gate.records import Direction
-
-_FINISHING = (COMMITTED, RELEASED)
 
 
 class Tail:
@@ -81,20 +79,20 @@ class Tail:
             return
         data: dict[str, Any] = json.loads(body)
         if type_ == HELD:
-            self.held(Finished(redemption_id, seq, [], False), redemptions.held_from_journal(data))
+            self.held(Step(redemption_id, seq, [], False), redemptions.held_from_journal(data))
         elif type_ == COMMITTED:
-            self.finished(Finished(redemption_id, seq, [redemptions.plan_row(u) for u in data["uses"]], False))
+            self.finished(Step(redemption_id, seq, [redemptions.plan_row(u) for u in data["uses"]], False))
         elif type_ == RELEASED:
-            self.finished(Finished(redemption_id, seq, [], False))
+            self.finished(Step(redemption_id, seq, [], False))
 
     # --- our own writes, once committed ------------------------------------------------------
 
-    def held(self, row: Finished, red: Redemption) -> None:
+    def held(self, row: Step, red: Redemption) -> None:
         self.last_seq = max(self.last_seq, row.seq)
         self._holds[row.redemption_id] = red
         self.rows += 1
 
-    def finished(self, row: Finished) -> None:
+    def finished(self, row: Step) -> None:
         """A commit or release (with the uses a commit recorded)."""
         self.last_seq = max(self.last_seq, row.seq)
         self._holds.pop(row.redemption_id, None)
