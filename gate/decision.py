@@ -32,7 +32,8 @@ class Use(NamedTuple):
     """One entitlement's share of a redemption that is held or committed.
 
     Held uses count as used (a code scanned again during its passage is refused as in
-    progress); released redemptions leave no use behind.
+    progress); released redemptions leave no use behind. `held` defaults to False so that a
+    stored row (the other fields, in order) makes a committed use in one call.
     """
 
     entitlement_id: str
@@ -45,7 +46,7 @@ class Use(NamedTuple):
     benefit: int | None  # index of the membership benefit applied
     lane: str
     zone: str
-    held: bool
+    held: bool = False
 
 
 @dataclass(frozen=True, slots=True)

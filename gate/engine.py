@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from gate import rules
 from gate.cache import Ledger
@@ -49,6 +49,11 @@ class Engine:
         self.config = config
         self.tz = config.site.tz
         self._lock = threading.Lock()
+        self._site = Site(
+            tz=self.tz,
+            capacity=config.site.capacity,
+            zero_price_takes_credit=config.engine.zero_price_takes_credit,
+        )
         self._lanes = {
             lane_id: Lane(id=lane_id, zone=lane.zone, mode=lane.mode, kiosk=lane.kiosk, product=lane.product)
             for lane_id, lane in config.lanes.items()
@@ -138,12 +143,7 @@ class Engine:
             uses=self.ledger.uses([e.id for e in entitlements]) if entitlements else (),
             schedule=self.ledger.schedule(),
             lane=lane,
-            site=Site(
-                tz=self.tz,
-                capacity=self.config.site.capacity,
-                inside=self.ledger.inside() if self.config.site.capacity else 0,
-                zero_price_takes_credit=self.config.engine.zero_price_takes_credit,
-            ),
+            site=self._site if self._site.capacity is None else replace(self._site, inside=self.ledger.inside()),
             at=at,
             ask=ask,
         )
@@ -171,6 +171,8 @@ class Engine:
 
     def _entitlements(self, reference: str) -> tuple[Entitlement, ...]:
         found = self.ledger.find(reference)
+        if len(found) == 1 and not isinstance(found[0], Membership | CreditMembership):
+            return (found[0],)  # the usual ticket or voucher: nothing renewed, no credit pool
         if any(isinstance(e, Membership) and e.renews for e in found):
             found = self._with_renewed(found)
         credit_holders = {e.holder for e in found if isinstance(e, CreditMembership) and e.holder}

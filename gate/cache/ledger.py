@@ -10,8 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
+from itertools import starmap
+from operator import itemgetter
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, TextIO, TypeVar
@@ -23,6 +24,7 @@ from gate.cache.exchange import ImportReport
 from gate.cache.redemptions import Hold, JournalEntry
 from gate.cache.schema import BUSY_TIMEOUT_MS, connect
 from gate.cache.tail import Tail
+from gate.cache.transaction import Snapshot, Transactions, Write
 from gate.cache.validate import file_lines, numbered
 from gate.decision import Decision, Lane, Schedule, Use
 from gate.records import (
@@ -72,8 +74,8 @@ _SETTING_PREFIX = "setting."
 _INSIDE = "SELECT inside FROM journal ORDER BY seq DESC LIMIT 1"
 _REVOKED = "SELECT 1 FROM record WHERE type = 'revocation' AND id = ?"
 _TOUCH = "UPDATE meta SET value = value WHERE key = 'format'"
-_SYNC_NORMAL, _SYNC_FULL = "PRAGMA synchronous = NORMAL", "PRAGMA synchronous = FULL"
 _T = TypeVar("_T", Product, Season, Event, Performance, Calendar)
+_AT = itemgetter(1)  # Use.at, without a Python call per use
 _MAX_CHAIN = 64  # successor hops; a longer chain can only be a cycle in bad data
 # The first commit after a checkpoint has emptied the WAL rewrites the WAL header and, with
 # synchronous=FULL, fsyncs twice; checkpointing every so many commits makes that rare.
@@ -92,9 +94,8 @@ class Ledger:
         self._schedule: Schedule | None = None
         self._schedule_revision = -1
         self._tail = Tail()
-        self._writing = False  # inside a write transaction of ours
-        self._committed: list[Callable[[], None]] = []  # what the tail learns once it commits
-        self._unchecked = 0  # write transactions since the last checkpoint
+        self._tx = Transactions(conn, refresh=self._refresh, after_durable=self._after_durable)
+        self._committed = self._tx.committed  # what the tail learns once the write commits
 
     @classmethod
     def open(cls, path: Path, *, create: bool = True) -> Ledger:
@@ -122,7 +123,7 @@ class Ledger:
         their fsync costs about half that of one that also grows the file. With `prime`, a
         checkpoint that emptied the WAL is followed by a one-page write (see `_prime`).
         """
-        if not force and self._unchecked < CHECKPOINT_AFTER_COMMITS:
+        if not force and self._tx.unchecked < CHECKPOINT_AFTER_COMMITS:
             return False
         try:
             self._fold()
@@ -131,7 +132,7 @@ class Ledger:
                 self._prime()
         except sqlite3.Error as exc:
             raise LedgerError(f"cannot checkpoint {self._path}: {exc}") from exc
-        self._unchecked = 0
+        self._tx.unchecked = 0
         return True
 
     def _fold(self) -> None:
@@ -142,7 +143,7 @@ class Ledger:
         """
         self._conn.execute("PRAGMA busy_timeout = 0")
         try:
-            with self._write(durable=False):
+            with self._tx.write(durable=False):
                 if self._tail.fold(self._conn):
                     self._committed.append(self._tail.folded)
         except LedgerError as exc:
@@ -158,7 +159,7 @@ class Ledger:
         """
         self._conn.execute("PRAGMA busy_timeout = 0")
         try:
-            with _Transaction(self._conn):
+            with self._tx.write():
                 self._conn.execute(_TOUCH)
         except LedgerError:
             pass
@@ -184,20 +185,11 @@ class Ledger:
 
     # --- hot-path reads --------------------------------------------------------------------
 
-    @contextmanager
-    def snapshot(self) -> Iterator[None]:
+    def snapshot(self) -> Snapshot:
         """One read transaction for several reads (a decision's): a consistent view, and one
         WAL read lock taken instead of one per statement. Every read of uses and holds runs
         in one, so the in-memory tail and the tables are read as of the same moment."""
-        if self._conn.in_transaction:
-            yield
-            return
-        self._conn.execute("BEGIN")
-        try:
-            self._refresh()
-            yield
-        finally:
-            self._conn.execute("COMMIT")
+        return self._tx.snapshot()
 
     def _refresh(self) -> None:
         """Catch up with what other connections committed (inside a transaction)."""
@@ -270,11 +262,11 @@ class Ledger:
     def uses(self, entitlement_ids: Iterable[str]) -> tuple[Use, ...]:
         """Held and committed uses of these entitlements, oldest first."""
         found: list[Use] = []
-        with self.snapshot():
+        with self._tx.snapshot():
             for entitlement_id in dict.fromkeys(entitlement_ids):
-                found.extend(Use._make((*row, False)) for row in self._conn.execute(_USES, (entitlement_id,)))
-                found.extend(self._tail.uses_of(entitlement_id))
-        found.sort(key=_at)
+                found += starmap(Use, self._conn.execute(_USES, (entitlement_id,)))
+                found += self._tail.uses_of(entitlement_id)
+        found.sort(key=_AT)
         return tuple(found)
 
     def inside(self) -> int:
@@ -336,7 +328,7 @@ class Ledger:
         cut the restart would release it anyway (docs/lane.md, "Start-up"), and the commit that
         follows makes it durable together with itself.
         """
-        with self._write(durable=False):
+        with self._tx.write(durable=False):
             row, red = redemptions.insert_hold(
                 self._conn, decision, lane=lane, reference=reference, at=at, direction=direction
             )
@@ -349,7 +341,7 @@ class Ledger:
         Uses of persons who did not pass are taken back from the end of the plan; 0 passed is
         a release. LedgerError for an unknown or already finished redemption, changing nothing.
         """
-        with self._write():
+        with self._tx.write():
             row = redemptions.commit_held(self._conn, redemption_id, self._held(redemption_id), passed=passed, at=at)
             if row.created:
                 self._bump()
@@ -357,7 +349,7 @@ class Ledger:
 
     def release(self, redemption_id: str, *, at: dt.datetime, why: str) -> None:
         """Nobody went through: nothing is consumed. Durable."""
-        with self._write():
+        with self._tx.write():
             row = redemptions.release_held(self._conn, redemption_id, self._held(redemption_id), at=at, why=why)
             self._committed.append(lambda: self._tail.finished(row))
 
@@ -366,7 +358,7 @@ class Ledger:
         direction: Direction | None = None,
     ) -> str:  # fmt: skip
         """Hold and commit in one transaction and one fsync (no passage to wait for)."""
-        with self._write():
+        with self._tx.write():
             row = redemptions.redeem(
                 self._conn, decision, lane=lane, reference=reference, at=at, passed=passed, direction=direction
             )
@@ -379,7 +371,7 @@ class Ledger:
         self, decision: Decision, *, lane: Lane, reference: str, at: dt.datetime, direction: Direction = "entry"
     ) -> str:
         """Journal a refusal. It need not be on disk before the visitor sees red, so no fsync waits."""
-        with self._write(durable=False):
+        with self._tx.write(durable=False):
             event_id, seq = redemptions.insert_refusal(
                 self._conn, decision, lane=lane, reference=reference, at=at, direction=direction
             )
@@ -396,7 +388,7 @@ class Ledger:
         `settings` are device settings the event changes (a lane's mode), kept in the same
         transaction: the journal and the setting can never disagree.
         """
-        with self._write():
+        with self._tx.write():
             for key, value in (settings or {}).items():
                 self._conn.execute(_PUT_SETTING, (_SETTING_PREFIX + key, value))
             event_id, seq = redemptions.insert_event(
@@ -422,7 +414,7 @@ class Ledger:
 
     def mark_published(self, seqs: Sequence[int], *, at: dt.datetime) -> None:
         """Record that sync has delivered these journal entries."""
-        with self._write():
+        with self._tx.write():
             redemptions.mark_published(self._conn, seqs, at=at)
 
     # --- exchange --------------------------------------------------------------------------
@@ -433,7 +425,7 @@ class Ledger:
             return exchange.import_numbered(self._conn, numbered(lines), source=source)
         finally:
             self._schedule = None
-            self._unchecked = CHECKPOINT_AFTER_COMMITS
+            self._tx.unchecked = CHECKPOINT_AFTER_COMMITS
 
     def import_file(self, path: Path) -> ImportReport:
         path = Path(path)
@@ -446,7 +438,7 @@ class Ledger:
             raise LedgerError(f"cannot read {path}: {exc.strerror or exc}") from exc
         finally:
             self._schedule = None
-            self._unchecked = CHECKPOINT_AFTER_COMMITS
+            self._tx.unchecked = CHECKPOINT_AFTER_COMMITS
 
     def export(self, out: TextIO) -> int:
         """Write every record and tombstone in the exchange format; returns how many."""
@@ -478,45 +470,20 @@ class Ledger:
 
     def bulk_insert_uses(self, uses: Iterable[Use]) -> int:
         """Load committed uses without redemptions, quickly: for benchmarks and tests only."""
-        self._unchecked = CHECKPOINT_AFTER_COMMITS
+        self._tx.unchecked = CHECKPOINT_AFTER_COMMITS
         return queries.bulk_insert_uses(self._conn, uses)
 
     # --- internals -------------------------------------------------------------------------
 
-    @contextmanager
-    def recording(self, *, durable: bool = True) -> Iterator[None]:
+    def recording(self, *, durable: bool = True) -> Write:
         """One write transaction around a decision and what records it (`hold`, `redeem`,
         `refuse` inside it join it): the write lock taken first serialises decisions across
         processes too, so two lanes cannot both admit a single-use code. Not `durable`: no
         fsync waits for it (it reaches the disk with the next durable commit)."""
-        with self._write(durable=durable):
-            yield
+        return self._tx.write(durable=durable)
 
-    @contextmanager
-    def _write(self, *, durable: bool = True) -> Iterator[None]:
-        """A write transaction, caught up with other connections first; inside one already,
-        the writes join it. Once it has committed, the tail learns what it wrote."""
-        if self._writing:
-            yield
-            return
-        if self._conn.in_transaction:
-            raise LedgerError("a write cannot run inside a read snapshot")
-        self._unchecked += 1
-        if not durable:
-            self._conn.execute(_SYNC_NORMAL)
-        self._writing = True
-        try:
-            with _Transaction(self._conn):
-                self._refresh()
-                yield
-            for learn in self._committed:
-                learn()
-        finally:
-            self._writing = False
-            self._committed.clear()
-            if not durable:
-                self._conn.execute(_SYNC_FULL)
-        if self._tail.rows >= FOLD_BACKSTOP_ROWS and durable:
+    def _after_durable(self) -> None:
+        if self._tail.rows >= FOLD_BACKSTOP_ROWS:
             self._fold()  # not after a fold's own (non-durable) write, nor after a hold's
 
     def _held(self, redemption_id: str) -> redemptions.Redemption:
@@ -529,31 +496,3 @@ class Ledger:
         self._conn.execute(exchange.BUMP_REVISION)
         self._schedule = None
 
-
-def _at(use: Use) -> float:
-    return use.at
-
-
-class _Transaction:
-    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any exception: one write, all or nothing.
-
-    IMMEDIATE takes the write lock up front, so a second writer waits on busy_timeout instead
-    of failing half-way through with SQLITE_BUSY.
-    """
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
-
-    def __enter__(self) -> None:
-        try:
-            self._conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            raise LedgerError(f"ledger is busy: {exc}") from exc
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if exc_type is None:
-            self._conn.execute("COMMIT")
-        else:
-            self._conn.execute("ROLLBACK")

@@ -100,7 +100,7 @@ class Tail:
             self._in_table.discard(row.redemption_id)
             self._finished.append(row.redemption_id)
         for part, plan in enumerate(row.uses):
-            use = Use._make((*plan, False))
+            use = Use(*plan)
             self._uses.setdefault(use.entitlement_id, []).append((row.seq, part, use))
         self.rows += 1
 
