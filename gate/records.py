@@ -12,6 +12,7 @@ purchase location's zone).
 from __future__ import annotations
 
 import datetime as dt
+from functools import cached_property
 from typing import Annotated, Literal, TypeAlias
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -148,6 +149,20 @@ class Access(_Model):
     exit_before_reentry: bool = Field(
         default=False, description="After an entry, the next entry needs an exit first."
     )
+
+    @cached_property
+    def unrestricted(self) -> bool:
+        """Admits anywhere, at any time the site is open, without limits: most benefits are
+        so, and the rules then skip every check of it."""
+        return (
+            self.zones is None
+            and self.lanes is None
+            and not self.limits
+            and not self.windows
+            and not self.blackout_dates
+            and self.anti_passback_minutes is None
+            and not self.exit_before_reentry
+        )
 
 
 # --- the venue: products, schedule, calendar ------------------------------------------------

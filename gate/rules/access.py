@@ -188,6 +188,7 @@ def check_access(
     Returns the persons the limits still allow, or the first refusal. `uses` are the
     entitlement's own (held and committed); a benefit's limits filter them by its index.
     """
+    accesses = [pair for pair in accesses if not pair[0].unrestricted]
     for access, _ in accesses:
         refused = check_scope(scan, access)
         if refused is not None:

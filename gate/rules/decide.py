@@ -43,7 +43,7 @@ def decide(situation: Situation) -> Decision:
             pool = tuple(e for e in entitlements if isinstance(e, CreditMembership))
             result = decide_credits(scan, ent, pool, uses)
         else:
-            result = _decide_one(scan, ent, uses_of(ent.id, uses))
+            result = _decide_one(scan, ent, uses if len(entitlements) == 1 else uses_of(ent.id, uses))
         if isinstance(result, Decision):
             return result
         if first is None:

@@ -15,7 +15,7 @@ from gate.records import EntryBenefit, Membership, Product
 from gate.rules.access import check_access, check_mode, check_state, in_scope
 from gate.rules.context import Refusal, Scan, refusal
 from gate.rules.outcome import asked, finish
-from gate.rules.periods import day_start, last_day_of, next_midnight
+from gate.rules.periods import ONE_DAY, day_start, last_day_of, midnight, next_midnight
 
 
 def membership_expires_on(m: Membership, products: Mapping[str, Product]) -> dt.date | None:
@@ -34,14 +34,11 @@ def membership_expires_on(m: Membership, products: Mapping[str, Product]) -> dt.
 
 
 def check_validity(scan: Scan, m: Membership) -> Refusal | None:
-    starts = day_start(m.valid_from, scan.tz)
-    if scan.ts < starts.timestamp():
-        return refusal(Reason.NOT_YET_VALID, valid_from=starts)
+    if scan.ts < midnight(m.valid_from, scan.tz):
+        return refusal(Reason.NOT_YET_VALID, valid_from=day_start(m.valid_from, scan.tz))
     last = membership_expires_on(m, scan.schedule.products)
-    if last is not None:
-        ends = next_midnight(last, scan.tz)
-        if scan.ts >= ends.timestamp():
-            return refusal(Reason.EXPIRED, expired_at=ends)
+    if last is not None and scan.ts >= midnight(last + ONE_DAY, scan.tz):
+        return refusal(Reason.EXPIRED, expired_at=next_midnight(last, scan.tz))
     return None
 
 

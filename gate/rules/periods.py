@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from gate.records import Period, Season
 
-_ONE_DAY = dt.timedelta(days=1)
+ONE_DAY = dt.timedelta(days=1)
 
 
 @lru_cache(maxsize=64)
@@ -30,6 +30,16 @@ def day_start(day: dt.date, tz: dt.tzinfo) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day, tzinfo=tz)
 
 
+@lru_cache(maxsize=4096)
+def midnight(day: dt.date, tz: dt.tzinfo) -> float:
+    """Epoch seconds of a local day's first instant: what most checks compare with.
+
+    Cached, being pure: each scan compares with a few such boundaries, and converting a
+    wall-clock time through a zone's transitions costs more than the rest of such a check.
+    """
+    return day_start(day, tz).timestamp()
+
+
 def day_end(day: dt.date, tz: dt.tzinfo) -> dt.datetime:
     """The last instant of a local day, 23:59:59.999999: the inclusive end of a last valid day."""
     return dt.datetime(day.year, day.month, day.day, 23, 59, 59, 999999, tzinfo=tz)
@@ -37,7 +47,7 @@ def day_end(day: dt.date, tz: dt.tzinfo) -> dt.datetime:
 
 def next_midnight(day: dt.date, tz: dt.tzinfo) -> dt.datetime:
     """The local midnight that ends a day: the instant something valid through that day expired at."""
-    return day_start(day + _ONE_DAY, tz)
+    return day_start(day + ONE_DAY, tz)
 
 
 def week_start(day: dt.date) -> dt.date:
@@ -63,9 +73,12 @@ def add_period(day: dt.date, period: Period) -> dt.date:
     return add_months(day, period.years * 12 + period.months) + dt.timedelta(days=period.days)
 
 
+@lru_cache(maxsize=4096)
 def last_day_of(start: dt.date, period: Period) -> dt.date:
-    """The inclusive last day of a period starting on `start`: one year from Jan 1 ends on Dec 31."""
-    return add_period(start, period) - _ONE_DAY
+    """The inclusive last day of a period starting on `start`: one year from Jan 1 ends on Dec 31.
+
+    Cached (periods are frozen): a membership's expiry is computed from it on every scan."""
+    return add_period(start, period) - ONE_DAY
 
 
 def season_of(day: dt.date, seasons: Iterable[Season]) -> Season | None:
@@ -91,7 +104,7 @@ def period_start(per: str, today: dt.date, tz: dt.tzinfo, seasons: Mapping[str, 
         start = season.starts_on
     else:
         return float("-inf")
-    return day_start(start, tz).timestamp()
+    return midnight(start, tz)
 
 
 def days_before(instant: dt.datetime, days: int, tz: dt.tzinfo) -> dt.datetime:

@@ -369,3 +369,21 @@ def test_a_daily_limit_applies_to_every_kind(kind: str) -> None:
     assert (d.reason, d.params) == (Reason.LIMIT_REACHED, {"per": "day", "count": 1})
     yesterday = earlier._replace(at=at(2026, 3, 13, 23, 59, 59).timestamp())
     assert check(ent, when=when, uses=[yesterday]).admits
+
+
+@pytest.mark.parametrize(
+    "restriction",
+    [
+        {"zones": ["hall"]},
+        {"lanes": ["south-1"]},
+        {"limits": [{"per": "day", "count": 1}]},
+        {"windows": [{"days": ["mon"], "opens": "09:00", "closes": "10:00"}]},
+        {"blackout_dates": ["2026-03-14"]},
+        {"anti_passback_minutes": 5},
+        {"exit_before_reentry": True},
+    ],
+)
+def test_any_one_restriction_makes_an_access_checked(restriction: dict[str, Any]) -> None:
+    """The rules skip an access that restricts nothing: each field alone must count as one."""
+    assert Access().unrestricted
+    assert not Access.model_validate(restriction).unrestricted
