@@ -197,8 +197,9 @@ def insert_hold(
     """Journal a redemption as held: one row, from which the tail (and later `fold`) knows it."""
     red = _from_decision(decision, lane, reference, epoch(at), direction)
     redemption_id = new_id()
-    stamps = _Stamps()
-    body = {**_journal_base(redemption_id, red, at, stamps), "uses": [_use_json(use, stamps) for use in red.plan]}
+    stamps = _Stamps(at, red.at)
+    body = _journal_base(redemption_id, red, stamps)
+    body["uses"] = [_use_json(use, stamps) for use in red.plan]
     if red.admission is not None:
         body["admission"] = json.loads(body_of(red.admission))
     seq = _journal(conn, HELD, red.at, red, redemption_id=redemption_id, body=body, inside=0)
@@ -245,9 +246,10 @@ def _finish(conn: sqlite3.Connection, redemption_id: str, red: Redemption, *, pa
     if passed == 0 and red.admitted > 0:
         return _release(conn, redemption_id, red, at=at, finished=finished, why="nobody passed")
     uses = _trim(red.plan, red.admitted - passed) if passed < red.admitted else red.plan
-    stamps = _Stamps()
-    body = {**_journal_base(redemption_id, red, at, stamps), "passed": passed,
-            "uses": [_use_json(use, stamps) for use in uses]}  # fmt: skip
+    stamps = _Stamps(at, finished)
+    body = _journal_base(redemption_id, red, stamps)
+    body["passed"] = passed
+    body["uses"] = [_use_json(use, stamps) for use in uses]
     if red.admission is not None:
         body["admission"] = red.admission.id
     moved = 0 if red.summary.get("kiosk") else (passed if red.direction == "entry" else -passed)
@@ -262,7 +264,8 @@ def _finish(conn: sqlite3.Connection, redemption_id: str, red: Redemption, *, pa
 def _release(
     conn: sqlite3.Connection, redemption_id: str, red: Redemption, *, at: dt.datetime, finished: float, why: str
 ) -> Step:
-    body = {**_journal_base(redemption_id, red, at, _Stamps()), "passed": 0, "why": why}
+    body = _journal_base(redemption_id, red, _Stamps(at, finished))
+    body["passed"], body["why"] = 0, why
     seq = _journal(conn, RELEASED, finished, red, redemption_id=redemption_id, body=body, inside=0)
     log.debug("release %s: entitlement %s (%s)", redemption_id, red.entitlement_id, why)
     return Step(redemption_id, seq, [], False)
@@ -377,7 +380,12 @@ def _create_admission(conn: sqlite3.Connection, ticket: Ticket, *, voucher: str 
 
 
 class _Stamps(dict[float, str]):
-    """ISO texts of epoch instants, each computed once: a plan's uses share the decision's instant."""
+    """ISO texts of epoch instants, each computed once: a plan's uses share the decision's
+    instant, which is usually the row's own (`at`, as `seconds`), written as given."""
+
+    def __init__(self, at: dt.datetime, seconds: float) -> None:
+        super().__init__()
+        self[seconds] = self.at = at.isoformat()
 
     def __missing__(self, seconds: float) -> str:
         text = self[seconds] = instant(seconds).isoformat()
@@ -391,10 +399,10 @@ def _use_json(use: _PlanRow, stamps: _Stamps) -> dict[str, Any]:
             "benefit": benefit, "lane": lane, "zone": zone}  # fmt: skip
 
 
-def _journal_base(redemption_id: str, red: Redemption, at: dt.datetime, stamps: _Stamps) -> dict[str, Any]:
+def _journal_base(redemption_id: str, red: Redemption, stamps: _Stamps) -> dict[str, Any]:
     return {"redemption": redemption_id, **red.summary, "lane": red.lane, "zone": red.zone,
             "direction": red.direction, "reference": red.reference, "held_at": stamps[red.at],
-            "at": at.isoformat()}  # fmt: skip
+            "at": stamps.at}  # fmt: skip
 
 
 def _journal(
