@@ -12,7 +12,6 @@ purchase location's zone).
 from __future__ import annotations
 
 import datetime as dt
-from functools import cached_property
 from typing import Annotated, Literal, TypeAlias
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -150,10 +149,11 @@ class Access(_Model):
         default=False, description="After an entry, the next entry needs an exit first."
     )
 
-    @cached_property
+    @property
     def unrestricted(self) -> bool:
         """Admits anywhere, at any time the site is open, without limits: most benefits are
-        so, and the rules then skip every check of it."""
+        so, and the rules then skip every check of it. (Not a cached_property: on an access
+        parsed for one decision, its lock costs more than these few comparisons.)"""
         return (
             self.zones is None
             and self.lanes is None

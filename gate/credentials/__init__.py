@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gate.credentials.reference import Unreadable, reference_of, text_of
+from gate.credentials.reference import Unreadable, reference_of, reference_of_text, text_of
 from gate.credentials.signed import (
     KEY_ID,
     Credential,
@@ -37,7 +37,7 @@ def claim_of(read: str | bytes) -> str | SignedRead | Unreadable:
     if looks_signed(text):
         # Signed credentials are case-sensitive (base64url): never normalised like references.
         return SignedRead(text)
-    return reference_of(text)
+    return reference_of_text(text)
 
 
 __all__ = [

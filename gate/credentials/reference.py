@@ -43,6 +43,11 @@ def reference_of(read: str | bytes) -> str | Unreadable:
     text = text_of(read)
     if isinstance(text, Unreadable):
         return text
+    return reference_of_text(text)
+
+
+def reference_of_text(text: str) -> str | Unreadable:
+    """`reference_of` for what `text_of` returned already."""
     reference = normalise_reference(text)
     problem = reference_problem(reference)
     return reference if problem is None else Unreadable(problem)
