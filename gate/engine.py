@@ -17,7 +17,7 @@ from gate import rules
 from gate.cache import Ledger
 from gate.config import GateConfig
 from gate.credentials import CredentialError, SignedRead, Unreadable, claim_of, entitlement_of, verify
-from gate.decision import Ask, Decision, Lane, Site, Situation
+from gate.decision import Ask, Decision, Lane, Site, Situation, Use
 from gate.reasons import Reason, Verdict
 from gate.records import CreditMembership, Entitlement, Flag, Membership
 
@@ -137,11 +137,16 @@ class Engine:
         else:
             reference, entitlements = claim, self._entitlements(claim)
         holder_id = entitlements[0].holder if entitlements else None
+        schedule = self.ledger.schedule()
+        uses: tuple[Use, ...] = ()
+        if entitlements:
+            since = rules.history_since(entitlements, at=at, tz=self.tz, seasons=schedule.seasons)
+            uses = self.ledger.uses([e.id for e in entitlements], since=since)
         situation = Situation(
             entitlements=entitlements,
             holder=self.ledger.holder(holder_id) if holder_id else None,
-            uses=self.ledger.uses([e.id for e in entitlements]) if entitlements else (),
-            schedule=self.ledger.schedule(),
+            uses=uses,
+            schedule=schedule,
             lane=lane,
             site=self._site if self._site.capacity is None else replace(self._site, inside=self.ledger.inside()),
             at=at,

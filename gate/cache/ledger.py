@@ -66,6 +66,7 @@ _USES = """
 SELECT entitlement_id, at, direction, persons, credits, performance, event, benefit, lane, zone
 FROM usage WHERE entitlement_id = ?
 """
+_USES_SINCE = _USES + "AND at >= ?"
 _REVISION = "SELECT value FROM meta WHERE key = 'revision'"
 _GET_META = "SELECT value FROM meta WHERE key = ?"
 _PUT_SETTING = "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
@@ -259,13 +260,17 @@ class Ledger:
         row = self._conn.execute(_RECORD, ("holder", holder_id)).fetchone()
         return None if row is None else Holder.model_validate_json(row[0])
 
-    def uses(self, entitlement_ids: Iterable[str]) -> tuple[Use, ...]:
-        """Held and committed uses of these entitlements, oldest first."""
+    def uses(self, entitlement_ids: Iterable[str], *, since: float | None = None) -> tuple[Use, ...]:
+        """Held and committed uses of these entitlements, oldest first; with `since` (epoch
+        seconds), only the committed ones from then on (see gate/rules/history.py)."""
         found: list[Use] = []
         with self._tx.snapshot():
             for entitlement_id in dict.fromkeys(entitlement_ids):
-                found += starmap(Use, self._conn.execute(_USES, (entitlement_id,)))
-                found += self._tail.uses_of(entitlement_id)
+                if since is None:
+                    found += starmap(Use, self._conn.execute(_USES, (entitlement_id,)))
+                else:
+                    found += starmap(Use, self._conn.execute(_USES_SINCE, (entitlement_id, since)))
+                found += self._tail.uses_of(entitlement_id, since)
         found.sort(key=_AT)
         return tuple(found)
 

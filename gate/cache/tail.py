@@ -113,9 +113,9 @@ class Tail:
     def hold(self, redemption_id: str) -> Redemption | None:
         return self._holds.get(redemption_id)
 
-    def uses_of(self, entitlement_id: str) -> list[Use]:
-        """Committed uses past the mark and held uses of one entitlement (held ones flagged)."""
-        found = [use for _, _, use in self._uses.get(entitlement_id, ())]
+    def uses_of(self, entitlement_id: str, since: float | None = None) -> list[Use]:
+        """Committed uses past the mark (from `since` on) and held uses of one entitlement."""
+        found = [use for _, _, use in self._uses.get(entitlement_id, ()) if since is None or use.at >= since]
         for red in self._holds.values():
             found.extend(Use._make((*plan, True)) for plan in red.plan if plan[0] == entitlement_id)
         return found

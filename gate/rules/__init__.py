@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from gate.rules.credits import credit_active, credit_ends_at, credit_remaining
 from gate.rules.decide import decide
+from gate.rules.history import history_since
 from gate.rules.membership import membership_expires_on
 from gate.rules.performances import admission_window
 from gate.rules.reservation import reservation_deadline
@@ -19,6 +20,7 @@ __all__ = [
     "credit_ends_at",
     "credit_remaining",
     "decide",
+    "history_since",
     "membership_expires_on",
     "redemption_window",
     "reservation_deadline",

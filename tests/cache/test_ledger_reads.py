@@ -142,3 +142,18 @@ def test_find_is_what_resolve_then_entitlements_finds_for_every_code(ledger: Led
         assert ledger.find(code) == ledger.entitlements(ledger.resolve(code)), code
     # A renewed membership's old code finds the renewal, through the successor.
     assert [e.id for e in ledger.find("MEM-0042-2024")] == ["m-2025-0042"]
+
+
+def test_uses_since_keep_every_held_use_and_the_committed_ones_from_then_on(ledger: Ledger) -> None:
+    """A frequent member's decision reads only the history its rules can count (gate/rules/history.py)."""
+    old, recent = NOON - dt.timedelta(days=40), NOON - dt.timedelta(hours=1)
+    ledger.bulk_insert_uses([use("t-3001", at=old)._replace(held=False), use("t-3001", at=recent)._replace(held=False)])
+    ledger.checkpoint(force=True)  # those two are in `usage`; what follows stays in the tail
+    ledger.redeem(admit("t-3001", use("t-3001", at=old)), lane=NORTH, reference="T3001", at=old)
+    ledger.redeem(admit("t-3001", use("t-3001", at=recent)), lane=NORTH, reference="T3001", at=recent)
+    ledger.hold(admit("t-3001", use("t-3001", at=old)), lane=NORTH, reference="T3001", at=old)  # a stuck hold
+    since = (NOON - dt.timedelta(days=1)).timestamp()
+    assert [(u.at, u.held) for u in ledger.uses(["t-3001"], since=since)] == [
+        (old.timestamp(), True), (recent.timestamp(), False), (recent.timestamp(), False)
+    ]  # fmt: skip
+    assert len(ledger.uses(["t-3001"])) == 5
