@@ -176,8 +176,6 @@ class Engine:
 
     def _entitlements(self, reference: str) -> tuple[Entitlement, ...]:
         found = self.ledger.find(reference)
-        if len(found) == 1 and not isinstance(found[0], Membership | CreditMembership):
-            return (found[0],)  # the usual ticket or voucher: nothing renewed, no credit pool
         if any(isinstance(e, Membership) and e.renews for e in found):
             found = self._with_renewed(found)
         credit_holders = {e.holder for e in found if isinstance(e, CreditMembership) and e.holder}

@@ -96,7 +96,6 @@ class Ledger:
         self._schedule_revision = -1
         self._tail = Tail()
         self._tx = Transactions(conn, refresh=self._refresh, after_durable=self._after_durable)
-        self._committed = self._tx.committed  # what the tail learns once the write commits
 
     @classmethod
     def open(cls, path: Path, *, create: bool = True) -> Ledger:
@@ -146,7 +145,7 @@ class Ledger:
         try:
             with self._tx.write(durable=False):
                 if self._tail.fold(self._conn):
-                    self._committed.append(self._tail.folded)
+                    self._tx.on_commit(self._tail.folded)
         except LedgerError as exc:
             log.debug("fold of %s postponed: %s", self._path, exc)
         finally:
@@ -337,7 +336,7 @@ class Ledger:
             row, red = redemptions.insert_hold(
                 self._conn, decision, lane=lane, reference=reference, at=at, direction=direction
             )
-            self._committed.append(lambda: self._tail.held(row, red))
+            self._tx.on_commit(lambda: self._tail.held(row, red))
         return row.redemption_id
 
     def commit(self, redemption_id: str, *, passed: int | None = None, at: dt.datetime) -> None:
@@ -350,13 +349,13 @@ class Ledger:
             row = redemptions.commit_held(self._conn, redemption_id, self._held(redemption_id), passed=passed, at=at)
             if row.created:
                 self._bump()
-            self._committed.append(lambda: self._tail.finished(row))
+            self._tx.on_commit(lambda: self._tail.finished(row))
 
     def release(self, redemption_id: str, *, at: dt.datetime, why: str) -> None:
         """Nobody went through: nothing is consumed. Durable."""
         with self._tx.write():
             row = redemptions.release_held(self._conn, redemption_id, self._held(redemption_id), at=at, why=why)
-            self._committed.append(lambda: self._tail.finished(row))
+            self._tx.on_commit(lambda: self._tail.finished(row))
 
     def redeem(
         self, decision: Decision, *, lane: Lane, reference: str, at: dt.datetime, passed: int | None = None,
@@ -369,7 +368,7 @@ class Ledger:
             )
             if row.created:
                 self._bump()
-            self._committed.append(lambda: self._tail.finished(row))
+            self._tx.on_commit(lambda: self._tail.finished(row))
         return row.redemption_id
 
     def refuse(
@@ -380,7 +379,7 @@ class Ledger:
             event_id, seq = redemptions.insert_refusal(
                 self._conn, decision, lane=lane, reference=reference, at=at, direction=direction
             )
-            self._committed.append(lambda: self._tail.seen(seq))
+            self._tx.on_commit(lambda: self._tail.seen(seq))
         return event_id
 
     def record_event(
@@ -400,7 +399,7 @@ class Ledger:
                 self._conn, type_, at=at, lane=lane, entitlement_id=entitlement_id, redemption_id=redemption_id,
                 reason=reason, body=body or {},
             )  # fmt: skip
-            self._committed.append(lambda: self._tail.seen(seq))
+            self._tx.on_commit(lambda: self._tail.seen(seq))
         return event_id
 
     def setting(self, key: str) -> str | None:

@@ -96,7 +96,7 @@ def lineage(conn: sqlite3.Connection, entitlement_id: str) -> list[str]:
 
 def activity(conn: sqlite3.Connection, ids: list[str], unfolded: list[tuple[int, int, Use]]) -> list[Use]:
     """Committed uses of these entitlements, newest first: folded ones and `unfolded` (seq, part, use)."""
-    found = [(seq, part, Use._make((*row, False))) for seq, part, *row in conn.execute(_ACTIVITY, (json.dumps(ids),))]
+    found = [(seq, part, Use(*row)) for seq, part, *row in conn.execute(_ACTIVITY, (json.dumps(ids),))]
     found.extend(unfolded)
     found.sort(key=lambda entry: (entry[2].at, entry[0], entry[1]), reverse=True)
     return [use for _, _, use in found]

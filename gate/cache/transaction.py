@@ -33,6 +33,10 @@ class Transactions:
         self.committed: list[Callable[[], None]] = []  # what the tail learns once the write commits
         self.unchecked = 0  # write transactions since the last checkpoint
 
+    def on_commit(self, learn: Callable[[], None]) -> None:
+        """Run `learn` once the write transaction now open has committed (never if it rolls back)."""
+        self.committed.append(learn)
+
     def snapshot(self) -> Snapshot:
         return Snapshot(self)
 
