@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import sqlite3
 from collections.abc import Iterable, Sequence
 from itertools import starmap
@@ -261,13 +262,14 @@ class Ledger:
 
     def uses(self, entitlement_ids: Iterable[str], *, since: float | None = None) -> tuple[Use, ...]:
         """Held and committed uses of these entitlements, oldest first; with `since` (epoch
-        seconds), only the committed ones from then on (see gate/rules/history.py)."""
+        seconds), only the committed ones from then on, and none for infinity (see
+        gate/rules/history.py)."""
         found: list[Use] = []
         with self._tx.snapshot():
             for entitlement_id in dict.fromkeys(entitlement_ids):
                 if since is None:
                     found += starmap(Use, self._conn.execute(_USES, (entitlement_id,)))
-                else:
+                elif since != math.inf:
                     found += starmap(Use, self._conn.execute(_USES_SINCE, (entitlement_id, since)))
                 found += self._tail.uses_of(entitlement_id, since)
         found.sort(key=_AT)

@@ -6,13 +6,15 @@ about a millisecond. Of all kinds only memberships collect uses without bound, a
 rules look back only as far as their limits' periods and their anti-passback window, unless
 a lifetime limit or exit-before-re-entry needs the whole history. The engine reads committed
 uses from this instant on; held uses always (a passage in progress is refused whatever
-its age). The rules decide the same on that part as on the whole: a property test holds
-them to it.
+its age). A membership whose accesses restrict nothing needs no committed use at all: the
+bound is then infinity, and the ledger does not look (the common annual pass). The rules
+decide the same on that part as on the whole: a property test holds them to it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Mapping, Sequence
 
 from gate.records import Access, Entitlement, EntryBenefit, Membership, Season
@@ -22,14 +24,16 @@ from gate.rules.periods import period_start
 def history_since(
     entitlements: Sequence[Entitlement], *, at: dt.datetime, tz: dt.tzinfo, seasons: Mapping[str, Season]
 ) -> float | None:
-    """Epoch seconds from which committed uses can change the decision; None: all of them."""
+    """Epoch seconds from which committed uses can change the decision; None: all of them;
+    `math.inf`: none of them."""
     now = at.astimezone(tz)
-    since = now.timestamp()
+    ts = now.timestamp()
+    since = math.inf
     for ent in entitlements:
         if not isinstance(ent, Membership):
             return None  # bounded by what was bought: a ticket's pax, a voucher, credits, seats
         accesses = [ent.access, *(b.access for b in ent.benefits if isinstance(b, EntryBenefit))]
-        earliest = _earliest(accesses, now, tz, seasons)
+        earliest = _earliest(accesses, now, ts, tz, seasons)
         if earliest is None:
             return None
         since = min(since, earliest)
@@ -37,9 +41,9 @@ def history_since(
 
 
 def _earliest(
-    accesses: Sequence[Access], now: dt.datetime, tz: dt.tzinfo, seasons: Mapping[str, Season]
+    accesses: Sequence[Access], now: dt.datetime, ts: float, tz: dt.tzinfo, seasons: Mapping[str, Season]
 ) -> float | None:
-    since = now.timestamp()
+    since = math.inf
     for access in accesses:
         if access.unrestricted:
             continue
@@ -53,5 +57,5 @@ def _earliest(
                 return None
             since = min(since, start)
         if access.anti_passback_minutes is not None:
-            since = min(since, now.timestamp() - access.anti_passback_minutes * 60)
+            since = min(since, ts - access.anti_passback_minutes * 60)
     return since

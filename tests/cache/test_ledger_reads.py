@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -157,3 +158,5 @@ def test_uses_since_keep_every_held_use_and_the_committed_ones_from_then_on(ledg
         (old.timestamp(), True), (recent.timestamp(), False), (recent.timestamp(), False)
     ]  # fmt: skip
     assert len(ledger.uses(["t-3001"])) == 5
+    # Infinity: rules that count nothing still see the passage in progress.
+    assert [(u.at, u.held) for u in ledger.uses(["t-3001"], since=math.inf)] == [(old.timestamp(), True)]
