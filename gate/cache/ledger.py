@@ -25,7 +25,7 @@ from gate.cache.exchange import ImportReport
 from gate.cache.redemptions import Hold, JournalEntry
 from gate.cache.schema import BUSY_TIMEOUT_MS, connect
 from gate.cache.tail import Tail
-from gate.cache.transaction import Snapshot, Transactions, Write
+from gate.cache.transaction import Snapshot, Transactions, WalSync, Write
 from gate.cache.validate import file_lines, numbered
 from gate.decision import Decision, Lane, Schedule, Use
 from gate.records import (
@@ -79,8 +79,8 @@ _TOUCH = "UPDATE meta SET value = value WHERE key = 'format'"
 _T = TypeVar("_T", Product, Season, Event, Performance, Calendar)
 _AT = itemgetter(1)  # Use.at, without a Python call per use
 _MAX_CHAIN = 64  # successor hops; a longer chain can only be a cycle in bad data
-# The first commit after a checkpoint has emptied the WAL rewrites the WAL header and, with
-# synchronous=FULL, fsyncs twice; checkpointing every so many commits makes that rare.
+# The first commit after a checkpoint has emptied the WAL rewrites the WAL header, which
+# SQLite syncs, then syncs again; checkpointing every so many commits makes that rare.
 CHECKPOINT_AFTER_COMMITS = 256
 # A lane that is never idle still folds its tail after so many redemption rows, in the write
 # that reaches it (a few milliseconds, rarely), so the tail's memory stays bounded.
@@ -96,7 +96,8 @@ class Ledger:
         self._schedule: Schedule | None = None
         self._schedule_revision = -1
         self._tail = Tail()
-        self._tx = Transactions(conn, refresh=self._refresh, after_durable=self._after_durable)
+        self._wal = WalSync(path)
+        self._tx = Transactions(conn, refresh=self._refresh, sync=self._wal, after_durable=self._after_durable)
 
     @classmethod
     def open(cls, path: Path, *, create: bool = True) -> Ledger:
@@ -110,6 +111,7 @@ class Ledger:
             self.checkpoint(force=True, prime=False)
         except LedgerError as exc:
             log.debug("no checkpoint on closing %s: %s", self._path, exc)
+        self._wal.close()
         self._conn.close()
 
     def checkpoint(self, *, force: bool = False, prime: bool = True) -> bool:
@@ -155,8 +157,9 @@ class Ledger:
     def _prime(self) -> None:
         """Make the write that starts an emptied WAL over, now rather than in the next commit.
 
-        That write rewrites the WAL header and, with synchronous=FULL, fsyncs twice. It does
-        not wait for the lock: if another process is writing, its commit starts the WAL over.
+        That write rewrites the WAL header, which SQLite syncs before it writes the page, and
+        is synced again once committed (a durable write). It does not wait for the lock: if
+        another process is writing, its commit starts the WAL over.
         """
         self._conn.execute("PRAGMA busy_timeout = 0")
         try:
@@ -428,7 +431,9 @@ class Ledger:
     def import_lines(self, lines: Iterable[str], *, source: str) -> ImportReport:
         """Import exchange-format lines: all or nothing (LedgerImportError lists every problem)."""
         try:
-            return exchange.import_numbered(self._conn, numbered(lines), source=source)
+            report = exchange.import_numbered(self._conn, numbered(lines), source=source)
+            self._wal()  # durable once it returns, as a commit is
+            return report
         finally:
             self._schedule = None
             self._tx.unchecked = CHECKPOINT_AFTER_COMMITS
@@ -439,7 +444,9 @@ class Ledger:
             raise LedgerError(f"no import file at {path}" if not path.exists() else f"{path} is not a file")
         try:
             workers = pool.workers() if path.stat().st_size >= pool.MIN_BYTES else 0
-            return exchange.import_numbered(self._conn, file_lines(path), source=str(path), workers=workers)
+            report = exchange.import_numbered(self._conn, file_lines(path), source=str(path), workers=workers)
+            self._wal()
+            return report
         except OSError as exc:
             raise LedgerError(f"cannot read {path}: {exc.strerror or exc}") from exc
         finally:

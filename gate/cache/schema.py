@@ -197,7 +197,8 @@ def _configure(conn: sqlite3.Connection, path: Path) -> None:
         )
     try:
         conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = FULL")
+        # Consistent after a power cut; durable where it must be: see gate/cache/transaction.py.
+        conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
         conn.execute(f"PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT_BYTES}")
         conn.execute(f"PRAGMA cache_size = {-CACHE_KIB}")

@@ -93,9 +93,10 @@ def test_a_failed_migration_leaves_the_file_untouched(ledger_path: Path, monkeyp
     conn.close()
 
 
-def test_pragmas_for_durability_and_waiting(ledger: Ledger) -> None:
+def test_pragmas_for_consistency_and_waiting(ledger: Ledger) -> None:
     conn = ledger._conn
-    assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL: durable writes sync themselves
     assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 30_000
     assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
 
