@@ -10,9 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import json
-import random
-import time
 from collections.abc import Mapping
+from random import getrandbits
+from time import time_ns
 from typing import Any, NamedTuple
 
 from pydantic import BaseModel
@@ -175,5 +175,8 @@ def new_id() -> str:
     Rows keyed by such ids are appended, not scattered over random pages. Within a process
     the time part never repeats or goes back, even when the clock does.
     """
-    now = _last_ns[0] = max(time.time_ns(), _last_ns[0] + 1)
-    return f"{now:016x}{random.getrandbits(64):016x}"
+    now = time_ns()
+    if now <= _last_ns[0]:
+        now = _last_ns[0] + 1
+    _last_ns[0] = now
+    return f"{now:016x}{getrandbits(64):016x}"

@@ -197,9 +197,9 @@ def insert_hold(
     """Journal a redemption as held: one row, from which the tail (and later `fold`) knows it."""
     red = _from_decision(decision, lane, reference, epoch(at), direction)
     redemption_id = new_id()
-    stamps = _Stamps(at, red.at)
-    body = _journal_base(redemption_id, red, stamps)
-    body["uses"] = [_use_json(use, stamps) for use in red.plan]
+    text = at.isoformat()
+    body = _journal_base(redemption_id, red, held=text, at=text)
+    body["uses"] = [_use_json(use, red.at, text) for use in red.plan]
     if red.admission is not None:
         body["admission"] = json.loads(body_of(red.admission))
     seq = _journal(conn, HELD, red.at, red, redemption_id=redemption_id, body=body, inside=0)
@@ -246,10 +246,11 @@ def _finish(conn: sqlite3.Connection, redemption_id: str, red: Redemption, *, pa
     if passed == 0 and red.admitted > 0:
         return _release(conn, redemption_id, red, at=at, finished=finished, why="nobody passed")
     uses = _trim(red.plan, red.admitted - passed) if passed < red.admitted else red.plan
-    stamps = _Stamps(at, finished)
-    body = _journal_base(redemption_id, red, stamps)
+    text = at.isoformat()
+    held = _iso(red.at, finished, text)
+    body = _journal_base(redemption_id, red, held=held, at=text)
     body["passed"] = passed
-    body["uses"] = [_use_json(use, stamps) for use in uses]
+    body["uses"] = [_use_json(use, red.at, held) for use in uses]
     if red.admission is not None:
         body["admission"] = red.admission.id
     moved = 0 if red.summary.get("kiosk") else (passed if red.direction == "entry" else -passed)
@@ -264,7 +265,8 @@ def _finish(conn: sqlite3.Connection, redemption_id: str, red: Redemption, *, pa
 def _release(
     conn: sqlite3.Connection, redemption_id: str, red: Redemption, *, at: dt.datetime, finished: float, why: str
 ) -> Step:
-    body = _journal_base(redemption_id, red, _Stamps(at, finished))
+    text = at.isoformat()
+    body = _journal_base(redemption_id, red, held=_iso(red.at, finished, text), at=text)
     body["passed"], body["why"] = 0, why
     seq = _journal(conn, RELEASED, finished, red, redemption_id=redemption_id, body=body, inside=0)
     log.debug("release %s: entitlement %s (%s)", redemption_id, red.entitlement_id, why)
@@ -379,30 +381,22 @@ def _create_admission(conn: sqlite3.Connection, ticket: Ticket, *, voucher: str 
     return True
 
 
-class _Stamps(dict[float, str]):
-    """ISO texts of epoch instants, each computed once: a plan's uses share the decision's
-    instant, which is usually the row's own (`at`, as `seconds`), written as given."""
-
-    def __init__(self, at: dt.datetime, seconds: float) -> None:
-        super().__init__()
-        self[seconds] = self.at = at.isoformat()
-
-    def __missing__(self, seconds: float) -> str:
-        text = self[seconds] = instant(seconds).isoformat()
-        return text
+def _iso(seconds: float, known: float, text: str) -> str:
+    """An epoch instant as ISO text: `text` when it is the `known` instant, which is the usual
+    case (a plan's uses share the decision's instant), so it is converted only once."""
+    return text if seconds == known else instant(seconds).isoformat()
 
 
-def _use_json(use: _PlanRow, stamps: _Stamps) -> dict[str, Any]:
+def _use_json(use: _PlanRow, held: float, held_text: str) -> dict[str, Any]:
     entitlement_id, at, direction, persons, credits, performance, event, benefit, lane, zone = use
-    return {"entitlement_id": entitlement_id, "at": stamps[at], "direction": direction,
+    return {"entitlement_id": entitlement_id, "at": _iso(at, held, held_text), "direction": direction,
             "persons": persons, "credits": credits, "performance": performance, "event": event,
             "benefit": benefit, "lane": lane, "zone": zone}  # fmt: skip
 
 
-def _journal_base(redemption_id: str, red: Redemption, stamps: _Stamps) -> dict[str, Any]:
+def _journal_base(redemption_id: str, red: Redemption, *, held: str, at: str) -> dict[str, Any]:
     return {"redemption": redemption_id, **red.summary, "lane": red.lane, "zone": red.zone,
-            "direction": red.direction, "reference": red.reference, "held_at": stamps[red.at],
-            "at": stamps.at}  # fmt: skip
+            "direction": red.direction, "reference": red.reference, "held_at": held, "at": at}  # fmt: skip
 
 
 def _journal(
