@@ -26,36 +26,30 @@ def history_since(
 ) -> float | None:
     """Epoch seconds from which committed uses can change the decision; None: all of them;
     `math.inf`: none of them."""
-    now = at.astimezone(tz)
-    ts = now.timestamp()
     since = math.inf
     for ent in entitlements:
         if not isinstance(ent, Membership):
             return None  # bounded by what was bought: a ticket's pax, a voucher, credits, seats
-        accesses = [ent.access, *(b.access for b in ent.benefits if isinstance(b, EntryBenefit))]
-        earliest = _earliest(accesses, now, ts, tz, seasons)
-        if earliest is None:
-            return None
-        since = min(since, earliest)
+        for access in (ent.access, *(b.access for b in ent.benefits if isinstance(b, EntryBenefit))):
+            if not access.unrestricted:  # the clock is read only for an access that limits
+                earliest = _earliest(access, at.astimezone(tz), tz, seasons)
+                if earliest is None:
+                    return None
+                since = min(since, earliest)
     return since
 
 
-def _earliest(
-    accesses: Sequence[Access], now: dt.datetime, ts: float, tz: dt.tzinfo, seasons: Mapping[str, Season]
-) -> float | None:
+def _earliest(access: Access, now: dt.datetime, tz: dt.tzinfo, seasons: Mapping[str, Season]) -> float | None:
+    if access.exit_before_reentry:
+        return None  # the last entry, however old, and whether an exit followed it
     since = math.inf
-    for access in accesses:
-        if access.unrestricted:
-            continue
-        if access.exit_before_reentry:
-            return None  # the last entry, however old, and whether an exit followed it
-        for limit in access.limits:
-            start = period_start(limit.per, now.date(), tz, seasons)
-            if start is None:
-                continue  # no season on today: the rules skip this limit too
-            if start == float("-inf"):
-                return None
-            since = min(since, start)
-        if access.anti_passback_minutes is not None:
-            since = min(since, ts - access.anti_passback_minutes * 60)
+    for limit in access.limits:
+        start = period_start(limit.per, now.date(), tz, seasons)
+        if start is None:
+            continue  # no season on today: the rules skip this limit too
+        if start == float("-inf"):
+            return None
+        since = min(since, start)
+    if access.anti_passback_minutes is not None:
+        since = min(since, now.timestamp() - access.anti_passback_minutes * 60)
     return since
