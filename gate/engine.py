@@ -19,7 +19,7 @@ from gate.config import GateConfig
 from gate.credentials import CredentialError, SignedRead, Unreadable, claim_of, entitlement_of, verify
 from gate.decision import Ask, Decision, Lane, Site, Situation, Use
 from gate.reasons import Reason, Verdict
-from gate.records import CreditMembership, Entitlement, Flag, Membership
+from gate.records import CreditMembership, Entitlement, Flag, Holder, Membership
 
 log = logging.getLogger("gate.engine")
 
@@ -134,9 +134,10 @@ class Engine:
             if isinstance(found, Decision):
                 return self._refused(lane, found, None)
             reference, entitlements = found
+            holder_id = entitlements[0].holder
+            holder = self.ledger.holder(holder_id) if holder_id else None
         else:
-            reference, entitlements = claim, self._entitlements(claim)
-        holder_id = entitlements[0].holder if entitlements else None
+            reference, (entitlements, holder) = claim, self._entitlements(claim)
         schedule = self.ledger.schedule()
         uses: tuple[Use, ...] = ()
         if entitlements:
@@ -144,7 +145,7 @@ class Engine:
             uses = self.ledger.uses([e.id for e in entitlements], since=since)
         situation = Situation(
             entitlements=entitlements,
-            holder=self.ledger.holder(holder_id) if holder_id else None,
+            holder=holder,
             uses=uses,
             schedule=schedule,
             lane=lane,
@@ -174,17 +175,18 @@ class Engine:
         known = self.ledger.entitlements([entitlement_id])
         return entitlement_id, tuple(known) if known else (entitlement_of(credential, self.tz),)
 
-    def _entitlements(self, reference: str) -> tuple[Entitlement, ...]:
-        found = self.ledger.find(reference)
+    def _entitlements(self, reference: str) -> tuple[tuple[Entitlement, ...], Holder | None]:
+        """What a code stands for in a decision, and the holder of the first of them."""
+        found, holder = self.ledger.holding(reference)
         if any(isinstance(e, Membership) and e.renews for e in found):
-            found = self._with_renewed(found)
+            found = self._with_renewed(found)  # the code's own come first: the holder stays theirs
         credit_holders = {e.holder for e in found if isinstance(e, CreditMembership) and e.holder}
         if not credit_holders:
-            return tuple(found)
+            return tuple(found), holder
         # Credits are a pool: the holder's other credit memberships take part first-in-first-out.
         seen = {e.id for e in found}
         pool = [m for h in sorted(credit_holders) for m in self.ledger.credit_memberships_of(h) if m.id not in seen]
-        return (*found, *pool)
+        return (*found, *pool), holder
 
     def _with_renewed(self, found: list[Entitlement]) -> list[Entitlement]:
         """A renewal bought early must not lock out the membership it renews: the renewed ones

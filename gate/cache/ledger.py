@@ -50,10 +50,13 @@ _RESOLVE = """
 SELECT r.entitlement_id, EXISTS (SELECT 1 FROM entitlement s WHERE s.predecessor = r.entitlement_id)
 FROM reference r WHERE r.code = ?
 """
-# A code's entitlements with their bodies in one statement: the hot path's usual case.
+# A code's entitlements with their bodies and their holders' in one statement: the hot
+# path's usual case.
 _FIND = """
-SELECT e.kind, e.body, EXISTS (SELECT 1 FROM entitlement s WHERE s.predecessor = r.entitlement_id)
-FROM reference r JOIN entitlement e ON e.id = r.entitlement_id WHERE r.code = ?
+SELECT e.kind, e.body, EXISTS (SELECT 1 FROM entitlement s WHERE s.predecessor = r.entitlement_id), h.body
+FROM reference r JOIN entitlement e ON e.id = r.entitlement_id
+LEFT JOIN record h ON h.type = 'holder' AND h.id = e.holder
+WHERE r.code = ?
 """
 _SUCCESSOR = "SELECT id FROM entitlement WHERE predecessor = ? ORDER BY purchased_at DESC, id DESC LIMIT 1"
 _ENTITLEMENT = "SELECT kind, body FROM entitlement WHERE id = ?"
@@ -228,13 +231,22 @@ class Ledger:
     def find(self, reference: str) -> list[Entitlement]:
         """The entitlements a code finds (`entitlements(resolve(reference))`, in one statement
         unless one of them was succeeded)."""
+        return self.holding(reference)[0]
+
+    def holding(self, reference: str) -> tuple[list[Entitlement], Holder | None]:
+        """`find`, and the holder of the first entitlement found (None without one): what a
+        decision looks up, in the one statement of the usual case."""
         code = normalise_reference(reference)
         if not code:
-            return []
+            return [], None
         rows = self._conn.execute(_FIND, (code,)).fetchall()
-        if any(succeeded for _, _, succeeded in rows):
-            return self.entitlements(self.resolve(reference))
-        return [parse_entitlement(kind, body) for kind, body, _ in rows]
+        if any(row[2] for row in rows):
+            found = self.entitlements(self.resolve(reference))
+            holder_id = found[0].holder if found else None
+            return found, self.holder(holder_id) if holder_id else None
+        holder = rows[0][3] if rows else None
+        found = [parse_entitlement(kind, body) for kind, body, _, _ in rows]
+        return found, None if holder is None else Holder.model_validate_json(holder)
 
     def lineage(self, entitlement_id: str) -> tuple[str, ...]:
         """The entitlement, then those it took over from, newest first (renewed memberships, a redeemed voucher).

@@ -145,6 +145,21 @@ def test_find_is_what_resolve_then_entitlements_finds_for_every_code(ledger: Led
     assert [e.id for e in ledger.find("MEM-0042-2024")] == ["m-2025-0042"]
 
 
+def test_holding_finds_the_holder_of_the_first_entitlement_in_the_same_statement(ledger: Ledger) -> None:
+    codes = [code for (code,) in ledger._conn.execute("SELECT code FROM reference")]
+    named = 0
+    for code in [*codes, "NOPE", ""]:
+        found, holder = ledger.holding(code)
+        assert found == ledger.find(code), code
+        expected = ledger.holder(found[0].holder) if found and found[0].holder else None
+        assert holder == expected, code
+        named += holder is not None
+    assert named > 3
+    # Through a successor too: the renewal's holder, reduced to first name and initial.
+    found, holder = ledger.holding("MEM-0042-2024")
+    assert [e.id for e in found] == ["m-2025-0042"] and holder is not None and holder.display_name.endswith(".")
+
+
 def test_uses_since_keep_every_held_use_and_the_committed_ones_from_then_on(ledger: Ledger) -> None:
     """A frequent member's decision reads only the history its rules can count (gate/rules/history.py)."""
     old, recent = NOON - dt.timedelta(days=40), NOON - dt.timedelta(hours=1)
