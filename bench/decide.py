@@ -36,6 +36,7 @@ from gate.engine import Engine
 
 TZ = ZoneInfo("Europe/Paris")
 NOW = dt.datetime(2026, 6, 15, 14, 0, tzinfo=TZ)
+AT = NOW.astimezone(dt.UTC)  # the same instant as a lane's clock gives it (gate/lane/lane.py)
 CONFIG = """
 [site]
 name = "Bench"
@@ -200,7 +201,7 @@ def run(directory: Path, entitlements: int, uses: int, samples: int) -> None:
     ran: list[float] = []  # the calls that did checkpoint
     with Ledger.open(path) as ledger:
         engine = Engine(ledger, config)
-        engine.decide(members[0], lane="l1", at=NOW)  # warm the schedule cache, as a running lane has
+        engine.decide(members[0], lane="l1", at=AT)  # warm the schedule cache, as a running lane has
         ledger.checkpoint(force=True)  # the import's pages, as a restarted lane finds them done
 
         def idle() -> None:
@@ -221,17 +222,17 @@ def run(directory: Path, entitlements: int, uses: int, samples: int) -> None:
 
             return run
 
-        decide = timed(lambda: engine.decide(members[rnd.randrange(len(members))], lane="l1", at=NOW), samples,
+        decide = timed(lambda: engine.decide(members[rnd.randrange(len(members))], lane="l1", at=AT), samples,
                        paired())  # fmt: skip
-        one_step = timed(lambda: engine.redeem(next(pools), lane="l1", at=NOW), samples, paired(idle))
+        one_step = timed(lambda: engine.redeem(next(pools), lane="l1", at=AT), samples, paired(idle))
 
         def lane_path() -> None:
-            outcome = engine.admit(next(pools), lane="l1", at=NOW)
+            outcome = engine.admit(next(pools), lane="l1", at=AT)
             assert outcome.redemption is not None, outcome.decision
-            engine.commit(outcome.redemption, at=NOW)
+            engine.commit(outcome.redemption, at=AT)
 
         two_phase = timed(lane_path, samples, paired(idle))
-        assert engine.decide(members[0], lane="l1", at=NOW).decision.admits
+        assert engine.decide(members[0], lane="l1", at=AT).decision.admits
     rss_after = rss_mb()
     floor.close()
 

@@ -38,6 +38,7 @@ from gate.scanner.read import Read
 
 TZ = ZoneInfo("Europe/Paris")
 NOW = dt.datetime(2026, 6, 15, 14, 0, tzinfo=TZ)
+AT = NOW.astimezone(dt.UTC)  # the same instant as a lane's clock gives it
 RELAY, SENSOR = 17, 27
 CONFIG = """
 [site]
@@ -84,21 +85,21 @@ async def measure(engine: Engine, config_text: str, reads: int) -> dict[str, lis
     config = config.model_copy(update={"turnstile": config.turnstile.model_copy(update={"pulse_ms": 1})})
     factory = mock_factory()
     relay, sensor = wired(factory, RELAY), wired(factory, SENSOR)
-    lane = Lane(engine=engine, lane_id="l1", config=config, pin_factory=factory, clock=lambda: NOW)
+    lane = Lane(engine=engine, lane_id="l1", config=config, pin_factory=factory, clock=lambda: AT)
     ledger = engine.ledger
     results: dict[str, list[float]] = {"lane": [], "decide": [], "admit": []}
 
     def bare_decide(code: str) -> float:
         start = time.perf_counter()
-        engine.decide(code, lane="l1", at=NOW)
+        engine.decide(code, lane="l1", at=AT)
         return time.perf_counter() - start
 
     def bare_admit(code: str) -> float:
         start = time.perf_counter()
-        outcome = engine.admit(code, lane="l1", at=NOW)
+        outcome = engine.admit(code, lane="l1", at=AT)
         took = time.perf_counter() - start
         assert outcome.redemption is not None, outcome.decision
-        engine.release(outcome.redemption, at=NOW, why="bench")  # untimed: the ticket stays usable
+        engine.release(outcome.redemption, at=AT, why="bench")  # untimed: the ticket stays usable
         return took
 
     async with lane:
