@@ -165,6 +165,12 @@ class Access(_Model):
         )
 
 
+# Most entitlements and benefits restrict nothing: one shared instance is their default (a
+# frozen model, so sharing is safe), which parsing a stored body without "access" returns
+# as it is instead of building a new one per record.
+UNRESTRICTED = Access()
+
+
 # --- the venue: products, schedule, calendar ------------------------------------------------
 
 
@@ -251,7 +257,7 @@ class EntryBenefit(_Model):
 
     kind: Literal["entry"] = "entry"
     name: str = Field(default="", max_length=200, description="Shown to staff, e.g. 'Free entry'.")
-    access: Access = Field(default_factory=Access, description="Where, when and how often.")
+    access: Access = Field(default=UNRESTRICTED, description="Where, when and how often.")
 
 
 class DiscountBenefit(_Model):
@@ -278,7 +284,7 @@ class _Entitlement(Record):
     flags: tuple[Flag, ...] = Field(
         default=(), description="id_check and child admit only with staff; accessible allows a longer passage."
     )
-    access: Access = Field(default_factory=Access, description="Access rules for every use.")
+    access: Access = Field(default=UNRESTRICTED, description="Access rules for every use.")
     purchased_at: AwareDatetime | None = Field(default=None, description="Purchase instant.")
 
 
@@ -340,7 +346,7 @@ class Voucher(_Entitlement):
     kind: Literal["voucher"] = "voucher"
     expires_on: dt.date | None = Field(default=None, description="Last local day it can be redeemed.")
     expires_after_days: int | None = Field(default=None, ge=0, description="Or: days after purchase.")
-    window: RedemptionWindow = Field(default_factory=RedemptionWindow, description="Relative to the start.")
+    window: RedemptionWindow = Field(default=RedemptionWindow(), description="Relative to the start.")
     events: tuple[Id, ...] = Field(default=(), description="Eligible events (all their performances).")
     performances: tuple[Id, ...] = Field(default=(), description="Eligible performances.")
     seat_categories: tuple[str, ...] = Field(default=(), description="Seat categories it buys; none = any.")
