@@ -16,29 +16,25 @@ from itertools import starmap
 from operator import itemgetter
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, TextIO, TypeVar
+from typing import Any, Literal, TextIO
 
 from gate.cache import exchange, pool, queries, redemptions
 from gate.cache.codec import parse_entitlement
 from gate.cache.errors import LedgerError
 from gate.cache.exchange import ImportReport
 from gate.cache.redemptions import Hold, JournalEntry
+from gate.cache.schedule import RECORDS, load_schedule
 from gate.cache.schema import BUSY_TIMEOUT_MS, connect
 from gate.cache.tail import Tail
 from gate.cache.transaction import Snapshot, Transactions, WalSync, Write
 from gate.cache.validate import file_lines, numbered
 from gate.decision import Decision, Lane, Schedule, Use
 from gate.records import (
-    Calendar,
     CreditMembership,
     Direction,
     Entitlement,
-    Event,
     Holder,
     Key,
-    Performance,
-    Product,
-    Season,
     normalise_reference,
 )
 
@@ -64,7 +60,6 @@ _CREDIT_MEMBERSHIPS = """
 SELECT body FROM entitlement WHERE holder = ? AND kind = 'credit_membership' ORDER BY purchased_at, id
 """
 _RECORD = "SELECT body FROM record WHERE type = ? AND id = ?"
-_RECORDS = "SELECT body FROM record WHERE type = ? ORDER BY id"
 # Folded committed uses are one contiguous run of `usage`; the rest are in the tail.
 _USES = """
 SELECT entitlement_id, at, direction, persons, credits, performance, event, benefit, lane, zone
@@ -79,7 +74,6 @@ _SETTING_PREFIX = "setting."
 _INSIDE = "SELECT inside FROM journal ORDER BY seq DESC LIMIT 1"
 _REVOKED = "SELECT 1 FROM record WHERE type = 'revocation' AND id = ?"
 _TOUCH = "UPDATE meta SET value = value WHERE key = 'format'"
-_T = TypeVar("_T", Product, Season, Event, Performance, Calendar)
 _AT = itemgetter(1)  # Use.at, without a Python call per use
 _MAX_CHAIN = 64  # successor hops; a longer chain can only be a cycle in bad data
 # The first commit after a checkpoint has emptied the WAL rewrites the WAL header, which
@@ -296,7 +290,7 @@ class Ledger:
         return 0 if row is None else int(row[0])
 
     def keys(self, purpose: Literal["credential", "ledger", "command", "staff"]) -> list[Key]:
-        keys = [Key.model_validate_json(body) for (body,) in self._conn.execute(_RECORDS, ("key",)).fetchall()]
+        keys = [Key.model_validate_json(body) for (body,) in self._conn.execute(RECORDS, ("key",)).fetchall()]
         return [key for key in keys if key.purpose == purpose]
 
     def is_revoked(self, id_: str) -> bool:
@@ -311,31 +305,8 @@ class Ledger:
         with self.snapshot():
             if self._schedule is None:
                 self._schedule_revision = self.revision
-                self._schedule = self._load_schedule()
+                self._schedule = load_schedule(self._conn)
             return self._schedule
-
-    def _load_schedule(self) -> Schedule:
-        products = {p.id: p for p in self._all(Product)}
-        seasons = {s.id: s for s in self._all(Season)}
-        events = {e.id: e for e in self._all(Event)}
-        performances = {p.id: p for p in self._all(Performance)}
-        calendars = tuple(self._all(Calendar))
-        by_event: dict[str, list[Performance]] = {}
-        for performance in sorted(performances.values(), key=lambda p: (p.starts_at, p.id)):
-            by_event.setdefault(performance.event, []).append(performance)
-        log.debug("schedule loaded: %d performances of %d events", len(performances), len(events))
-        return Schedule(
-            products=products,
-            seasons=seasons,
-            events=events,
-            performances=performances,
-            calendars=calendars,
-            performances_by_event={event: tuple(items) for event, items in by_event.items()},
-        )
-
-    def _all(self, cls: type[_T]) -> list[_T]:
-        type_ = cls.model_fields["type"].default
-        return [cls.model_validate_json(body) for (body,) in self._conn.execute(_RECORDS, (type_,)).fetchall()]
 
     # --- redemptions -----------------------------------------------------------------------
 
