@@ -110,6 +110,11 @@ class Tail:
 
     # --- what decisions and reports read -----------------------------------------------------
 
+    @property
+    def holding(self) -> bool:
+        """Whether any redemption is held (by any connection, as of the last refresh)."""
+        return bool(self._holds)
+
     def hold(self, redemption_id: str) -> Redemption | None:
         return self._holds.get(redemption_id)
 

@@ -167,6 +167,7 @@ def test_uses_since_keep_every_held_use_and_the_committed_ones_from_then_on(ledg
     ledger.checkpoint(force=True)  # those two are in `usage`; what follows stays in the tail
     ledger.redeem(admit("t-3001", use("t-3001", at=old)), lane=NORTH, reference="T3001", at=old)
     ledger.redeem(admit("t-3001", use("t-3001", at=recent)), lane=NORTH, reference="T3001", at=recent)
+    assert ledger.uses(["t-3001"], since=math.inf) == ()  # four committed, none held
     ledger.hold(admit("t-3001", use("t-3001", at=old)), lane=NORTH, reference="T3001", at=old)  # a stuck hold
     since = (NOON - dt.timedelta(days=1)).timestamp()
     assert [(u.at, u.held) for u in ledger.uses(["t-3001"], since=since)] == [
