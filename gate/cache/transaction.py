@@ -60,6 +60,9 @@ class Transactions:
         after_durable: Callable[[], None],
     ) -> None:  # fmt: skip
         self.conn = conn
+        # BEGIN, COMMIT and ROLLBACK go through one cursor of their own: conn.execute would
+        # make a cursor object for each, and a passage runs six of them.
+        self.control = conn.cursor()
         self.refresh = refresh
         self.sync = sync
         self.after_durable = after_durable
@@ -88,22 +91,22 @@ class Snapshot:
         self._began = False
 
     def __enter__(self) -> None:
-        conn = self._tx.conn
-        if conn.in_transaction:
+        tx = self._tx
+        if tx.conn.in_transaction:
             return
-        conn.execute("BEGIN")
+        tx.control.execute("BEGIN")
         self._began = True
         try:
-            self._tx.refresh()
+            tx.refresh()
         except BaseException:
-            conn.execute("COMMIT")
+            tx.control.execute("COMMIT")
             raise
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         if self._began:
-            self._tx.conn.execute("COMMIT")
+            self._tx.control.execute("COMMIT")
 
 
 class Write:
@@ -126,20 +129,20 @@ class Write:
         tx = self._tx
         if tx.writing:
             return
-        conn = tx.conn
-        if conn.in_transaction:
+        if tx.conn.in_transaction:
             raise LedgerError("a write cannot run inside a read snapshot")
         tx.unchecked += 1
         tx.writing = self._outer = True
+        control = tx.control
         try:
             try:
-                conn.execute("BEGIN IMMEDIATE")
+                control.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as exc:
                 raise LedgerError(f"ledger is busy: {exc}") from exc
             try:
                 tx.refresh()
             except BaseException:
-                conn.execute("ROLLBACK")
+                control.execute("ROLLBACK")
                 raise
         except BaseException:
             self._done()
@@ -150,16 +153,17 @@ class Write:
     ) -> None:
         if not self._outer:
             return
-        tx, conn = self._tx, self._tx.conn
+        tx = self._tx
+        control = tx.control
         try:
             if exc_type is not None:
-                conn.execute("ROLLBACK")
+                control.execute("ROLLBACK")
                 return
             try:
-                conn.execute("COMMIT")
+                control.execute("COMMIT")
             except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
+                if tx.conn.in_transaction:
+                    control.execute("ROLLBACK")
                 raise
             # Committed, so visible to other connections: the tail learns it even if the sync fails.
             for learn in tx.committed:
