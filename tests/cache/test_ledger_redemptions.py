@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -66,6 +67,32 @@ def test_commit_of_all_persons(ledger: Ledger) -> None:
     assert body["params"] == {"show": "Hamlet", "starts_at": NOON.isoformat(), "day": "2025-10-04"}
     assert [u["persons"] for u in body["uses"]] == [2]
     assert "Marie" not in str(body) and "holder" not in body
+
+
+def test_a_commit_writes_the_same_body_whether_its_hold_is_ours_or_read_back(ledger: Ledger, ledger_path: Path) -> None:
+    """A commit reuses the text its hold encoded; one whose hold another process made (or a
+    restart read back) encodes it from the stored row: the journal must not tell them apart."""
+    for n in (1, 2):
+        rid = ledger.hold(admit(f"t-300{n}", use(f"t-300{n}", persons=2)), lane=KIOSK, reference=f"T300{n}", at=NOON)
+        if n == 1:
+            ledger.commit(rid, at=LATER)
+        else:
+            with Ledger.open(ledger_path) as another:
+                another.commit(rid, at=LATER)
+    held_1, committed_1, held_2, committed_2 = (instants(e.body) for e in ledger.journal())
+    assert held_1.keys() == held_2.keys() and held_1["kiosk"] is True
+    for held, committed in ((held_1, committed_1), (held_2, committed_2)):
+        assert committed == {**held, "at": LATER, "passed": 2}
+    assert {**committed_1, "redemption": "", "entitlement_id": "", "reference": "", "uses": []} == {
+        **committed_2, "redemption": "", "entitlement_id": "", "reference": "", "uses": []
+    }
+
+
+def instants(body: dict[str, Any]) -> dict[str, Any]:
+    """A journal body with its ISO texts of instants read back (one instant has many texts)."""
+    uses = [{**u, "at": dt.datetime.fromisoformat(u["at"])} for u in body["uses"]]
+    times = {key: dt.datetime.fromisoformat(body[key]) for key in ("at", "held_at")}
+    return {**body, **times, "uses": uses}
 
 
 def test_partial_commit_trims_credits_from_the_end_of_the_plan(ledger: Ledger) -> None:
