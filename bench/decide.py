@@ -10,10 +10,10 @@ gate's one-step decision + durable commit (`gate check --commit`), and the lane'
 (decide + hold, then durable commit). Floor and gate samples alternate, one of each in turn,
 so both see the same disk and the same load from the rest of the machine; each gate figure's
 ratio is to the floor samples taken beside it, so the ratios hold even when the absolute
-figures drift from one figure's minutes to the next. Between two samples of the recording paths it calls
-`Ledger.checkpoint()` untimed, as the daemon's idle task does, and prints those calls' own
-p50/p99 (all calls, and the ones that did checkpoint). It prints p50/p99, ratios to the
-floor, and resident memory. Figures go to docs/performance.md.
+figures drift from one figure's minutes to the next. Between two samples of the recording
+paths it calls `Ledger.checkpoint()` untimed, as the daemon's idle task does, and prints
+those calls' own p50/p99 (all calls, and the ones that did checkpoint). It prints p50/p99,
+ratios to the floor, and resident memory. Figures go to docs/performance.md.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from gate.cache.codec import parse_entitlement
 from gate.cache.errors import LedgerError
 from gate.cache.exchange import ImportReport
 from gate.cache.redemptions import Hold, JournalEntry
-from gate.cache.schedule import RECORDS, load_schedule
+from gate.cache.schedule import load_schedule
 from gate.cache.schema import BUSY_TIMEOUT_MS, connect
 from gate.cache.tail import Tail
 from gate.cache.transaction import Snapshot, Transactions, WalSync, Write
@@ -60,6 +60,7 @@ _CREDIT_MEMBERSHIPS = """
 SELECT body FROM entitlement WHERE holder = ? AND kind = 'credit_membership' ORDER BY purchased_at, id
 """
 _RECORD = "SELECT body FROM record WHERE type = ? AND id = ?"
+_KEYS = "SELECT body FROM record WHERE type = 'key' ORDER BY id"
 # Folded committed uses are one contiguous run of `usage`; the rest are in the tail.
 _USES = """
 SELECT entitlement_id, at, direction, persons, credits, performance, event, benefit, lane, zone
@@ -292,7 +293,7 @@ class Ledger:
         return 0 if row is None else int(row[0])
 
     def keys(self, purpose: Literal["credential", "ledger", "command", "staff"]) -> list[Key]:
-        keys = [Key.model_validate_json(body) for (body,) in self._conn.execute(RECORDS, ("key",)).fetchall()]
+        keys = [Key.model_validate_json(body) for (body,) in self._conn.execute(_KEYS).fetchall()]
         return [key for key in keys if key.purpose == purpose]
 
     def is_revoked(self, id_: str) -> bool:

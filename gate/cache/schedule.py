@@ -12,7 +12,7 @@ from gate.records import Calendar, Event, Performance, Product, Season
 
 log = logging.getLogger("gate.cache")
 
-RECORDS = "SELECT body FROM record WHERE type = ? ORDER BY id"
+_RECORDS = "SELECT body FROM record WHERE type = ? ORDER BY id"
 _T = TypeVar("_T", Product, Season, Event, Performance, Calendar)
 
 
@@ -38,4 +38,4 @@ def load_schedule(conn: sqlite3.Connection) -> Schedule:
 
 def _all(conn: sqlite3.Connection, cls: type[_T]) -> list[_T]:
     type_ = cls.model_fields["type"].default
-    return [cls.model_validate_json(body) for (body,) in conn.execute(RECORDS, (type_,)).fetchall()]
+    return [cls.model_validate_json(body) for (body,) in conn.execute(_RECORDS, (type_,)).fetchall()]
