@@ -72,7 +72,6 @@ _GET_META = "SELECT value FROM meta WHERE key = ?"
 _PUT_SETTING = "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
 # Device settings live beside the ledger's own meta keys, in a namespace of their own.
 _SETTING_PREFIX = "setting."
-_INSIDE = "SELECT inside FROM journal ORDER BY seq DESC LIMIT 1"
 _REVOKED = "SELECT 1 FROM record WHERE type = 'revocation' AND id = ?"
 _TOUCH = "UPDATE meta SET value = value WHERE key = 'format'"
 _AT = itemgetter(1)  # Use.at, without a Python call per use
@@ -289,8 +288,7 @@ class Ledger:
 
     def inside(self) -> int:
         """The site's occupancy counter: entries minus exits committed at this gate."""
-        row = self._conn.execute(_INSIDE).fetchone()
-        return 0 if row is None else int(row[0])
+        return int(self._conn.execute(redemptions.INSIDE).fetchone()[0])
 
     def keys(self, purpose: Literal["credential", "ledger", "command", "staff"]) -> list[Key]:
         keys = [Key.model_validate_json(body) for (body,) in self._conn.execute(_KEYS).fetchall()]

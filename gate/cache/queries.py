@@ -12,6 +12,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+from gate.cache.redemptions import INSIDE
 from gate.cache.schema import SCHEMA_VERSION, release_memory
 from gate.decision import Use
 from gate.records import RECORD_TYPES
@@ -81,7 +82,7 @@ def stats(conn: sqlite3.Connection, path: Path, tail: tuple[int, int, int]) -> d
             "SELECT count(*) FROM journal WHERE published_at IS NULL AND seq > "
             "(SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'published_through')"
         ),
-        "inside": count("SELECT coalesce((SELECT inside FROM journal ORDER BY seq DESC LIMIT 1), 0)"),
+        "inside": count(INSIDE),
     }
     return result
 

@@ -84,10 +84,12 @@ _INSERT_USAGE = """
 INSERT INTO usage (entitlement_id, seq, part, at, direction, persons, credits, performance, event, benefit, lane, zone)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
-# The occupancy counter is carried by the newest journal row; max(0, ...) keeps it a count.
-_INSERT_JOURNAL = """
+# The occupancy counter is carried by the newest journal row (0 before any); max(0, ...)
+# keeps it a count.
+INSIDE = "SELECT coalesce((SELECT inside FROM journal ORDER BY seq DESC LIMIT 1), 0)"
+_INSERT_JOURNAL = f"""
 INSERT INTO journal (id, at, type, lane, entitlement_id, redemption_id, reason, body, inside)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, max(0, coalesce((SELECT inside FROM journal ORDER BY seq DESC LIMIT 1), 0) + ?))
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, max(0, ({INSIDE}) + ?))
 """
 # A finished redemption is known by its journal row. Ids are time-ordered, so the rows that
 # can record it come after its id: the scan goes back from the newest row and stops at the
