@@ -9,6 +9,7 @@ read there is a false positive.
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,12 +65,42 @@ class Sample:
         return False
 
 
+_IN_SHARED = Path("shared", "corpus", "barcodes")
+
+
 def default_root() -> Path:
-    """`$GATE_BARCODE_CORPUS`, else `shared/corpus/barcodes` beside the repository."""
+    """`$GATE_BARCODE_CORPUS`, else `shared/corpus/barcodes` beside the repository, else
+    beside the repository this one was cloned from (a fresh clone in a temporary directory,
+    as CI makes, has no `shared/` beside it)."""
     env = os.environ.get("GATE_BARCODE_CORPUS")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[3] / "shared" / "corpus" / "barcodes"
+    return root_for(Path(__file__).resolve().parents[2])
+
+
+def root_for(repository: Path) -> Path:
+    """The corpus beside `repository`, or beside the one it was cloned from; the first when
+    neither has it (so the error names where it was looked for)."""
+    beside = repository.parent / _IN_SHARED
+    if beside.is_dir():
+        return beside
+    origin = _origin(repository)
+    if origin is not None and (origin.parent / _IN_SHARED).is_dir():
+        return origin.parent / _IN_SHARED
+    return beside
+
+
+def _origin(repository: Path) -> Path | None:
+    """The local directory `repository` was cloned from, if it was cloned from one."""
+    try:
+        url = subprocess.run(
+            ["git", "-C", str(repository), "config", "--get", "remote.origin.url"],
+            capture_output=True, text=True, timeout=10, check=False,
+        ).stdout.strip()  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return None
+    path = Path(url.removeprefix("file://"))
+    return path.resolve() if url and path.is_absolute() and path.is_dir() else None
 
 
 def load(root: Path) -> list[Sample]:

@@ -3,7 +3,9 @@ never a code where there is none, and no backend raises on any of them."""
 
 from __future__ import annotations
 
+import subprocess
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import zxingcpp
@@ -81,3 +83,19 @@ def test_zbar_never_raises_and_never_invents_a_code(samples: list[corpus_mod.Sam
             read += sample.is_read(d.payload for d in found)
     assert false_positives == 0
     assert read >= 125  # the bare pyzbar figure of the corpus README
+
+
+def test_a_fresh_clone_finds_the_corpus_beside_the_repository_it_was_cloned_from(tmp_path: Path) -> None:
+    """CI clones into a temporary directory, where no `shared/` lies beside the clone."""
+    workspace, elsewhere = tmp_path / "work", tmp_path / "tmp"
+    origin, corpus = workspace / "main", workspace / "shared" / "corpus" / "barcodes"
+    corpus.mkdir(parents=True)
+    elsewhere.mkdir()
+    subprocess.run(["git", "init", "-q", str(origin)], check=True)
+    subprocess.run(["git", "clone", "-q", str(origin), str(elsewhere / "clone")], check=True, capture_output=True)
+    assert corpus_mod.root_for(origin) == corpus
+    assert corpus_mod.root_for(elsewhere / "clone") == corpus
+    # Found nowhere: the answer names where it belongs, beside the clone.
+    lonely = tmp_path / "lonely" / "repo"
+    subprocess.run(["git", "init", "-q", str(lonely)], check=True)
+    assert corpus_mod.root_for(lonely) == tmp_path / "lonely" / "shared" / "corpus" / "barcodes"
