@@ -7,20 +7,24 @@ It builds a ledger of mixed entitlement kinds through the real import (timed aga
 bulk insert of the same rows), loads the usage rows, then measures side by side:
 the floor (an indexed lookup; an insert + commit with synchronous=FULL), gate's bare decision,
 gate's one-step decision + durable commit (`gate check --commit`), and the lane's path
-(decide + hold, then durable commit). Floor and gate samples alternate, one of each in turn,
-so both see the same disk and the same load from the rest of the machine; each gate figure's
-ratio is to the floor samples taken beside it, so the ratios hold even when the absolute
-figures drift from one figure's minutes to the next. Between two samples of the recording
-paths it calls `Ledger.checkpoint()` untimed, as the daemon's idle task does, and prints
-those calls' own p50/p99 (all calls, and the ones that did checkpoint). It prints p50/p99,
-ratios to the floor, and resident memory. Figures go to docs/performance.md.
+(decide + hold, then durable commit); then, on a copy of the ledger, each recording path's
+own SQL statements with none of gate's Python around them (what SQLite alone takes of the
+ratio). Floor and gate samples alternate, one of each in turn, so both see the same disk
+and the same load from the rest of the machine; each gate figure's ratio is to the floor
+samples taken beside it, so the ratios hold even when the absolute figures drift from one
+figure's minutes to the next. Between two samples of the recording paths it calls
+`Ledger.checkpoint()` untimed, as the daemon's idle task does, and prints those calls' own
+p50/p99 (all calls, and the ones that did checkpoint). It prints p50/p99, ratios to the
+floor, and resident memory. Figures go to docs/performance.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
+import os
 import random
 import sqlite3
 import statistics
@@ -31,6 +35,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from gate.cache import Ledger
+from gate.cache.ledger import _FIND, CHECKPOINT_AFTER_COMMITS
+from gate.cache.redemptions import _INSERT_JOURNAL
+from gate.cache.schema import connect
 from gate.config import parse_config
 from gate.decision import Use
 from gate.engine import Engine
@@ -163,6 +170,65 @@ class Floor:
         self.db.close()
 
 
+class RawStatements:
+    """Gate's own SQL statements on a copy of its ledger, with none of gate's Python around
+    them: what SQLite alone costs on each recording path, so the share of the ratio that no
+    Python can remove is measured in the same run."""
+
+    # A membership's journal row is about this long (its hold's 478 characters, its commit's 489).
+    BODY = "x" * 485
+
+    def __init__(self, ledger: Path, copy: Path, codes: list[str]) -> None:
+        with contextlib.closing(sqlite3.connect(ledger)) as src, contextlib.closing(sqlite3.connect(copy)) as dst:
+            src.backup(dst)
+        self.db = connect(copy, create=False)  # gate's own pragmas: WAL, synchronous=NORMAL, its cache
+        self.codes = codes
+        self.rnd = random.Random(9)
+        self.writes = 0
+        self._write(find=False, durable=False)  # creates the WAL file, which the sync opens
+        self.wal = os.open(f"{copy}-wal", os.O_RDONLY)
+        # A WAL as a running ledger has it: grown once, then written over from its start
+        # after each checkpoint (an fsync that also grows the file costs about twice as much).
+        while self.writes < CHECKPOINT_AFTER_COMMITS:
+            self._write(find=False, durable=False)
+        self.idle()
+
+    def _write(self, *, find: bool, durable: bool) -> None:
+        """One write transaction as gate's: BEGIN IMMEDIATE, PRAGMA data_version, the code's
+        lookup when it decides, a journal row, COMMIT, and its own fdatasync when durable."""
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("PRAGMA data_version").fetchone()
+        if find:
+            db.execute(_FIND, (self.codes[self.rnd.randrange(len(self.codes))],)).fetchall()
+        ids = f"{time.time_ns():016x}{self.rnd.getrandbits(64):016x}"
+        db.execute(_INSERT_JOURNAL, (ids, time.time(), "redemption.held", "l1", "e1", ids, "ok", self.BODY, 0))
+        db.execute("COMMIT")
+        if durable:
+            os.fdatasync(self.wal)
+        self.writes += 1
+
+    def one_step(self) -> None:
+        self._write(find=True, durable=True)
+
+    def lane(self) -> None:
+        self._write(find=True, durable=False)
+        self._write(find=False, durable=True)
+
+    def idle(self) -> None:
+        """Checkpoint as often as gate's idle task does, and start the WAL over as it does
+        (`Ledger.checkpoint(prime=True)`)."""
+        if self.writes >= CHECKPOINT_AFTER_COMMITS:
+            busy, frames, copied = self.db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            if busy == 0 and 0 < frames == copied:
+                self._write(find=False, durable=True)
+            self.writes = 0
+
+    def close(self) -> None:
+        os.close(self.wal)
+        self.db.close()
+
+
 def rss_mb() -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -243,6 +309,12 @@ def run(directory: Path, entitlements: int, uses: int, samples: int) -> None:
         two_phase = timed(lane_path, samples, paired(idle))
         assert engine.decide(members[0], lane="l1", at=AT).decision.admits
     rss_after = rss_mb()
+    raw = RawStatements(path, directory / "raw.sqlite", members)
+    floor.phase = "raw one-step"
+    raw_one_step = timed(raw.one_step, samples, paired(raw.idle))
+    floor.phase = "raw lane"
+    raw_lane = timed(raw.lane, samples, paired(raw.idle))
+    raw.close()
     floor.close()
 
     lookup50, lookup99 = percentiles([t for phase in floor.lookup.values() for t in phase])
@@ -262,6 +334,8 @@ def run(directory: Path, entitlements: int, uses: int, samples: int) -> None:
         ("gate decision only", "decide", decide),
         ("gate one-step (--commit)", "one-step", one_step),
         ("gate hold, then commit", "lane", two_phase),
+        ("SQLite alone, one-step", "raw one-step", raw_one_step),
+        ("SQLite alone, lane", "raw lane", raw_lane),
     ):
         p50, p99 = percentiles(figure)
         beside = floor.p50(phase)
