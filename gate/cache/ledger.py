@@ -89,6 +89,9 @@ class Ledger:
 
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self._conn = conn
+        # The hot path's statements (a decision's reads, data_version, journal rows) run
+        # through one cursor of the ledger's own: see redemptions.Statements.
+        self._cursor = conn.cursor()
         self._path = path
         self._schedule: Schedule | None = None
         self._schedule_revision = -1
@@ -194,7 +197,7 @@ class Ledger:
 
     def _refresh(self) -> None:
         """Catch up with what other connections committed (inside a transaction)."""
-        if self._tail.refresh(self._conn) and self._schedule is not None and self.revision != self._schedule_revision:
+        if self._tail.refresh(self._cursor) and self._schedule is not None and self.revision != self._schedule_revision:
             self._schedule = None
 
     def resolve(self, reference: str) -> tuple[str, ...]:
@@ -233,7 +236,7 @@ class Ledger:
         code = normalise_reference(reference)
         if not code:
             return [], None
-        rows = self._conn.execute(_FIND, (code,)).fetchall()
+        rows = self._cursor.execute(_FIND, (code,)).fetchall()
         if any(row[2] for row in rows):
             found = self.entitlements(self.resolve(reference))
             holder_id = found[0].holder if found else None
@@ -253,7 +256,7 @@ class Ledger:
         """The stored entitlements with these ids, in order; unknown ids are skipped."""
         found: list[Entitlement] = []
         for entitlement_id in ids:
-            row = self._conn.execute(_ENTITLEMENT, (entitlement_id,)).fetchone()
+            row = self._cursor.execute(_ENTITLEMENT, (entitlement_id,)).fetchone()
             if row is not None:
                 found.append(parse_entitlement(row[0], row[1]))
         return found
@@ -261,12 +264,12 @@ class Ledger:
     def credit_memberships_of(self, holder_id: str) -> list[CreditMembership]:
         """A holder's credit memberships, oldest purchase first (the order credits are spent in)."""
         found: list[CreditMembership] = []
-        for (body,) in self._conn.execute(_CREDIT_MEMBERSHIPS, (holder_id,)).fetchall():
+        for (body,) in self._cursor.execute(_CREDIT_MEMBERSHIPS, (holder_id,)).fetchall():
             found.append(parse_entitlement("credit_membership", body))  # type: ignore[arg-type]
         return found
 
     def holder(self, holder_id: str) -> Holder | None:
-        row = self._conn.execute(_RECORD, ("holder", holder_id)).fetchone()
+        row = self._cursor.execute(_RECORD, ("holder", holder_id)).fetchone()
         return None if row is None else Holder.model_validate_json(row[0])
 
     def uses(self, entitlement_ids: Iterable[str], *, since: float | None = None) -> tuple[Use, ...]:
@@ -279,23 +282,23 @@ class Ledger:
                 return ()  # no committed use counts and none is held: the annual pass's usual case
             for entitlement_id in dict.fromkeys(entitlement_ids):
                 if since is None:
-                    found += starmap(Use, self._conn.execute(_USES, (entitlement_id,)))
+                    found += starmap(Use, self._cursor.execute(_USES, (entitlement_id,)))
                 elif since != math.inf:
-                    found += starmap(Use, self._conn.execute(_USES_SINCE, (entitlement_id, since)))
+                    found += starmap(Use, self._cursor.execute(_USES_SINCE, (entitlement_id, since)))
                 found += self._tail.uses_of(entitlement_id, since)
         found.sort(key=_AT)
         return tuple(found)
 
     def inside(self) -> int:
         """The site's occupancy counter: entries minus exits committed at this gate."""
-        return int(self._conn.execute(redemptions.INSIDE).fetchone()[0])
+        return int(self._cursor.execute(redemptions.INSIDE).fetchone()[0])
 
     def keys(self, purpose: Literal["credential", "ledger", "command", "staff"]) -> list[Key]:
-        keys = [Key.model_validate_json(body) for (body,) in self._conn.execute(_KEYS).fetchall()]
+        keys = [Key.model_validate_json(body) for (body,) in self._cursor.execute(_KEYS).fetchall()]
         return [key for key in keys if key.purpose == purpose]
 
     def is_revoked(self, id_: str) -> bool:
-        return self._conn.execute(_REVOKED, (id_,)).fetchone() is not None
+        return self._cursor.execute(_REVOKED, (id_,)).fetchone() is not None
 
     def schedule(self) -> Schedule:
         """Products, seasons, events, performances and calendars; rebuilt only when they may have changed.
@@ -323,7 +326,7 @@ class Ledger:
         """
         with self._tx.write(durable=False):
             row, red = redemptions.insert_hold(
-                self._conn, decision, lane=lane, reference=reference, at=at, direction=direction
+                self._cursor, decision, lane=lane, reference=reference, at=at, direction=direction
             )
             self._tx.on_commit(lambda: self._tail.held(row, red))
         return row.redemption_id
@@ -335,7 +338,7 @@ class Ledger:
         a release. LedgerError for an unknown or already finished redemption, changing nothing.
         """
         with self._tx.write():
-            row = redemptions.commit_held(self._conn, redemption_id, self._held(redemption_id), passed=passed, at=at)
+            row = redemptions.commit_held(self._cursor, redemption_id, self._held(redemption_id), passed=passed, at=at)
             if row.created:
                 self._bump()
             self._tx.on_commit(lambda: self._tail.finished(row))
@@ -343,7 +346,7 @@ class Ledger:
     def release(self, redemption_id: str, *, at: dt.datetime, why: str) -> None:
         """Nobody went through: nothing is consumed. Durable."""
         with self._tx.write():
-            row = redemptions.release_held(self._conn, redemption_id, self._held(redemption_id), at=at, why=why)
+            row = redemptions.release_held(self._cursor, redemption_id, self._held(redemption_id), at=at, why=why)
             self._tx.on_commit(lambda: self._tail.finished(row))
 
     def redeem(
@@ -353,7 +356,7 @@ class Ledger:
         """Hold and commit in one transaction and one fsync (no passage to wait for)."""
         with self._tx.write():
             row = redemptions.redeem(
-                self._conn, decision, lane=lane, reference=reference, at=at, passed=passed, direction=direction
+                self._cursor, decision, lane=lane, reference=reference, at=at, passed=passed, direction=direction
             )
             if row.created:
                 self._bump()
@@ -366,7 +369,7 @@ class Ledger:
         """Journal a refusal. It need not be on disk before the visitor sees red, so no fsync waits."""
         with self._tx.write(durable=False):
             event_id, seq = redemptions.insert_refusal(
-                self._conn, decision, lane=lane, reference=reference, at=at, direction=direction
+                self._cursor, decision, lane=lane, reference=reference, at=at, direction=direction
             )
             self._tx.on_commit(lambda: self._tail.seen(seq))
         return event_id
@@ -385,7 +388,7 @@ class Ledger:
             for key, value in (settings or {}).items():
                 self._conn.execute(_PUT_SETTING, (_SETTING_PREFIX + key, value))
             event_id, seq = redemptions.insert_event(
-                self._conn, type_, at=at, lane=lane, entitlement_id=entitlement_id, redemption_id=redemption_id,
+                self._cursor, type_, at=at, lane=lane, entitlement_id=entitlement_id, redemption_id=redemption_id,
                 reason=reason, body=body or {},
             )  # fmt: skip
             self._tx.on_commit(lambda: self._tail.seen(seq))

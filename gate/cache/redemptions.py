@@ -61,6 +61,11 @@ class JournalEntry(NamedTuple):
     published_at: dt.datetime | None
 
 
+# What runs a statement: the ledger passes its own cursor on the hot path (a connection's
+# `execute` makes and registers a new cursor for each statement, about 1 us), the
+# connection elsewhere. Each function fetches what it runs before it runs the next.
+Statements = sqlite3.Connection | sqlite3.Cursor
+
 # A planned use without its `held` flag: entitlement_id, at, direction, persons, credits,
 # performance, event, benefit, lane, zone (the order of Use's fields).
 _PlanRow = Sequence[Any]
@@ -193,7 +198,7 @@ class Step(NamedTuple):
 
 
 def insert_hold(
-    conn: sqlite3.Connection, decision: Decision, *, lane: Lane, reference: str, at: dt.datetime,
+    conn: Statements, decision: Decision, *, lane: Lane, reference: str, at: dt.datetime,
     direction: Direction | None = None,
 ) -> tuple[Step, Redemption]:  # fmt: skip
     """Journal a redemption as held: one row, from which the tail (and later `fold`) knows it."""
@@ -211,7 +216,7 @@ def insert_hold(
 
 
 def redeem(
-    conn: sqlite3.Connection, decision: Decision, *, lane: Lane, reference: str, at: dt.datetime,
+    conn: Statements, decision: Decision, *, lane: Lane, reference: str, at: dt.datetime,
     passed: int | None, direction: Direction | None,
 ) -> Step:  # fmt: skip
     """Hold and commit at once: one journal row with the final uses."""
@@ -219,7 +224,7 @@ def redeem(
     return _finish(conn, new_id(), red, passed=passed, at=at, finished=red.at)
 
 
-def not_held(conn: sqlite3.Connection, redemption_id: str) -> LedgerError:
+def not_held(conn: Statements, redemption_id: str) -> LedgerError:
     """The error for finishing a redemption that is not held: finished already, or never issued."""
     found = conn.execute(_FINISHED, (redemption_id,)).fetchone()
     if found is not None and found[0]:
@@ -228,18 +233,18 @@ def not_held(conn: sqlite3.Connection, redemption_id: str) -> LedgerError:
 
 
 def commit_held(
-    conn: sqlite3.Connection, redemption_id: str, red: Redemption, *, passed: int | None, at: dt.datetime
+    conn: Statements, redemption_id: str, red: Redemption, *, passed: int | None, at: dt.datetime
 ) -> Step:
     """Finish a held redemption as committed."""
     return _finish(conn, redemption_id, red, passed=passed, at=at, finished=epoch(at))
 
 
-def release_held(conn: sqlite3.Connection, redemption_id: str, red: Redemption, *, at: dt.datetime,
+def release_held(conn: Statements, redemption_id: str, red: Redemption, *, at: dt.datetime,
                  why: str) -> Step:  # fmt: skip
     return _release(conn, redemption_id, red, at=at, finished=epoch(at), why=why)
 
 
-def _finish(conn: sqlite3.Connection, redemption_id: str, red: Redemption, *, passed: int | None,
+def _finish(conn: Statements, redemption_id: str, red: Redemption, *, passed: int | None,
             at: dt.datetime, finished: float) -> Step:  # fmt: skip
     """Journal the commit with its uses; `finished` is `at` as epoch seconds."""
     passed = red.admitted if passed is None else passed
@@ -265,7 +270,7 @@ def _finish(conn: sqlite3.Connection, redemption_id: str, red: Redemption, *, pa
 
 
 def _release(
-    conn: sqlite3.Connection, redemption_id: str, red: Redemption, *, at: dt.datetime, finished: float, why: str
+    conn: Statements, redemption_id: str, red: Redemption, *, at: dt.datetime, finished: float, why: str
 ) -> Step:
     text = at.isoformat()
     body = _journal_base(redemption_id, red, held=_iso(red.at, finished, text), at=text)
@@ -297,7 +302,7 @@ def held_from_journal(body: Mapping[str, Any]) -> Redemption:
     )  # fmt: skip
 
 
-def folded_holds(conn: sqlite3.Connection) -> dict[str, Redemption]:
+def folded_holds(conn: Statements) -> dict[str, Redemption]:
     """The holds folded into table `hold` (open at the fold, maybe finished since)."""
     holds: dict[str, Redemption] = {}
     for id_, lane, zone, direction, reference, entitlement_id, reason, admitted, at, body, plan in conn.execute(_HOLDS):
@@ -310,13 +315,13 @@ def folded_holds(conn: sqlite3.Connection) -> dict[str, Redemption]:
     return holds
 
 
-def tail_rows(conn: sqlite3.Connection, after: int) -> list[tuple[int, str, str | None, str | None]]:
+def tail_rows(conn: Statements, after: int) -> list[tuple[int, str, str | None, str | None]]:
     """Journal rows past `after`: (seq, type, redemption id, body of a redemption row or None)."""
     return conn.execute(_TAIL, (after,)).fetchall()
 
 
 def fold(
-    conn: sqlite3.Connection, *, through: int, uses: Sequence[tuple[int, int, _PlanRow]],
+    conn: Statements, *, through: int, uses: Sequence[tuple[int, int, _PlanRow]],
     finished: Iterable[str], opened: Mapping[str, Redemption],
 ) -> None:  # fmt: skip
     """Write the journal up to `through` into `usage` and `hold`: committed uses (seq, part,
@@ -358,7 +363,7 @@ def _trim(plan: list[_PlanRow], excess: int) -> list[_PlanRow]:
     return kept
 
 
-def _create_admission(conn: sqlite3.Connection, ticket: Ticket, *, voucher: str | None) -> bool:
+def _create_admission(conn: Statements, ticket: Ticket, *, voucher: str | None) -> bool:
     if ticket.from_voucher is None and voucher is not None:
         ticket = ticket.model_copy(update={"from_voucher": voucher})
     stored = conn.execute("SELECT version FROM entitlement WHERE id = ?", (ticket.id,)).fetchone()
@@ -402,7 +407,7 @@ def _journal_base(redemption_id: str, red: Redemption, *, held: str, at: str) ->
 
 
 def _journal(
-    conn: sqlite3.Connection, type_: str, finished: float, red: Redemption, *, redemption_id: str,
+    conn: Statements, type_: str, finished: float, red: Redemption, *, redemption_id: str,
     body: Mapping[str, Any], inside: int,
 ) -> int:  # fmt: skip
     """Append the journal row of a finished redemption; returns its seq."""
@@ -414,7 +419,7 @@ def _journal(
 
 
 def insert_refusal(
-    conn: sqlite3.Connection, decision: Decision, *, lane: Lane, reference: str, at: dt.datetime,
+    conn: Statements, decision: Decision, *, lane: Lane, reference: str, at: dt.datetime,
     direction: Direction = "entry",
 ) -> tuple[str, int]:  # fmt: skip
     event_id = new_id()
@@ -432,7 +437,7 @@ def insert_refusal(
 
 
 def insert_event(
-    conn: sqlite3.Connection, type_: str, *, at: dt.datetime, lane: str | None, entitlement_id: str | None,
+    conn: Statements, type_: str, *, at: dt.datetime, lane: str | None, entitlement_id: str | None,
     redemption_id: str | None, reason: str | None, body: Mapping[str, Any],
 ) -> tuple[str, int]:  # fmt: skip
     event_id = new_id()
@@ -443,7 +448,7 @@ def insert_event(
     return event_id, int(cursor.lastrowid or 0)
 
 
-def journal(conn: sqlite3.Connection, *, after: int, limit: int, unpublished: bool) -> list[JournalEntry]:
+def journal(conn: Statements, *, after: int, limit: int, unpublished: bool) -> list[JournalEntry]:
     return [
         JournalEntry(
             seq, id_, instant(at), type_, lane, ent, red, reason, json.loads(body),
@@ -455,6 +460,6 @@ def journal(conn: sqlite3.Connection, *, after: int, limit: int, unpublished: bo
     ]
 
 
-def mark_published(conn: sqlite3.Connection, seqs: Sequence[int], *, at: dt.datetime) -> None:
+def mark_published(conn: Statements, seqs: Sequence[int], *, at: dt.datetime) -> None:
     conn.executemany(_PUBLISH, [(at.timestamp(), seq) for seq in seqs])
     conn.execute(_ADVANCE)

@@ -16,13 +16,12 @@ transaction committed.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable
 from typing import Any, cast
 
 from gate.cache import redemptions
 from gate.cache.codec import instant
-from gate.cache.redemptions import COMMITTED, HELD, RELEASED, Hold, Redemption, Step
+from gate.cache.redemptions import COMMITTED, HELD, RELEASED, Hold, Redemption, Statements, Step
 from gate.decision import Use
 from gate.records import Direction
 
@@ -45,7 +44,7 @@ class Tail:
 
     # --- keeping up with the file ------------------------------------------------------------
 
-    def refresh(self, conn: sqlite3.Connection) -> bool:
+    def refresh(self, conn: Statements) -> bool:
         """Catch up with other connections' commits; returns whether there were any.
 
         Call it inside the transaction that reads (or writes) next: data_version and the rows
@@ -63,7 +62,7 @@ class Tail:
                 self._apply(seq, type_, redemption_id, body)
         return True
 
-    def _reload(self, conn: sqlite3.Connection, folded_through: int) -> None:
+    def _reload(self, conn: Statements, folded_through: int) -> None:
         data_version = self._data_version
         self._reset()
         self._data_version = data_version
@@ -153,7 +152,7 @@ class Tail:
 
     # --- folding -----------------------------------------------------------------------------
 
-    def fold(self, conn: sqlite3.Connection) -> bool:
+    def fold(self, conn: Statements) -> bool:
         """Write the tail into `usage` and `hold` (inside the caller's write transaction, after
         `refresh`); returns whether there was anything to write. Call `folded` once committed."""
         if self.last_seq == self.folded_through:
