@@ -35,7 +35,8 @@ def text_of(read: str | bytes) -> str | Unreadable:
     if len(read) > _MAX_READ:
         # Checked before any other work so a 100 kB paste costs nothing.
         return Unreadable(f"too long ({len(read)} characters)")
-    return _AIM_PREFIX.sub("", read.strip(), count=1)
+    text = read.strip()
+    return _AIM_PREFIX.sub("", text, count=1) if text.startswith("]") else text
 
 
 def reference_of(read: str | bytes) -> str | Unreadable:
