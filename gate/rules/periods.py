@@ -70,15 +70,23 @@ def add_months(day: dt.date, months: int) -> dt.date:
 
 def add_period(day: dt.date, period: Period) -> dt.date:
     """A day plus a validity period: years and months first (clamped), then days."""
-    return add_months(day, period.years * 12 + period.months) + dt.timedelta(days=period.days)
+    return _add(day, period.years * 12 + period.months, period.days)
+
+
+def _add(day: dt.date, months: int, days: int) -> dt.date:
+    return add_months(day, months) + dt.timedelta(days=days)
+
+
+def last_day_of(start: dt.date, period: Period) -> dt.date:
+    """The inclusive last day of a period starting on `start`: one year from Jan 1 ends on Dec 31."""
+    return _last_day(start, period.years * 12 + period.months, period.days)
 
 
 @lru_cache(maxsize=4096)
-def last_day_of(start: dt.date, period: Period) -> dt.date:
-    """The inclusive last day of a period starting on `start`: one year from Jan 1 ends on Dec 31.
-
-    Cached (periods are frozen): a membership's expiry is computed from it on every scan."""
-    return add_period(start, period) - ONE_DAY
+def _last_day(start: dt.date, months: int, days: int) -> dt.date:
+    """Cached, being pure: a membership's expiry is computed from it on every scan. Keyed by
+    numbers, not by the period: hashing a pydantic model costs more than the computation."""
+    return _add(start, months, days) - ONE_DAY
 
 
 def season_of(day: dt.date, seasons: Iterable[Season]) -> Season | None:
