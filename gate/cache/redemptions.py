@@ -410,7 +410,7 @@ def _journal(
     conn: Statements, type_: str, finished: float, red: Redemption, *, redemption_id: str,
     body: Mapping[str, Any], inside: int,
 ) -> int:  # fmt: skip
-    """Append the journal row of a finished redemption; returns its seq."""
+    """Append the journal row of a redemption's step (held, committed, released); returns its seq."""
     cursor = conn.execute(
         _INSERT_JOURNAL,
         (new_id(), finished, type_, red.lane, red.entitlement_id, redemption_id, red.reason, _dump(body), inside),

@@ -114,16 +114,18 @@ class Write:
 
     IMMEDIATE takes the write lock up front, so a second writer waits on busy_timeout instead
     of failing half-way through with SQLITE_BUSY. Inside a write already, the writes join it.
-    Durable: the WAL is synced before the `with` block is left. Not durable: no sync waits for
-    it (it reaches the disk with the next durable commit).
+    Durable: the WAL is synced before the `with` block is left, unless the transaction changed
+    no row (a one-step decision that refused, which journals its refusal without a sync). Not
+    durable: no sync waits for it (it reaches the disk with the next durable commit).
     """
 
-    __slots__ = ("_durable", "_outer", "_tx")
+    __slots__ = ("_changes", "_durable", "_outer", "_tx")
 
     def __init__(self, tx: Transactions, durable: bool) -> None:
         self._tx = tx
         self._durable = durable
         self._outer = False
+        self._changes = 0
 
     def __enter__(self) -> None:
         tx = self._tx
@@ -133,6 +135,7 @@ class Write:
             raise LedgerError("a write cannot run inside a read snapshot")
         tx.unchecked += 1
         tx.writing = self._outer = True
+        self._changes = tx.conn.total_changes
         control = tx.control
         try:
             try:
@@ -170,7 +173,7 @@ class Write:
                 learn()
         finally:
             self._done()
-        if self._durable:
+        if self._durable and tx.conn.total_changes != self._changes:
             tx.sync()
             tx.after_durable()
 

@@ -63,6 +63,19 @@ def test_a_durable_write_syncs_the_wal_once_it_has_committed(ledger: Ledger, syn
     assert ledger._conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL: the syncs are ours
 
 
+def test_a_durable_recording_that_only_read_waits_for_no_sync(ledger: Ledger, syncs: Syncs) -> None:
+    """`gate check --commit` on a refused code: the decision's transaction read, and its
+    refusal is journaled after it without a sync; the next admit's commit syncs as ever."""
+    ledger.redeem(admit("t-3001", use("t-3001")), lane=NORTH, reference="T3001", at=NOON)
+    with ledger.recording():
+        assert [u.persons for u in ledger.uses(["t-3001"])] == [1]
+    ledger.refuse(deny("t-3001", Reason.ALREADY_USED), lane=NORTH, reference="T3001", at=NOON)
+    assert syncs.of_wal() == [1]
+    with ledger.recording():
+        ledger.redeem(admit("t-3002", use("t-3002")), lane=NORTH, reference="T3002", at=NOON)
+    assert syncs.of_wal() == [1, 3]
+
+
 def test_a_failed_sync_is_an_error_and_the_commit_still_counts(ledger: Ledger, syncs: Syncs) -> None:
     """The row committed (other connections see it) but may not be on disk: the caller hears
     so, and this ledger counts it as the others do."""
