@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/lane.py                  # 10 000 reads
     .venv/bin/python bench/lane.py --reads 2000
+    .venv/bin/python bench/lane.py --log null       # with the daemon's INFO logging (or --log pipe)
 
 A ledger of day tickets (one per read, and as many for the bare engine) is imported through
 the exchange format. A real `Lane` runs on
@@ -13,7 +14,9 @@ turnstile arm would, so every passage commits. In the same run, on the lane's le
 `Engine.admit` (decide + hold, the part of the lane's path that is the ledger's).
 Untimed between samples: the passage's commit, and `Ledger.checkpoint()` as the daemon
 calls it when the lane is idle. Prints p50/p99 in microseconds and the lane's added time.
-Figures go to docs/lane.md.
+With `--log` it logs as the daemon does (its format, at INFO): into /dev/null, which
+measures what the lines themselves cost, or into a pipe read by another process, as
+journald reads the daemon's stdout. Figures go to docs/lane.md.
 """
 
 from __future__ import annotations
@@ -22,7 +25,10 @@ import argparse
 import asyncio
 import datetime as dt
 import json
+import logging
+import os
 import statistics
+import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
@@ -30,6 +36,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from gate.cache import Ledger
+from gate.cli.run import LOG_FORMAT
 from gate.config import parse_config
 from gate.engine import Engine
 from gate.lane import Lane
@@ -133,7 +140,17 @@ async def measure(engine: Engine, config_text: str, reads: int) -> dict[str, lis
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reads", type=int, default=10_000)
+    parser.add_argument(
+        "--log", choices=("null", "pipe"),
+        help="log at INFO in the daemon's format: into /dev/null (what the lines cost), or into a pipe "
+        "another process reads (as journald reads the daemon's stdout)",
+    )  # fmt: skip
     args = parser.parse_args()
+    if args.log == "pipe":
+        journald = subprocess.Popen(["cat"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+        logging.basicConfig(level="INFO", stream=journald.stdin, format=LOG_FORMAT, force=True)
+    elif args.log == "null":
+        logging.basicConfig(level="INFO", stream=Path(os.devnull).open("w"), format=LOG_FORMAT, force=True)  # noqa: SIM115
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "ledger.sqlite"
         config_text = CONFIG.format(path=path)

@@ -72,18 +72,25 @@ class Engine:
     def decide(self, read: str | bytes, *, lane: str, at: dt.datetime, ask: Ask = PLAIN) -> Outcome:
         """One decision, recorded nowhere (what `gate check` without --commit shows)."""
         with self._lock:
-            return self._decide(read, self.lane(lane), at, ask)
+            outcome = self._decide(read, self.lane(lane), at, ask)
+        log_decision(lane, outcome)
+        return outcome
 
-    def admit(self, read: str | bytes, *, lane: str, at: dt.datetime, ask: Ask = PLAIN) -> Outcome:
+    def admit(self, read: str | bytes, *, lane: str, at: dt.datetime, ask: Ask = PLAIN, logged: bool = True) -> Outcome:
         """Decide and, for an admit, hold the redemption; a refusal is journaled.
 
         Used by a lane before it opens: the hold counts as a use until `commit` or `release`.
         An attention verdict holds nothing: staff decide first. Decision and record share
         one write transaction, so lanes of other processes on this ledger wait their turn.
+        `logged=False` leaves the decision's log line to the caller: a lane writes it once
+        the relay has pulsed, since a line costs the visitor tens of microseconds.
         """
         where = self.lane(lane)
         with self._lock, self.ledger.recording(durable=False):
-            return self._record(self._decide(read, where, at, ask), where, at, hold_only=True)
+            outcome = self._record(self._decide(read, where, at, ask), where, at, hold_only=True)
+        if logged:
+            log_decision(lane, outcome)
+        return outcome
 
     def redeem(self, read: str | bytes, *, lane: str, at: dt.datetime, ask: Ask = PLAIN) -> Outcome:
         """Decide and record at once, as if everyone admitted went through (`gate check --commit`)."""
@@ -92,9 +99,12 @@ class Engine:
             with self.ledger.recording():
                 outcome = self._decide(read, where, at, ask)
                 if outcome.decision.verdict is Verdict.ADMIT:
-                    return self._record(outcome, where, at, hold_only=False)
-            # A refusal waits for no fsync: journaled in a transaction of its own.
-            return self._record(outcome, where, at, hold_only=False)
+                    outcome = self._record(outcome, where, at, hold_only=False)
+            if outcome.redemption is None:
+                # A refusal waits for no fsync: journaled in a transaction of its own.
+                outcome = self._record(outcome, where, at, hold_only=False)
+        log_decision(lane, outcome)
+        return outcome
 
     def commit(self, redemption: str, *, at: dt.datetime, passed: int | None = None) -> None:
         with self._lock:
@@ -128,11 +138,11 @@ class Engine:
     def _decide_in_snapshot(self, read: str | bytes, lane: Lane, at: dt.datetime, ask: Ask) -> Outcome:
         claim = claim_of(read)
         if isinstance(claim, Unreadable):
-            return self._refused(lane, Decision(Verdict.DENY, Reason.UNREADABLE, {"detail": claim.detail}), None)
+            return Outcome(Decision(Verdict.DENY, Reason.UNREADABLE, {"detail": claim.detail}), None)
         if isinstance(claim, SignedRead):
             found = self._signed(claim, at)
             if isinstance(found, Decision):
-                return self._refused(lane, found, None)
+                return Outcome(found, None)
             reference, entitlements = found
             holder_id = entitlements[0].holder
             holder = self.ledger.holder(holder_id) if holder_id else None
@@ -154,13 +164,8 @@ class Engine:
             ask=ask,
         )
         decision = rules.decide(situation)
-        self._log(lane, decision)
         flags = next((e.flags for e in entitlements if e.id == decision.entitlement_id), ())
         return Outcome(decision, reference, flags=flags)
-
-    def _refused(self, lane: Lane, decision: Decision, reference: str | None) -> Outcome:
-        self._log(lane, decision)
-        return Outcome(decision, reference)
 
     def _signed(self, claim: SignedRead, at: dt.datetime) -> tuple[str, tuple[Entitlement, ...]] | Decision:
         """The entitlement a signed credential stands for: the ledger's record once it has one."""
@@ -198,14 +203,17 @@ class Engine:
                 ids.extend(i for i in self.ledger.lineage(entitlement.id)[1:] if i not in ids)
         return self.ledger.entitlements(ids)
 
-    @staticmethod
-    def _log(lane: Lane, decision: Decision) -> None:
-        if log.isEnabledFor(logging.INFO):
-            log.info(
-                "decision lane=%s verdict=%s reason=%s entitlement=%s admitted=%d",
-                lane.id,
-                decision.verdict,
-                decision.reason,
-                decision.entitlement_id or "-",
-                decision.admitted,
-            )
+
+def log_decision(lane: str, outcome: Outcome) -> None:
+    """The decision's INFO line: ids and codes only, never the holder's name."""
+    if log.isEnabledFor(logging.INFO):
+        decision = outcome.decision
+        log.info(
+            "decision lane=%s verdict=%s reason=%s entitlement=%s admitted=%d redemption=%s",
+            lane,
+            decision.verdict,
+            decision.reason,
+            decision.entitlement_id or "-",
+            decision.admitted,
+            outcome.redemption or "-",
+        )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
+import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -161,3 +163,39 @@ def test_an_attention_verdict_holds_nothing_and_is_journaled_as_attention_not_re
     entry = engine.ledger.journal()[-1]
     assert (entry.type, entry.reason, entry.entitlement_id) == ("attention", "child", "kid")
     assert engine.ledger.open_holds() == []
+
+
+def test_each_decision_is_logged_once_by_ids_after_its_transaction(
+    engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="gate.engine")
+    other = sqlite3.connect(engine.config.ledger.path, timeout=0, isolation_level=None)
+    writable = []
+
+    def try_to_write(record: logging.LogRecord) -> None:
+        """Another process's writer, while the line is written: it must not find the ledger locked."""
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+            writable.append(True)
+        except sqlite3.OperationalError:
+            writable.append(False)
+
+    handler = logging.Handler()
+    handler.emit = try_to_write  # type: ignore[method-assign]
+    logging.getLogger("gate.engine").addHandler(handler)
+    try:
+        redeemed = engine.redeem("CARD-OLD", lane="a", at=NOON)
+        engine.decide("SINGLE", lane="b", at=NOON)
+        engine.admit("NOBODY", lane="a", at=NOON)
+        engine.admit("SINGLE", lane="a", at=NOON, logged=False)  # a lane writes it itself
+    finally:
+        logging.getLogger("gate.engine").removeHandler(handler)
+        other.close()
+    assert [r.getMessage() for r in caplog.records] == [
+        f"decision lane=a verdict=admit reason=ok entitlement=old admitted=1 redemption={redeemed.redemption}",
+        "decision lane=b verdict=admit reason=ok entitlement=single admitted=1 redemption=-",
+        "decision lane=a verdict=deny reason=unknown_code entitlement=- admitted=0 redemption=-",
+    ]
+    assert "Jonas" not in caplog.text  # the holder of the credit membership: never by name
+    assert writable == [True, True, True]  # no line keeps the ledger's write lock held

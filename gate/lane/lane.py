@@ -26,7 +26,7 @@ from gate.cache import LedgerError
 from gate.config import GateConfig, TurnstileConfig
 from gate.credentials import claim_of
 from gate.decision import Ask, Decision
-from gate.engine import Engine, Outcome
+from gate.engine import Engine, Outcome, log_decision
 from gate.lane import modes, patterns
 from gate.lane.events import Broadcast
 from gate.lane.io import InputName, TurnstileIO, make_factory
@@ -235,6 +235,7 @@ class Lane:
                 decision = Decision(Verdict.DENY, Reason.LANE_CLOSED, {"mode": mode.value})
                 self._signals.show(patterns.DENY)
                 await self._ledger(functools.partial(self._refuse, decision, read, at))
+                outcome = Outcome(decision, None)
             else:
                 outcome, accessible = await self._ledger(functools.partial(self._admit, read, at, party))
                 decision, redemption = outcome.decision, outcome.redemption
@@ -245,6 +246,9 @@ class Lane:
                     self._signals.show(patterns.ATTENTION)
                 else:
                     self._signals.show(patterns.DENY)
+            # Only now: the relay has pulsed and the lamps show the answer; a log line on
+            # the way there would have kept the visitor waiting for it.
+            log_decision(self.lane_id, outcome)
             record = DecisionRecord.of(decision, direction=direction, at=at, redemption=redemption)
             self._decisions.append(record)
             self._emit("decision", decision=record)
@@ -253,7 +257,7 @@ class Lane:
     def _admit(self, read: Read, at: dt.datetime, party: int | None) -> tuple[Outcome, bool]:
         """On the ledger thread: decide and hold; and whether the entitlement is flagged accessible."""
         ask = Ask(direction=read.direction, party=party)
-        outcome = self.engine.admit(read.data, lane=self.lane_id, at=at, ask=ask)
+        outcome = self.engine.admit(read.data, lane=self.lane_id, at=at, ask=ask, logged=False)
         return outcome, outcome.decision.admits and "accessible" in outcome.flags
 
     def _refuse(self, decision: Decision, read: Read, at: dt.datetime) -> None:
