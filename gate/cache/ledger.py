@@ -27,7 +27,7 @@ from gate.cache.schedule import load_schedule
 from gate.cache.schema import BUSY_TIMEOUT_MS, connect
 from gate.cache.tail import Tail
 from gate.cache.transaction import Snapshot, Transactions, WalSync, Write
-from gate.cache.validate import file_lines, numbered
+from gate.cache.validate import NumberedLine, file_lines, numbered
 from gate.decision import Decision, Lane, Schedule, Use
 from gate.records import (
     CreditMembership,
@@ -417,13 +417,7 @@ class Ledger:
 
     def import_lines(self, lines: Iterable[str], *, source: str) -> ImportReport:
         """Import exchange-format lines: all or nothing (LedgerImportError lists every problem)."""
-        try:
-            report = exchange.import_numbered(self._conn, numbered(lines), source=source)
-            self._wal()  # durable once it returns, as a commit is
-            return report
-        finally:
-            self._schedule = None
-            self._tx.unchecked = CHECKPOINT_AFTER_COMMITS
+        return self._import(numbered(lines), source=source)
 
     def import_file(self, path: Path) -> ImportReport:
         path = Path(path)
@@ -431,11 +425,15 @@ class Ledger:
             raise LedgerError(f"no import file at {path}" if not path.exists() else f"{path} is not a file")
         try:
             workers = pool.workers() if path.stat().st_size >= pool.MIN_BYTES else 0
-            report = exchange.import_numbered(self._conn, file_lines(path), source=str(path), workers=workers)
-            self._wal()
-            return report
+            return self._import(file_lines(path), source=str(path), workers=workers)
         except OSError as exc:
             raise LedgerError(f"cannot read {path}: {exc.strerror or exc}") from exc
+
+    def _import(self, lines: Iterable[NumberedLine], *, source: str, workers: int = 0) -> ImportReport:
+        try:
+            report = exchange.import_numbered(self._conn, lines, source=source, workers=workers)
+            self._wal()  # durable once it returns, as a commit is
+            return report
         finally:
             self._schedule = None
             self._tx.unchecked = CHECKPOINT_AFTER_COMMITS

@@ -42,12 +42,20 @@ def lines(rig: Rig) -> Iterator[_Lines]:
         logger.setLevel(level)
 
 
-def test_an_admit_is_logged_once_after_the_relay_has_pulsed(rig: Rig, lines: _Lines) -> None:
+def _handle(rig: Rig, code: str, *, mode: LaneMode | None = None) -> None:
+    """One read on a running lane (set to `mode` first), then the lane stops."""
+
     async def scenario() -> None:
         async with rig.lane() as lane:
-            await lane.handle(read("SINGLE"))
+            if mode is not None:
+                await lane.set_mode(mode, reason="cleaning")
+            await lane.handle(read(code))
 
     asyncio.run(scenario())
+
+
+def test_an_admit_is_logged_once_after_the_relay_has_pulsed(rig: Rig, lines: _Lines) -> None:
+    _handle(rig, "SINGLE")
     ((message, relay, green, _red),) = lines.lines
     # The visitor was not kept waiting for the line: the arm was free and the lamp green first.
     assert relay and green
@@ -58,23 +66,14 @@ def test_an_admit_is_logged_once_after_the_relay_has_pulsed(rig: Rig, lines: _Li
 
 
 def test_a_refusal_is_logged_once_after_the_red_lamp(rig: Rig, lines: _Lines) -> None:
-    async def scenario() -> None:
-        async with rig.lane() as lane:
-            await lane.handle(read("NO-SUCH-CODE"))
-
-    asyncio.run(scenario())
+    _handle(rig, "NO-SUCH-CODE")
     ((message, relay, green, red),) = lines.lines
     assert red and not relay and not green
     assert message == "decision lane=l1 verdict=deny reason=unknown_code entitlement=- admitted=0 redemption=-"
 
 
 def test_a_read_at_a_closed_lane_is_logged_too(rig: Rig, lines: _Lines) -> None:
-    async def scenario() -> None:
-        async with rig.lane() as lane:
-            await lane.set_mode(LaneMode.LOCKED, reason="cleaning")
-            await lane.handle(read("SINGLE"))
-
-    asyncio.run(scenario())
+    _handle(rig, "SINGLE", mode=LaneMode.LOCKED)
     ((message, relay, _green, _red),) = lines.lines
     assert not relay
     assert message == "decision lane=l1 verdict=deny reason=lane_closed entitlement=- admitted=0 redemption=-"
