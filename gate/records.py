@@ -12,10 +12,13 @@ purchase location's zone).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Literal, TypeAlias
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from gate.staff import check_pin_hash
 
 Weekday: TypeAlias = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -23,6 +26,7 @@ Mode: TypeAlias = Literal["live", "test"]
 State: TypeAlias = Literal["active", "revoked", "cancelled", "blocked", "frozen"]
 Flag: TypeAlias = Literal["id_check", "child", "accessible"]
 Direction: TypeAlias = Literal["entry", "exit"]
+StaffRole: TypeAlias = Literal["steward", "supervisor"]
 
 _ID = r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,127}$"
 Id = Annotated[str, Field(pattern=_ID, description="A stable identifier from the venue's systems.")]
@@ -249,6 +253,42 @@ class Revocation(Record):
     reason: str = Field(default="", max_length=200, description="Why, for staff.")
 
 
+_EMAIL = re.compile(r"\S@\S")
+_PHONE = re.compile(r"(?:\d[\s./()-]*){4}")
+
+
+def _check_staff_name(name: str) -> str:
+    """A holder's rule for names, and more: a staff name is typed by hand (`gate staff pin`),
+    so an e-mail address or a phone number in it is refused rather than stored as a "name".
+    The messages never repeat the name: they end up in logs and terminals."""
+    if _EMAIL.search(name):
+        raise ValueError("looks like an e-mail address: give a first name and initial")
+    if _PHONE.search(name):
+        raise ValueError("looks like a phone number: give a first name and initial")
+    reduced = reduce_display_name(name)
+    if not reduced:
+        raise ValueError("a name is required: first name and initial")
+    return reduced
+
+
+class Staff(Record):
+    """A member of staff: a role, an optional PIN (as a hash), a name reduced to first name and initial."""
+
+    type: Literal["staff"] = "staff"
+    role: StaffRole = Field(description="steward, or supervisor (who may also override, void, set modes).")
+    # Neither the name nor the hash shows in a repr, which may end up in a log.
+    name: Annotated[str, AfterValidator(_check_staff_name)] = Field(
+        max_length=200, repr=False, description="Reduced on import to first name and initial."
+    )
+    pin: Annotated[str, AfterValidator(check_pin_hash)] | None = Field(
+        default=None, max_length=300, repr=False, description="The PIN's scrypt hash; none = badge only."
+    )
+    valid_until: AwareDatetime | None = Field(default=None, description="Neither PIN nor badge works after.")
+
+    def valid_at(self, at: dt.datetime) -> bool:
+        return self.valid_until is None or at <= self.valid_until
+
+
 # --- entitlements ----------------------------------------------------------------------------
 
 
@@ -400,12 +440,13 @@ EntitlementKind: TypeAlias = Literal[
 ]
 
 LedgerRecord = Annotated[
-    Holder | Product | Season | Event | Performance | Calendar | Key | Revocation | Entitlement,
+    Holder | Product | Season | Event | Performance | Calendar | Key | Revocation | Staff | Entitlement,
     Field(discriminator="type"),
 ]
 
 RECORD_TYPES: tuple[str, ...] = (
-    "holder", "product", "season", "event", "performance", "calendar", "key", "revocation", "entitlement",
+    "holder", "product", "season", "event", "performance", "calendar", "key", "revocation", "staff",
+    "entitlement",
 )
 
 
@@ -413,7 +454,8 @@ class Tombstone(_Model):
     """A deletion: the record of that type and id is gone from this version on."""
 
     type: Literal[
-        "holder", "product", "season", "event", "performance", "calendar", "key", "revocation", "entitlement"
+        "holder", "product", "season", "event", "performance", "calendar", "key", "revocation", "staff",
+        "entitlement",
     ] = Field(description="Type of the deleted record.")
     id: Id = Field(description="Id of the deleted record.")
     version: int = Field(ge=1, description="Version of the deletion.")

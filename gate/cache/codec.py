@@ -31,6 +31,7 @@ from gate.records import (
     Reservation,
     Revocation,
     Season,
+    Staff,
     Subscription,
     Ticket,
     Voucher,
@@ -45,6 +46,7 @@ RECORD_CLASSES: Mapping[str, type[BaseModel]] = {
     "calendar": Calendar,
     "key": Key,
     "revocation": Revocation,
+    "staff": Staff,
 }
 ENTITLEMENT_CLASSES: Mapping[str, type[BaseModel]] = {
     "membership": Membership,

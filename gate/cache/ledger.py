@@ -25,6 +25,7 @@ from gate.cache.exchange import ImportReport
 from gate.cache.redemptions import Hold, JournalEntry
 from gate.cache.schedule import load_schedule
 from gate.cache.schema import BUSY_TIMEOUT_MS, connect
+from gate.cache.staff import all_staff, staff_of
 from gate.cache.tail import Tail
 from gate.cache.transaction import Snapshot, Transactions, WalSync, Write
 from gate.cache.validate import NumberedLine, file_lines, numbered
@@ -35,6 +36,7 @@ from gate.records import (
     Entitlement,
     Holder,
     Key,
+    Staff,
     normalise_reference,
 )
 
@@ -271,6 +273,14 @@ class Ledger:
     def holder(self, holder_id: str) -> Holder | None:
         row = self._cursor.execute(_RECORD, ("holder", holder_id)).fetchone()
         return None if row is None else Holder.model_validate_json(row[0])
+
+    def staff(self, staff_id: str) -> Staff | None:
+        """The staff record with this id, or None (never known, or deleted by a tombstone)."""
+        return staff_of(self._cursor, staff_id)
+
+    def staff_members(self) -> list[Staff]:
+        """Every staff record, by id."""
+        return all_staff(self._conn)
 
     def uses(self, entitlement_ids: Iterable[str], *, since: float | None = None) -> tuple[Use, ...]:
         """Held and committed uses of these entitlements, oldest first; with `since` (epoch

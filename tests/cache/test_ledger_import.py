@@ -51,7 +51,7 @@ def test_reimporting_a_file_changes_nothing(ledger: Ledger) -> None:
     report = ledger.import_file(EXAMPLE)
     assert not report.changed
     assert sum(report.applied.values()) == 0
-    assert sum(report.unchanged.values()) == report.lines == 26
+    assert sum(report.unchanged.values()) == report.lines == 27
     assert ledger.revision == revision
     assert exported(ledger) == before
 
@@ -291,6 +291,6 @@ def test_import_report_counts_per_type(ledger_path: Path) -> None:
     assert report.applied["entitlement"] == 10
     assert report.applied["holder"] == 2
     assert report.deleted == {"holder": 1}
-    assert report.lines == 26
+    assert report.lines == 27
     assert report.revision == 1
     assert "entitlement: 10 applied" in str(report)
