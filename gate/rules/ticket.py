@@ -6,7 +6,7 @@ allowed); a multiple-entry ticket admits its whole party every time its window i
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from gate.decision import Decision, Use
 from gate.reasons import Reason
@@ -31,21 +31,29 @@ def check_performance(
     return None
 
 
+def inside(uses: Iterable[Use]) -> int:
+    """Persons inside after these uses: an exit takes out at most who is in.
+
+    Counted in the order they happened (an entry first at the same instant), so an exit read
+    twice, or before any entry, gives nobody a second way in.
+    """
+    count = 0
+    for u in sorted(uses, key=lambda u: (u.at, u.direction)):
+        count = count + u.persons if u.direction == "entry" else max(count - u.persons, 0)
+    return count
+
+
 def persons_left(scan: Scan, pax: int, multiple: bool, reentry: bool, uses: Sequence[Use]) -> Refusal | int:
     """Persons this ticket may still let in, or ALREADY_USED with the last entry."""
     if multiple:
         return pax
     entered = 0
-    exited = 0
     last_entry = float("-inf")
     for u in uses:
         if u.direction == "entry":
             entered += u.persons
             last_entry = max(last_entry, u.at)
-        else:
-            exited += u.persons
-    inside = entered - exited if reentry else entered
-    left = pax - max(inside, 0)
+    left = pax - (inside(uses) if reentry else entered)
     if left <= 0:
         return refusal(Reason.ALREADY_USED, used_at=scan.instant(last_entry))
     return left

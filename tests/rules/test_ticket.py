@@ -140,3 +140,29 @@ def test_opening_hours_apply_to_day_and_slot_tickets_only(kind: str, when: dt.da
     assert d.admits is admits
     if not admits:
         assert d.reason is Reason.CLOSED and d.params == {"opens_at": at(2026, 3, 10, 9)}
+
+
+def test_surplus_exits_give_no_entry_back() -> None:
+    # entry, exit, exit, entry, entry: the second exit found nobody inside, so the last entry
+    # finds the one person already in.
+    t = ticket(reentry=True)
+    scans = [(19, 0, "entry"), (19, 5, "exit"), (19, 6, "exit"), (19, 10, "entry")]
+    uses = [use(t, at(2026, 3, 14, h, m), direction) for h, m, direction in scans]
+    d = check(t, when=DOORS_OPEN, uses=uses)
+    assert d.reason is Reason.ALREADY_USED and d.params == {"used_at": at(2026, 3, 14, 19, 10)}
+    # A party of two: three exits take out two, and two may come back, not three.
+    party = ticket(reentry=True, pax=2)
+    uses = [use(party, at(2026, 3, 14, 19, 0), persons=2)]
+    uses += [use(party, at(2026, 3, 14, 19, m), "exit") for m in (5, 6, 7)]
+    d = check(party, when=DOORS_OPEN, uses=uses, party=3)
+    assert d.reason is Reason.PARTIAL and d.admitted == 2
+
+
+def test_exits_count_in_the_order_they_happened() -> None:
+    # Uses may come from the ledger in any order: an exit before the first entry lets nobody out.
+    t = ticket(reentry=True)
+    uses = [use(t, at(2026, 3, 14, 19, 10)), use(t, at(2026, 3, 14, 19, 1), "exit")]
+    assert check(t, when=DOORS_OPEN, uses=uses).reason is Reason.ALREADY_USED
+    uses.append(use(t, at(2026, 3, 14, 19, 20), "exit"))
+    assert check(t, when=DOORS_OPEN, uses=uses).admits
+
