@@ -14,6 +14,9 @@ from gate.records import normalise_reference, reference_problem
 _MAX_READ = 4096
 # A scanner configured to send AIM symbology identifiers prefixes "]" + code letter + modifier.
 _AIM_PREFIX = re.compile(r"^\][A-Za-z][0-9A-Za-z]")
+# Some also send the code's ECI designator (ISO/IEC 15424: a backslash and six digits, such as
+# \000026 for UTF-8) before a wallet pass's code, after the AIM prefix when both are on.
+_ECI_PREFIX = re.compile(r"^\\[0-9]{6}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +27,7 @@ class Unreadable:
 
 
 def text_of(read: str | bytes) -> str | Unreadable:
-    """The read as text, trimmed and without an AIM symbology prefix."""
+    """The read as text, trimmed and without an AIM symbology prefix or an ECI designator."""
     if isinstance(read, bytes):
         if len(read) > _MAX_READ:
             return Unreadable(f"too long ({len(read)} bytes)")
@@ -36,7 +39,12 @@ def text_of(read: str | bytes) -> str | Unreadable:
         # Checked before any other work so a 100 kB paste costs nothing.
         return Unreadable(f"too long ({len(read)} characters)")
     text = read.strip()
-    return _AIM_PREFIX.sub("", text, count=1) if text.startswith("]") else text
+    # Each regex runs only on a read that starts like its prefix: most reads have neither.
+    if text.startswith("]"):
+        text = _AIM_PREFIX.sub("", text, count=1)
+    if text.startswith("\\"):
+        text = _ECI_PREFIX.sub("", text, count=1)
+    return text
 
 
 def reference_of(read: str | bytes) -> str | Unreadable:

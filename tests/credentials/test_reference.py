@@ -28,6 +28,28 @@ def test_only_one_prefix_is_taken_off() -> None:
     assert text_of("]Q1]Q1X") == "]Q1X"
 
 
+@pytest.mark.parametrize(
+    ("read", "text"),
+    [
+        ("\\000001WALLET-7", "WALLET-7"),  # an ECI designator: a backslash and six digits
+        ("\\000026MEM-0042\r\n", "MEM-0042"),
+        (b"\\000003T-3001", "T-3001"),
+        ("]Q2\\000026MEM-0042", "MEM-0042"),  # after an AIM prefix (Q2: QR with ECI)
+        ("]d1\\000001T-3001", "T-3001"),
+        ("\\00001X", "\\00001X"),  # five digits: part of the code
+        ("\\X000001", "\\X000001"),
+        ("A\\000001B", "A\\000001B"),  # only a leading designator is one
+    ],
+)
+def test_a_read_loses_an_eci_designator_too(read: str | bytes, text: str) -> None:
+    assert text_of(read) == text
+
+
+def test_an_eci_prefixed_read_names_its_reference() -> None:
+    assert reference_of("\\000026 cm77 b") == "CM77B"
+    assert claim_of(b"]Q2\\000026t-3001\n") == "T-3001"
+
+
 def test_a_read_names_its_reference_in_the_stored_form() -> None:
     assert reference_of("]Q1 cm77 b ") == "CM77B"
     assert claim_of(b"]C1t-3001\n") == "T-3001"
