@@ -1,4 +1,4 @@
-"""`gate keys generate` and `gate issue`: make signing keys and signed offline credentials."""
+"""`gate keys generate` and `gate issue`: make signing keys, signed offline credentials and staff badges."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from gate.cli.context import UsageError, parse_time
-from gate.credentials import KEY_ID, Credential, encode
+from gate.credentials import KEY_ID, Credential, StaffBadge, encode, encode_badge
 
 
 def keys_generate(args: argparse.Namespace) -> int:
@@ -49,24 +49,33 @@ def _private_key(path: Path) -> Ed25519PrivateKey:
 
 
 def issue(args: argparse.Namespace) -> int:
-    """Print a signed credential and, with --out, render it as a barcode image."""
+    """Print a signed credential (or a staff badge) and, with --out, render it as a barcode image."""
+    staff = args.kind == "staff"
+    if args.valid_from is None and not staff:
+        raise UsageError("--from is required (a staff badge alone starts now by default)")
     valid_from, valid_until = parse_time(args.valid_from, dt.UTC), parse_time(args.valid_until, dt.UTC)
     if valid_until <= valid_from:
         raise UsageError("--until must be after --from")
     if not 1 <= args.pax <= 999:
         raise UsageError("--pax must be between 1 and 999")
-    credential = Credential(
-        key_id=args.key_id or args.key.stem,
-        entitlement_id=args.id,
-        kind=args.kind,
-        valid_from=valid_from,
-        valid_until=valid_until,
-        product=args.product,
-        pax=args.pax,
-        mode="test" if args.test else "live",
-        zones=tuple(args.zone) if args.zone else None,
-    )
-    text = encode(credential, _private_key(args.key))
+    key_id = args.key_id or args.key.stem
+    if staff:
+        text = encode_badge(_badge(args, key_id, valid_from, valid_until), _private_key(args.key))
+    else:
+        if args.staff or args.role:
+            raise UsageError("--staff and --role are for --kind staff")
+        credential = Credential(
+            key_id=key_id,
+            entitlement_id=args.id,
+            kind=args.kind,
+            valid_from=valid_from,
+            valid_until=valid_until,
+            product=args.product,
+            pax=args.pax,
+            mode="test" if args.test else "live",
+            zones=tuple(args.zone) if args.zone else None,
+        )
+        text = encode(credential, _private_key(args.key))
     print(text)
     if args.out is not None:
         # Imported here: the image libraries cost start-up time every other command need not pay.
@@ -79,6 +88,14 @@ def issue(args: argparse.Namespace) -> int:
     return 0
 
 
+def _badge(args: argparse.Namespace, key_id: str, valid_from: dt.datetime, valid_until: dt.datetime) -> StaffBadge:
+    if not (args.staff and args.role):
+        raise UsageError("a staff badge needs --staff ID and --role steward|supervisor")
+    if args.pax != 1 or args.product or args.zone or args.test:
+        raise UsageError("--pax, --product, --zone and --test are not for a staff badge")
+    return StaffBadge(key_id, args.id, args.staff, args.role, valid_from, valid_until)
+
+
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     keys = sub.add_parser("keys", help="signing keys for offline credentials")
     verbs = keys.add_subparsers(dest="verb", required=True, metavar="VERB")
@@ -88,12 +105,15 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     gen.add_argument("--out", type=Path, default=Path(), help="directory for the private key (default: here)")
     gen.set_defaults(func=keys_generate)
 
-    iss = sub.add_parser("issue", help="sign an offline credential; --out renders it as PNG or SVG")
+    iss = sub.add_parser("issue", help="sign an offline credential or a staff badge; --out renders it as PNG or SVG")
     iss.add_argument("--key", type=Path, required=True, help="private key file from `gate keys generate`")
     iss.add_argument("--key-id", help="key id (default: the key file's name)")
-    iss.add_argument("--id", required=True, help="entitlement id the credential stands for")
-    iss.add_argument("--kind", choices=("ticket", "membership"), default="ticket")
-    iss.add_argument("--from", dest="valid_from", required=True, help="valid from (ISO 8601 with offset)")
+    iss.add_argument("--id", required=True, help="entitlement id the credential stands for (a badge: its own id)")
+    iss.add_argument("--kind", choices=("ticket", "membership", "staff"), default="ticket",
+                     help="staff: a staff badge, signed with a key of purpose staff")  # fmt: skip
+    iss.add_argument("--staff", help="staff id the badge is for (--kind staff)")
+    iss.add_argument("--role", choices=("steward", "supervisor"), help="the badge's role (--kind staff)")
+    iss.add_argument("--from", dest="valid_from", help="valid from (ISO 8601 with offset; a badge: default now)")
     iss.add_argument("--until", dest="valid_until", required=True, help="valid until (ISO 8601 with offset)")
     iss.add_argument("--pax", type=int, default=1, help="persons one scan admits (tickets)")
     iss.add_argument("--product", help="product id")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gate.credentials.badge import StaffBadge, check_badge, encode_badge, looks_like_badge, verify_badge
 from gate.credentials.reference import Unreadable, reference_of, reference_of_text, text_of
 from gate.credentials.signed import (
     KEY_ID,
@@ -46,12 +47,17 @@ __all__ = [
     "Credential",
     "CredentialError",
     "SignedRead",
+    "StaffBadge",
     "Unreadable",
+    "check_badge",
     "claim_of",
     "encode",
+    "encode_badge",
     "entitlement_of",
+    "looks_like_badge",
     "looks_signed",
     "reference_of",
     "text_of",
     "verify",
+    "verify_badge",
 ]

@@ -27,8 +27,11 @@ from typing import Any, Literal
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from gate.decision import Param
 from gate.reasons import Reason
 from gate.records import Access, Entitlement, Key, Membership, Mode, Slot, Ticket
+
+KeyPurpose = Literal["credential", "ledger", "command", "staff"]
 
 PREFIX = "GT1"
 # Key ids travel inside the dotted layout, so they never contain a dot.
@@ -55,7 +58,7 @@ class Credential:
 class CredentialError(Exception):
     """Why a signed credential is refused: a reason code and its parameters."""
 
-    def __init__(self, reason: Reason, detail: str, **params: str) -> None:
+    def __init__(self, reason: Reason, detail: str, **params: Param) -> None:
         super().__init__(detail)
         self.reason = reason
         self.params = params
@@ -91,24 +94,41 @@ def encode(credential: Credential, private_key: Ed25519PrivateKey) -> str:
         payload["m"] = credential.mode
     if credential.zones is not None:
         payload["z"] = list(credential.zones)
-    if not KEY_ID.fullmatch(credential.key_id):
-        raise ValueError(f"key id {credential.key_id!r} is not 1 to 32 of A-Z a-z 0-9 _ -")
+    return sign(credential.key_id, payload, private_key)
+
+
+def sign(key_id: str, payload: dict[str, Any], private_key: Ed25519PrivateKey) -> str:
+    """`GT1.<key id>.<payload>.<signature>` for any payload (a credential's, a staff badge's)."""
+    if not KEY_ID.fullmatch(key_id):
+        raise ValueError(f"key id {key_id!r} is not 1 to 32 of A-Z a-z 0-9 _ -")
     body = _b64(json.dumps(payload, separators=(",", ":")).encode("utf-8"))
-    signed = f"{PREFIX}.{credential.key_id}.{body}"
+    signed = f"{PREFIX}.{key_id}.{body}"
     return f"{signed}.{_b64(private_key.sign(signed.encode('ascii')))}"
 
 
 def verify(text: str, keys: Iterable[Key], at: dt.datetime) -> Credential:
     """The credential `text` claims, once its layout, key and signature check out."""
+    key_id, payload = signed_payload(text, keys, at, purpose="credential")
+    # Past the signature the payload is the signer's own; a malformed one is still refused
+    # rather than trusted, since a signer's bug must not open a lane.
+    try:
+        return _credential(key_id, payload)
+    except (ValueError, TypeError, KeyError, OverflowError) as exc:
+        raise CredentialError(Reason.FORGED, f"signed payload is malformed: {exc}") from None
+
+
+def signed_payload(text: str, keys: Iterable[Key], at: dt.datetime, *, purpose: KeyPurpose) -> tuple[str, Any]:
+    """The key id and the decoded payload of `text`, once its layout, its key (of `purpose`:
+    a key of any other purpose is unknown here) and its signature check out."""
     if len(text) > MAX_LENGTH:
         raise CredentialError(Reason.FORGED, f"longer than {MAX_LENGTH} characters")
     parts = text.split(".")
     if len(parts) != 4 or parts[0] != PREFIX:
         raise CredentialError(Reason.FORGED, "not GT1.<key>.<payload>.<signature>")
     _, key_id, body, signature = parts
-    key = next((k for k in keys if k.id == key_id and k.purpose == "credential"), None)
+    key = next((k for k in keys if k.id == key_id and k.purpose == purpose), None)
     if key is None:
-        raise CredentialError(Reason.UNKNOWN_KEY, f"no credential key {key_id!r} in the keyring", key=key_id[:64])
+        raise CredentialError(Reason.UNKNOWN_KEY, f"no {purpose} key {key_id!r} in the keyring", key=key_id[:64])
     if (key.valid_from and at < key.valid_from) or (key.valid_until and at > key.valid_until):
         raise CredentialError(Reason.KEY_NOT_VALID, f"key {key_id!r} is not valid now", key=key_id)
     try:
@@ -116,11 +136,9 @@ def verify(text: str, keys: Iterable[Key], at: dt.datetime) -> Credential:
         public.verify(_unb64(signature), f"{PREFIX}.{key_id}.{body}".encode("ascii"))
     except (InvalidSignature, ValueError, binascii.Error, UnicodeEncodeError):
         raise CredentialError(Reason.FORGED, f"signature does not verify with key {key_id!r}") from None
-    # Past the signature the payload is the signer's own; a malformed one is still refused
-    # rather than trusted, since a signer's bug must not open a lane.
     try:
-        return _credential(key_id, json.loads(_unb64(body)))
-    except (ValueError, TypeError, KeyError, OverflowError) as exc:
+        return key_id, json.loads(_unb64(body))
+    except ValueError as exc:
         raise CredentialError(Reason.FORGED, f"signed payload is malformed: {exc}") from None
 
 
