@@ -37,6 +37,7 @@ class Reason(enum.StrEnum):
     WRONG_ZONE = "wrong_zone"  # params: zone
     WRONG_LANE = "wrong_lane"  # params: lane
     KIOSK_ONLY = "kiosk_only"  # a voucher must be redeemed at a kiosk first
+    FOR_LANES = "for_lanes"  # an admission read at a kiosk, which uses nothing; params: show, starts_at when known
     LANE_CLOSED = "lane_closed"  # the lane is locked or out of order (nothing asked of the ledger); params: mode
     # states
     REVOKED = "revoked"
@@ -72,7 +73,7 @@ class Reason(enum.StrEnum):
     UNPAID = "unpaid"  # params: deadline (instant)
     RESERVATION_RELEASED = "reservation_released"  # params: deadline (instant)
     # vouchers
-    VOUCHER_USED = "voucher_used"
+    VOUCHER_USED = "voucher_used"  # redeemed already; params: show, used_at (instant) when known
     VOUCHER_EXPIRED = "voucher_expired"  # params: expired_on (day)
     REDEMPTION_NOT_OPEN = "redemption_not_open"  # params: opens_at (instant), show
     REDEMPTION_CLOSED = "redemption_closed"  # params: closed_at (instant), show

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from gate.rules.credits import credit_active, credit_ends_at, credit_remaining
 from gate.rules.decide import decide
-from gate.rules.history import history_since
+from gate.rules.history import history_since, use_sources
 from gate.rules.membership import membership_expires_on
 from gate.rules.performances import admission_window
 from gate.rules.reservation import reservation_deadline
@@ -24,5 +24,6 @@ __all__ = [
     "membership_expires_on",
     "redemption_window",
     "reservation_deadline",
+    "use_sources",
     "voucher_expires_on",
 ]

@@ -43,13 +43,21 @@ def decide(situation: Situation) -> Decision:
             pool = tuple(e for e in entitlements if isinstance(e, CreditMembership))
             result = decide_credits(scan, ent, pool, uses)
         else:
-            result = _decide_one(scan, ent, uses if len(entitlements) == 1 else uses_of(ent.id, uses))
+            result = _decide_one(scan, ent, uses if len(entitlements) == 1 else _uses_for(ent, uses))
         if isinstance(result, Decision):
             return result
         if first is None:
             first = (ent, result)
     assert first is not None
     return deny(scan, first[0], first[1])
+
+
+def _uses_for(ent: Entitlement, uses: tuple[Use, ...]) -> tuple[Use, ...]:
+    """One candidate's uses; a voucher's admission also gets its voucher's (the redemption)."""
+    voucher = ent.from_voucher if isinstance(ent, Ticket) else None
+    if voucher is None:
+        return uses_of(ent.id, uses)
+    return tuple(u for u in uses if u.entitlement_id in (ent.id, voucher))
 
 
 def _decide_one(scan: Scan, ent: Entitlement, uses: tuple[Use, ...]) -> Decision | Refusal:

@@ -17,7 +17,7 @@ import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
 
-from gate.records import Access, Entitlement, EntryBenefit, Membership, Season
+from gate.records import Access, Entitlement, EntryBenefit, Membership, Season, Ticket
 from gate.rules.periods import period_start
 
 
@@ -37,6 +37,16 @@ def history_since(
                     return None
                 since = min(since, earliest)
     return since
+
+
+def use_sources(entitlements: Sequence[Entitlement]) -> list[str]:
+    """The entitlements whose uses a decision reads: each one's own, and for the admission a
+    voucher became, the voucher's, whose redemption says when (a kiosk that reads it again)."""
+    ids = [ent.id for ent in entitlements]
+    for ent in entitlements:
+        if isinstance(ent, Ticket) and ent.from_voucher is not None and ent.from_voucher not in ids:
+            ids.append(ent.from_voucher)
+    return ids
 
 
 def _earliest(access: Access, now: dt.datetime, tz: dt.tzinfo, seasons: Mapping[str, Season]) -> float | None:

@@ -1,7 +1,7 @@
 """Reservations: a booking held without payment until a confirm deadline.
 
 Unpaid, it is refused with its deadline while the deadline runs, and as released after it.
-Paid, it is a single-entry ticket for its performance and its party.
+Paid, it is a single-entry ticket for its performance and its party, for the lanes only.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from gate.rules.context import Refusal, Scan, refusal
 from gate.rules.outcome import asked, finish
 from gate.rules.performances import show_name
 from gate.rules.periods import day_end
-from gate.rules.ticket import check_performance, persons_left
+from gate.rules.ticket import check_performance, for_lanes, persons_left
 
 
 def reservation_deadline(r: Reservation, schedule: Schedule, tz: dt.tzinfo) -> dt.datetime:
@@ -51,6 +51,8 @@ def decide_reservation(scan: Scan, r: Reservation, uses: tuple[Use, ...]) -> Dec
         if scan.ts <= deadline.timestamp():
             return refusal(Reason.UNPAID, deadline=deadline)
         return refusal(Reason.RESERVATION_RELEASED, deadline=deadline)
+    if scan.lane.kiosk:
+        return for_lanes(scan, perf)
     show = show_name(scan, perf.event)
     refused = check_performance(scan, perf, show, None, None)
     if refused is not None:

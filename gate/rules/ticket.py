@@ -1,21 +1,24 @@
 """Tickets and admissions: a performance, a time slot or a whole day, for `pax` persons.
 
 A single-entry ticket admits each of its persons once (again after an exit when re-entry is
-allowed); a multiple-entry ticket admits its whole party every time its window is open.
+allowed); a multiple-entry ticket admits its whole party every time its window is open. An
+admission opens a lane: a kiosk that reads one says what it is for and consumes nothing.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Sequence
 
-from gate.decision import Decision, Use
+from gate.decision import Decision, Param, Use
 from gate.reasons import Reason
 from gate.records import Performance, Ticket
 from gate.rules.access import check_access, check_mode, check_state
-from gate.rules.context import Refusal, Scan, refusal
+from gate.rules.context import Refusal, Scan, refusal, uses_of
 from gate.rules.outcome import asked, finish
 from gate.rules.performances import admission_window, check_window, show_name
 from gate.rules.periods import day_end, day_start
+from gate.rules.voucher import voucher_used
 
 
 def check_performance(
@@ -69,10 +72,36 @@ def _check_day(scan: Scan, ticket: Ticket) -> Refusal | None:
     return None
 
 
+def for_lanes(scan: Scan, perf: Performance | None, starts_at: dt.datetime | None = None) -> Refusal:
+    """FOR_LANES with what the admission is for: a kiosk shows it and consumes nothing."""
+    params: dict[str, Param] = {}
+    if perf is not None:
+        params["show"] = show_name(scan, perf.event)
+        starts_at = perf.starts_at
+    if starts_at is not None:
+        params["starts_at"] = scan.in_site(starts_at)
+    return Refusal(Reason.FOR_LANES, params)
+
+
+def _at_a_kiosk(scan: Scan, ticket: Ticket, redemptions: tuple[Use, ...]) -> Refusal:
+    if ticket.from_voucher is not None:
+        # The visitor shows the voucher again: say when it became this admission.
+        return voucher_used(scan, redemptions, ticket.performance)
+    perf = scan.schedule.performances.get(ticket.performance) if ticket.performance is not None else None
+    return for_lanes(scan, perf, ticket.slot.starts_at if ticket.slot is not None else None)
+
+
 def decide_ticket(scan: Scan, ticket: Ticket, uses: tuple[Use, ...]) -> Decision | Refusal:
     refused = check_mode(scan, ticket) or check_state(ticket)
     if refused is not None:
         return refused
+    redemptions: tuple[Use, ...] = ()
+    if ticket.from_voucher is not None:
+        # The voucher's redemption may come with the uses: it tells when, but is no entry.
+        redemptions = uses_of(ticket.from_voucher, uses)
+        uses = uses_of(ticket.id, uses)
+    if scan.lane.kiosk:
+        return _at_a_kiosk(scan, ticket, redemptions)
     perf: Performance | None = None
     show: str | None = None
     if ticket.performance is not None:

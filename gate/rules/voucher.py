@@ -9,9 +9,9 @@ lane, not to the redemption.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
-from gate.decision import Decision, Use
+from gate.decision import Decision, Param, Use
 from gate.reasons import Reason, Verdict
 from gate.records import Performance, Ticket, Voucher
 from gate.rules.access import check_mode, check_state
@@ -45,6 +45,28 @@ def redemption_window(v: Voucher, perf: Performance, tz: dt.tzinfo) -> tuple[dt.
     return opens, closes
 
 
+def voucher_used(scan: Scan, uses: Iterable[Use], performance: str | None = None) -> Refusal:
+    """VOUCHER_USED with the show it was redeemed for and when, as far as the uses tell.
+
+    `performance` is that of the admission it became, when the caller has it; otherwise the
+    redemption's use names it.
+    """
+    last: Use | None = None
+    for u in uses:
+        if u.direction == "entry" and not u.held and (last is None or u.at > last.at):
+            last = u
+    if performance is None and last is not None:
+        performance = last.performance
+    perf = scan.schedule.performances.get(performance) if performance is not None else None
+    event = perf.event if perf is not None else last.event if last is not None else None
+    params: dict[str, Param] = {}
+    if event is not None:
+        params["show"] = show_name(scan, event)
+    if last is not None:
+        params["used_at"] = scan.instant(last.at)
+    return Refusal(Reason.VOUCHER_USED, params)
+
+
 def _matching(wanted: Sequence[str], offered: Sequence[str]) -> str | bool | None:
     """The first value wanted that is offered (None when any will do), False when none is."""
     if not wanted:
@@ -58,12 +80,13 @@ def _check(scan: Scan, v: Voucher, uses: Sequence[Use]) -> Refusal | Performance
     refused = check_mode(scan, v) or check_state(v)
     if refused is not None:
         return refused
-    if not scan.lane.kiosk:
-        return refusal(Reason.KIOSK_ONLY)
     # Only redemptions count: an exit reader that saw the code recorded an exit, not a use.
     redemptions = [u for u in uses if u.direction == "entry"]
     if any(not u.held for u in redemptions):
-        return refusal(Reason.VOUCHER_USED)
+        # Said at any lane: "go to a kiosk" would send the visitor to redeem it again.
+        return voucher_used(scan, redemptions)
+    if not scan.lane.kiosk:
+        return refusal(Reason.KIOSK_ONLY)
     if redemptions:
         return refusal(Reason.IN_PROGRESS)
     # Expiry does not depend on the performance: say so before asking the visitor to choose.

@@ -196,6 +196,14 @@ def _released(a: Args) -> str:
     return f"Reservierung freigegeben; Bestätigungsfrist abgelaufen ({w.text})" if w else "Reservierung freigegeben"
 
 
+def _voucher_used(a: Args, staff: bool) -> str:
+    w = a.when("used_at")
+    if staff:
+        return _with(f"Gutschein bereits eingelöst{_for(a)}", _at(w) if w else None)
+    when = "" if w is None else " heute" if w.is_time else f" am {w.date}"
+    return f"Gutschein bereits{_for(a)}{when} eingelöst"
+
+
 def _voucher_expired(a: Args, staff: bool) -> str:
     d = a.day("expired_on")
     if d is None:
@@ -269,6 +277,10 @@ CATALOG: Catalog = {
         "Bitte einen anderen Durchgang nutzen",
         lambda a: f"Am Durchgang {x} nicht gültig" if (x := a.text("lane")) else "Falscher Durchgang",
     ),
+    Reason.FOR_LANES: Entry(
+        lambda a: _then("Bitte dieses Ticket am Einlass vorzeigen", _performance(a)),
+        lambda a: _with("Eintrittskarte für den Einlass, nichts verbraucht", _performance(a)),
+    ),
     Reason.LANE_CLOSED: Entry(
         "Durchgang geschlossen — bitte einen anderen nutzen",
         lambda a: {"locked": "Durchgang gesperrt", "out_of_order": "Durchgang außer Betrieb"}.get(
@@ -317,7 +329,7 @@ CATALOG: Catalog = {
     ),
     Reason.UNPAID: Entry(f"Reservierung nicht bezahlt — {_DESK}", _unpaid),
     Reason.RESERVATION_RELEASED: Entry(f"Reservierung verfallen — {_DESK}", _released),
-    Reason.VOUCHER_USED: Entry("Gutschein bereits eingelöst", "Gutschein bereits eingelöst"),
+    Reason.VOUCHER_USED: Entry(lambda a: _voucher_used(a, False), lambda a: _voucher_used(a, True)),
     Reason.VOUCHER_EXPIRED: Entry(lambda a: _voucher_expired(a, False), lambda a: _voucher_expired(a, True)),
     Reason.REDEMPTION_NOT_OPEN: Entry(
         lambda a: _redemption_not_open(a, False), lambda a: _redemption_not_open(a, True)

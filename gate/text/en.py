@@ -208,6 +208,16 @@ def _deadline(a: Args, head: str, verb: str) -> str:
     return f"{head}; {verb} {w.text}" if w else head
 
 
+def _voucher_used(a: Args, staff: bool) -> str:
+    w = a.when("used_at")
+    head = f"Voucher already {'redeemed' if staff else 'used'}{_for(a)}"
+    if w is None:
+        return head
+    if staff:
+        return f"{head} {_at(w)}"
+    return f"{head} today" if w.is_time else f"{head} on {w.date}"
+
+
 def _voucher_expired(a: Args) -> str:
     d = a.day("expired_on")
     return f"Voucher expired on {d.text}" if d else "Voucher expired"
@@ -273,6 +283,10 @@ CATALOG: Catalog = {
     Reason.WRONG_LANE: Entry(
         "Please use another lane", lambda a: f"Not valid at lane {x}" if (x := a.text("lane")) else "Wrong lane"
     ),
+    Reason.FOR_LANES: Entry(
+        lambda a: _then("Please show this ticket at the entrance", _performance(a)),
+        lambda a: _with("Admission for the lanes, nothing used", _performance(a)),
+    ),
     Reason.LANE_CLOSED: Entry(
         "This lane is closed — please use another lane",
         lambda a: {"locked": "Lane locked", "out_of_order": "Lane out of order"}.get(
@@ -322,7 +336,7 @@ CATALOG: Catalog = {
         f"Reservation expired — {_DESK}",
         lambda a: _deadline(a, "Reservation released", "not confirmed by"),
     ),
-    Reason.VOUCHER_USED: Entry("Voucher already used", "Voucher already redeemed"),
+    Reason.VOUCHER_USED: Entry(lambda a: _voucher_used(a, False), lambda a: _voucher_used(a, True)),
     Reason.VOUCHER_EXPIRED: Entry(_voucher_expired, _voucher_expired),
     Reason.REDEMPTION_NOT_OPEN: Entry(
         lambda a: _redemption_not_open(a, False), lambda a: _redemption_not_open(a, True)

@@ -209,6 +209,16 @@ def _released(a: Args) -> str:
     return f"Réservation libérée ; délai de confirmation dépassé ({w.text})" if w else "Réservation libérée"
 
 
+def _voucher_used(a: Args, staff: bool) -> str:
+    w = a.when("used_at")
+    head = f"Bon déjà {'échangé' if staff else 'utilisé'}{_for(a)}"
+    if w is None:
+        return head
+    if staff:
+        return f"{head} {_a(w)}"
+    return f"{head} aujourd'hui" if w.is_time else f"{head} le {w.date}"
+
+
 def _voucher_expired(a: Args) -> str:
     d = a.day("expired_on")
     return f"Bon expiré le {d.text}" if d else "Bon expiré"
@@ -281,6 +291,10 @@ _ENTRIES: Catalog = {
         "Veuillez utiliser un autre couloir",
         lambda a: f"Non valable au couloir {x}" if (x := a.text("lane")) else "Mauvais couloir",
     ),
+    Reason.FOR_LANES: Entry(
+        lambda a: _then("Présentez ce billet à l'entrée", _performance(a)),
+        lambda a: _with("Billet pour les couloirs d'entrée, rien de consommé", _performance(a)),
+    ),
     Reason.LANE_CLOSED: Entry(
         "Couloir fermé — veuillez utiliser un autre couloir",
         lambda a: {"locked": "Couloir verrouillé", "out_of_order": "Couloir hors service"}.get(
@@ -332,7 +346,7 @@ _ENTRIES: Catalog = {
     ),
     Reason.UNPAID: Entry(f"Réservation non payée — {_DESK}", _unpaid),
     Reason.RESERVATION_RELEASED: Entry(f"Réservation expirée — {_DESK}", _released),
-    Reason.VOUCHER_USED: Entry("Bon déjà utilisé", "Bon déjà échangé"),
+    Reason.VOUCHER_USED: Entry(lambda a: _voucher_used(a, False), lambda a: _voucher_used(a, True)),
     Reason.VOUCHER_EXPIRED: Entry(_voucher_expired, _voucher_expired),
     Reason.REDEMPTION_NOT_OPEN: Entry(
         lambda a: _redemption_not_open(a, False), lambda a: _redemption_not_open(a, True)

@@ -45,6 +45,10 @@ PARAMS: Mapping[Reason, tuple[ParamSpec, ...]] = {
     Reason.KEY_NOT_VALID: (_p("key", "text", "the key id the credential names"),),
     Reason.WRONG_ZONE: (_p("zone", "text", "the lane's zone"),),
     Reason.WRONG_LANE: (_p("lane", "text", "the lane's id"),),
+    Reason.FOR_LANES: (
+        _p("show", "text", "the event's name, for a performance", optional=True),
+        _p("starts_at", "instant", "the performance's or time slot's start, when known", optional=True),
+    ),
     Reason.LANE_CLOSED: (_p("mode", "text", "the lane's mode: locked or out_of_order"),),
     Reason.NOT_YET_VALID: (_p("valid_from", "instant", "when it becomes valid"),),
     Reason.EXPIRED: (_p("expired_at", "instant", "when it expired"),),
@@ -71,6 +75,10 @@ PARAMS: Mapping[Reason, tuple[ParamSpec, ...]] = {
     Reason.OTHER_PERFORMANCE: (_SHOW,),
     Reason.UNPAID: (_p("deadline", "instant", "the confirm deadline"),),
     Reason.RESERVATION_RELEASED: (_p("deadline", "instant", "the confirm deadline that passed"),),
+    Reason.VOUCHER_USED: (
+        _p("show", "text", "the event's name of the admission it became, when known", optional=True),
+        _p("used_at", "instant", "when it was redeemed, when known", optional=True),
+    ),
     Reason.VOUCHER_EXPIRED: (_p("expired_on", "day", "the voucher's expiry day"),),
     Reason.REDEMPTION_NOT_OPEN: (_p("opens_at", "instant", "when redemption opens"), _SHOW),
     Reason.REDEMPTION_CLOSED: (_p("closed_at", "instant", "when redemption closed"), _SHOW),
@@ -113,6 +121,7 @@ _VALUES: Mapping[Reason, Mapping[str, Param]] = {
     Reason.KEY_NOT_VALID: {"key": "k2024"},
     Reason.WRONG_ZONE: {"zone": "exhibition"},
     Reason.WRONG_LANE: {"lane": "north-2"},
+    Reason.FOR_LANES: {"show": "Hamlet", "starts_at": _at(19, 19, 30)},
     Reason.LANE_CLOSED: {"mode": "out_of_order"},
     Reason.NOT_YET_VALID: {"valid_from": _at(12, 14)},
     Reason.EXPIRED: {"expired_at": _at(30, 23, 59, month=11)},
@@ -132,6 +141,7 @@ _VALUES: Mapping[Reason, Mapping[str, Param]] = {
     Reason.OTHER_PERFORMANCE: {"show": "Hamlet"},
     Reason.UNPAID: {"deadline": _at(19, 23, 59)},
     Reason.RESERVATION_RELEASED: {"deadline": _at(5, 23, 59)},
+    Reason.VOUCHER_USED: {"show": "Hamlet", "used_at": _at(1, 16, 20)},
     Reason.VOUCHER_EXPIRED: {"expired_on": dt.date(2026, 11, 30)},
     Reason.REDEMPTION_NOT_OPEN: {"opens_at": _at(20, 9), "show": "Hamlet"},
     Reason.REDEMPTION_CLOSED: {"closed_at": _at(10, 19, 30), "show": "Hamlet"},
@@ -172,4 +182,6 @@ def examples(reason: Reason) -> tuple[Decision, ...]:
         return (_decision(reason, values, admitted=2, kind="subscription", balance=0),)
     if reason in (Reason.CLOSED, Reason.OUTSIDE_WINDOW):
         return (first, _decision(reason, {}))
+    if reason is Reason.VOUCHER_USED:
+        return (first, _decision(reason, {"show": "Hamlet", "used_at": _at(12, 10, 5)}))
     return (first,)

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from gate.decision import Use
 from gate.records import Access, Entitlement, EntryBenefit, Limit, Membership
-from gate.rules import decide, history_since
+from gate.rules import decide, history_since, use_sources
 
 from .build import PARIS, SCHEDULE, at, credit, membership, situation, ticket, use
 
@@ -79,3 +79,11 @@ def test_the_whole_history_when_a_rule_may_look_at_all_of_it() -> None:
     cases: list[list[Entitlement]] = [[forever], [exit_first], [credit()], [ticket()], [membership(), ticket()]]
     for entitlements in cases:
         assert history_since(entitlements, at=NOW, tz=PARIS, seasons=SCHEDULE.seasons) is None
+
+
+def test_a_voucher_admission_reads_its_voucher_uses_too() -> None:
+    admission = ticket("v1:admission", performance="tempest-1", from_voucher="v1")
+    assert use_sources([admission, membership()]) == ["v1:admission", "m1", "v1"]
+    assert use_sources([ticket(), membership()]) == ["t1", "m1"]
+    # The voucher found with its admission is read once.
+    assert use_sources([admission, ticket("v1")]) == ["v1:admission", "v1"]

@@ -9,7 +9,7 @@ import pytest
 from gate.reasons import Reason, Verdict
 from gate.rules import reservation_deadline
 
-from .build import NEW_YORK, PARIS, SCHEDULE, at, check, reservation, use
+from .build import KIOSK, NEW_YORK, PARIS, SCHEDULE, at, check, reservation, use
 
 DOORS_OPEN = at(2026, 3, 14, 19, 30)
 
@@ -89,3 +89,11 @@ def test_paid_party_partly_entered_admits_the_rest() -> None:
 def test_unknown_performance() -> None:
     d = check(reservation(performance="gone", paid=True), when=DOORS_OPEN)
     assert d.reason is Reason.NO_PERFORMANCE
+
+
+def test_a_paid_reservation_read_at_a_kiosk_is_for_the_lanes() -> None:
+    d = check(reservation(paid=True, pax=2), when=DOORS_OPEN, lane=KIOSK)
+    assert (d.verdict, d.reason, d.admitted, d.plan) == (Verdict.DENY, Reason.FOR_LANES, 0, ())
+    assert d.params == {"show": "Hamlet", "starts_at": at(2026, 3, 14, 20)}
+    # Unpaid, the kiosk says what the lane would: it waits for payment.
+    assert check(reservation(), when=at(2026, 3, 2, 10), lane=KIOSK).reason is Reason.UNPAID

@@ -166,3 +166,19 @@ def test_exits_count_in_the_order_they_happened() -> None:
     uses.append(use(t, at(2026, 3, 14, 19, 20), "exit"))
     assert check(t, when=DOORS_OPEN, uses=uses).admits
 
+
+def test_a_kiosk_read_of_an_admission_is_for_the_lanes() -> None:
+    kiosk = Lane(id="kiosk-1", zone="main", kiosk=True)
+    for when in (DOORS_OPEN, OPENS - EPS, CLOSES):
+        d = check(ticket(pax=2), when=when, lane=kiosk)
+        assert (d.verdict, d.reason, d.admitted, d.plan) == (Verdict.DENY, Reason.FOR_LANES, 0, ())
+        assert d.params == {"show": "Hamlet", "starts_at": at(2026, 3, 14, 20)}
+        assert (d.entitlement_id, d.kind) == ("t1", "ticket")
+    slot = Slot(starts_at=at(2026, 3, 10, 10), ends_at=at(2026, 3, 10, 11))
+    d = check(ticket(slot=slot), when=at(2026, 3, 10, 10, 5), lane=kiosk)
+    assert d.reason is Reason.FOR_LANES and d.params == {"starts_at": at(2026, 3, 10, 10)}
+    d = check(ticket(day=dt.date(2026, 3, 10)), when=at(2026, 3, 10, 10), lane=kiosk)
+    assert d.reason is Reason.FOR_LANES and d.params == {}
+    # Its mode and state are still said first: a test ticket is not for this kiosk's lanes either.
+    assert check(ticket(mode="test"), when=DOORS_OPEN, lane=kiosk).reason is Reason.TEST_AT_LIVE_LANE
+    assert check(ticket(state="revoked"), when=DOORS_OPEN, lane=kiosk).reason is Reason.REVOKED

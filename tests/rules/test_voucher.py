@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from gate.decision import Lane
+from gate.decision import Lane, Use
 from gate.reasons import Reason, Verdict
-from gate.records import Access, Ticket
+from gate.records import Access, Ticket, Voucher
 from gate.rules import redemption_window, voucher_expires_on
 
 from .build import KIOSK, LANE, PARIS, SCHEDULE, at, check, performance, schedule, ticket, use, voucher
@@ -179,3 +179,54 @@ def test_mode_and_state_are_checked_first() -> None:
     assert check(voucher(state="cancelled"), when=MARCH_10, lane=KIOSK).reason is Reason.CANCELLED
     test_kiosk = Lane(id="kiosk-1", zone="main", kiosk=True, mode="test")
     assert check(voucher(), when=MARCH_10, lane=test_kiosk).reason is Reason.LIVE_AT_TEST_LANE
+
+
+# --- a redeemed voucher read again ---------------------------------------------------------------
+
+REDEEMED_AT = at(2026, 3, 1, 16, 20)
+
+
+def _redeemed() -> tuple[Voucher, Ticket, Use]:
+    """A voucher redeemed on 1 March for the Tempest of 14 March, its admission, and the redemption."""
+    v = voucher(references=("VCH-001",))
+    redemption = use(v, REDEEMED_AT, performance="tempest-1", event="tempest", lane="kiosk-1")
+    admission = ticket("v1:admission", performance="tempest-1", from_voucher="v1", references=("VCH-001",))
+    return v, admission, redemption
+
+
+def test_a_redeemed_voucher_is_voucher_used_with_its_show_and_time_at_any_lane() -> None:
+    v, _, redemption = _redeemed()
+    for lane in (KIOSK, LANE):
+        d = check(v, when=MARCH_10, lane=lane, uses=[redemption])
+        assert (d.verdict, d.reason) == (Verdict.DENY, Reason.VOUCHER_USED), lane
+        assert d.params == {"show": "The Tempest", "used_at": REDEEMED_AT}
+
+
+def test_the_admission_of_a_redeemed_voucher_read_at_a_kiosk_is_voucher_used() -> None:
+    # The ledger resolves a redeemed voucher's code to its admission alone, with the voucher's
+    # redemption among the uses: the kiosk says when it was redeemed, not the admission's window.
+    _, admission, redemption = _redeemed()
+    for when in (MARCH_10, at(2026, 3, 14, 14, 30), at(2026, 3, 15, 10)):
+        d = check(admission, when=when, lane=KIOSK, uses=[redemption])
+        assert (d.verdict, d.reason, d.plan) == (Verdict.DENY, Reason.VOUCHER_USED, ()), when
+        assert d.params == {"show": "The Tempest", "used_at": REDEEMED_AT}
+        assert d.entitlement_id == "v1:admission"
+    # Without the redemption's use at hand, the show alone.
+    d = check(admission, when=MARCH_10, lane=KIOSK)
+    assert d.reason is Reason.VOUCHER_USED and d.params == {"show": "The Tempest"}
+    # The voucher and its admission both found (a bundle, a signed credential): the same answer.
+    v, _, _ = _redeemed()
+    d = check(v, admission, when=MARCH_10, lane=KIOSK, uses=[redemption])
+    assert d.reason is Reason.VOUCHER_USED and d.params == {"show": "The Tempest", "used_at": REDEEMED_AT}
+
+
+def test_the_redemption_is_not_an_entry_of_its_admission() -> None:
+    _, admission, redemption = _redeemed()
+    d = check(admission, when=at(2026, 3, 14, 14, 30), lane=LANE, uses=[redemption])
+    assert (d.reason, d.admitted, d.entitlement_id) == (Reason.OK, 1, "v1:admission")
+    entered = use(admission, at(2026, 3, 14, 14, 35), performance="tempest-1", event="tempest")
+    d = check(admission, when=at(2026, 3, 14, 14, 40), lane=LANE, uses=[redemption, entered])
+    assert d.reason is Reason.ALREADY_USED and d.params == {"used_at": at(2026, 3, 14, 14, 35)}
+    # At the lane, an admission out of its window still says when its doors open.
+    d = check(admission, when=MARCH_10, lane=LANE, uses=[redemption])
+    assert d.reason is Reason.TOO_EARLY
