@@ -120,6 +120,11 @@ class Decision:
     kind: str | None = None
     plan: tuple[Use, ...] = ()  # the uses a hold of this decision records
     admission: Ticket | None = None  # what a voucher redemption creates
+    # A credit membership's purchase: the products the credits pay for (a free item included),
+    # one per item admitted, cheapest first; and what the items asked cost beyond them, in
+    # the currency's minor units (None: nothing was priced).
+    covered: tuple[str, ...] = ()
+    to_pay: int | None = None
 
     @property
     def admits(self) -> bool:

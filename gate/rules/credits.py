@@ -87,8 +87,9 @@ def decide_credits(
     left = list(remaining)
     zero_takes_credit = scan.site.zero_price_takes_credit
 
-    # Each covered item: (index into `active`, credits taken), in price order.
-    covered: list[tuple[int, int]] = []
+    # Each covered item: (index into `active`, credits taken, product), in price order.
+    covered: list[tuple[int, int, str]] = []
+    to_pay = 0  # the items no credit covers: the visitor pays for them or goes without
     for price, item in priced:
         if price == 0 and not zero_takes_credit:
             # Free: recorded on the first eligible membership that still has credits, else on
@@ -97,12 +98,14 @@ def decide_credits(
             if payer is None:
                 payer = next((i for i, cm in enumerate(active) if item in cm.eligible_products), None)
             if payer is not None:
-                covered.append((payer, 0))
+                covered.append((payer, 0, item))
             continue
         payer = next((i for i, cm in enumerate(active) if left[i] > 0 and item in cm.eligible_products), None)
         if payer is not None:
             left[payer] -= 1
-            covered.append((payer, 1))
+            covered.append((payer, 1, item))
+        else:
+            to_pay += price
 
     if not covered:
         if not any(item in cm.eligible_products for cm in holders for item in items):
@@ -119,14 +122,17 @@ def decide_credits(
 
     def plan(admitted: int) -> tuple[Use, ...]:
         persons: dict[int, list[int]] = {}
-        for payer, credit in covered[:admitted]:
+        for payer, credit, _ in covered[:admitted]:
             share = persons.setdefault(payer, [0, 0])
             share[0] += 1
             share[1] += credit
         return tuple(scan.use(active[i].id, p, credits=c) for i, (p, c) in sorted(persons.items()))
 
     def balance(admitted: int) -> int:
-        return pool_balance - sum(credit for _, credit in covered[:admitted])
+        return pool_balance - sum(credit for _, credit, _ in covered[:admitted])
+
+    def paid_for(admitted: int) -> tuple[str, ...]:
+        return tuple(item for _, _, item in covered[:admitted])
 
     return finish(
         scan,
@@ -135,5 +141,6 @@ def decide_credits(
         allowed=min(len(covered), allowed),
         plan=plan,
         balance=balance,
+        covered=paid_for,
+        to_pay=to_pay,
     )
-

@@ -52,11 +52,13 @@ def finish(
     plan: Callable[[int], tuple[Use, ...]],
     balance: Callable[[int], int | None] | None = None,
     show: str | None = None,
+    covered: Callable[[int], tuple[str, ...]] | None = None,
+    to_pay: int | None = None,
 ) -> Decision | Refusal:
     """Cap by capacity, then admit `min(want, allowed, free)` persons, recorded by `plan(admitted)`.
 
     The decision names the entitlement of the first planned use: for a credit pool, the
-    membership that pays first.
+    membership that pays first, with the items its credits cover (`covered(admitted)`).
     """
     free = check_capacity(scan)
     if isinstance(free, Refusal):
@@ -84,4 +86,6 @@ def finish(
         entitlement_id=uses[0].entitlement_id if uses else ent.id,
         kind=ent.kind,
         plan=uses,
+        covered=covered(admitted) if covered is not None else (),
+        to_pay=to_pay,
     )

@@ -9,7 +9,7 @@ from gate.reasons import Reason, Verdict
 from gate.records import Access, Limit
 from gate.rules import credit_active, credit_ends_at, credit_remaining
 
-from .build import KIOSK, LONDON, NEW_YORK, PARIS, at, check, credit, use
+from .build import KIOSK, LONDON, NEW_YORK, PARIS, at, check, credit, membership, use
 
 NOON = at(2026, 3, 10, 12)
 
@@ -231,3 +231,34 @@ def test_capacity_trims_the_most_expensive_items() -> None:
 def test_lane_product_repeated_for_the_party() -> None:
     d = check(credit(credits=5), when=NOON, lane=Lane(id="n", zone="main", product="entry-adult"), party=2)
     assert d.admitted == 2 and d.balance == 3 and d.plan[0].credits == 2
+
+
+# --- what the credits cover, what is left to pay -------------------------------------------------
+
+
+def test_the_decision_names_the_items_credits_cover_and_the_price_left_to_pay() -> None:
+    cm = credit(credits=1, eligible_products=("workshop", "audioguide"))
+    d = check(cm, when=NOON, lane=KIOSK, items=("workshop", "audioguide"))
+    assert (d.covered, d.to_pay) == (("audioguide",), 2500)  # the workshop is left, at 25.00
+    # A free item is covered without a credit; an item no membership pays for is to pay.
+    d = check(credit(credits=5), when=NOON, lane=KIOSK, items=("workshop", "entry-adult", "entry-child"))
+    assert (d.covered, d.to_pay, d.balance) == (("entry-child", "entry-adult"), 2500, 4)
+    d = check(credit(credits=5), when=NOON, lane=KIOSK, items=("entry-adult", "audioguide"))
+    assert (d.covered, d.to_pay) == (("audioguide", "entry-adult"), 0)
+
+
+def test_a_party_at_a_lane_pays_for_whom_no_credit_is_left() -> None:
+    d = check(credit(credits=1), when=NOON, party=3)
+    assert (d.reason, d.admitted, d.covered, d.to_pay) == (Reason.PARTIAL, 1, ("entry-adult",), 3000)
+
+
+def test_items_the_site_has_no_room_for_are_neither_covered_nor_to_pay() -> None:
+    site = Site(tz=PARIS, capacity=10, inside=9)
+    d = check(credit(credits=5), when=NOON, lane=KIOSK, site=site, items=("entry-adult", "audioguide"))
+    assert (d.admitted, d.covered, d.to_pay) == (1, ("audioguide",), 0)
+
+
+def test_other_kinds_and_refusals_carry_no_price() -> None:
+    assert (check(membership(), when=NOON).covered, check(membership(), when=NOON).to_pay) == ((), None)
+    d = check(credit(credits=0), when=NOON)
+    assert (d.covered, d.to_pay) == ((), None)
