@@ -1,4 +1,5 @@
-"""Staff PINs: hashing, verification, and the lockout after repeated wrong PINs.
+"""Staff PINs: hashing, verification, the lockout after repeated wrong PINs, and a login
+that combines them (`check_pin`), for the staff console.
 
 A staff record (`gate.records.Staff`) carries its PIN as a hash string that names its own
 parameters, so a hash made today keeps verifying after the defaults change:
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import enum
 import hashlib
 import hmac
 import re
@@ -205,3 +207,29 @@ class PinLockout:
         if len(self._locked_until) > self._capacity:
             now = self._clock()
             self._locked_until = {k: v for k, v in self._locked_until.items() if v > now}
+
+
+# Verified in place of a staff member's hash when the id has none (unknown, badge only, or
+# expired), so the answer takes as long as for a real one. Its digest comes from no PIN at all.
+_NOBODY = str(PinHash(N, R, P, secrets.token_bytes(SALT_BYTES), secrets.token_bytes(HASH_BYTES)))
+
+
+class PinCheck(enum.StrEnum):
+    OK = "ok"
+    WRONG = "wrong"  # also for an id without a usable PIN: nobody learns which ids exist
+    LOCKED = "locked"
+
+
+def check_pin(stored: str | None, staff_id: str, pin: str, lockout: PinLockout) -> tuple[PinCheck, float]:
+    """A PIN login for `staff_id`, whose usable hash is `stored` (None: unknown id, badge
+    only or expired, which the caller knows from the ledger). Returns the verdict and, when
+    LOCKED, the seconds left. A locked id is not even tried. PinHashError for a malformed
+    `stored` (the ledger refuses those on import, so only a damaged file has one)."""
+    if (left := lockout.remaining(staff_id)) > 0:
+        return PinCheck.LOCKED, left
+    right = verify_pin(_NOBODY if stored is None else stored, pin) and stored is not None
+    if right:
+        lockout.succeeded(staff_id)
+        return PinCheck.OK, 0.0
+    locked_for = lockout.failed(staff_id)
+    return (PinCheck.LOCKED, locked_for) if locked_for else (PinCheck.WRONG, 0.0)
