@@ -50,17 +50,19 @@ def render(
     language: Language = "en",
     tz: dt.tzinfo,
     now: dt.datetime | None = None,
+    currency: str = "EUR",
 ) -> str:
     """The text for `decision`, as `audience` sees it in `language`.
 
     Instants are shown in the site's zone `tz`: a bare time ("09:00") when on the same local
     day as `now`, else with the date ("Sat 12 Dec, 09:00"); without `now`, always with the date.
+    Money is in the site's `currency` (an ISO 4217 code).
     """
     if language not in CATALOGS:
         raise ValueError(f"unknown language {language!r}; expected one of {', '.join(LANGUAGES)}")
     if audience not in AUDIENCES:
         raise ValueError(f"unknown audience {audience!r}; expected one of {', '.join(AUDIENCES)}")
-    return apply(_pick(CATALOGS[language], decision, audience), Args(decision, language, tz, now))
+    return apply(_pick(CATALOGS[language], decision, audience), Args(decision, language, tz, now, currency))
 
 
 __all__ = ["AUDIENCES", "CATALOGS", "LANGUAGES", "Audience", "Language", "render"]

@@ -14,7 +14,7 @@ from typing import NamedTuple, TypeAlias
 
 from gate.decision import Decision
 from gate.reasons import Reason
-from gate.text.format import Day, Language, When, day_as_when, format_count, format_day, format_instant
+from gate.text.format import Day, Language, When, day_as_when, format_count, format_day, format_instant, format_money
 
 
 class Args:
@@ -23,11 +23,14 @@ class Args:
     Every accessor returns None for a missing parameter or one of an unexpected type, so a
     text always has a sensible fallback and never shows "None" or a Python repr. The holder is
     the only personal datum offered: it is already reduced to first name and initial.
+    `to_pay` is what a credit purchase leaves to pay, in the site's currency, when anything.
     """
 
-    __slots__ = ("_now", "_params", "_tz", "admitted", "balance", "holder", "kind", "language", "read")
+    __slots__ = ("_now", "_params", "_tz", "admitted", "balance", "holder", "kind", "language", "read", "to_pay")
 
-    def __init__(self, decision: Decision, language: Language, tz: dt.tzinfo, now: dt.datetime | None) -> None:
+    def __init__(
+        self, decision: Decision, language: Language, tz: dt.tzinfo, now: dt.datetime | None, currency: str = "EUR"
+    ) -> None:
         self._params = decision.params
         self._tz = tz
         self._now = now
@@ -36,6 +39,8 @@ class Args:
         self.admitted = decision.admitted
         self.balance = decision.balance
         self.kind = decision.kind
+        to_pay = decision.to_pay
+        self.to_pay = format_money(to_pay, currency, language) if to_pay else None
         # The names a text asked for: tests check these against the documented parameters.
         self.read: set[str] = set()
 

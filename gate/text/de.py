@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from gate.reasons import Reason
 from gate.text.catalog import Args, Catalog, Entry
+from gate.text.compose import both, counted, credit_balance, dotted, labelled, partial_counts, performance, then
 from gate.text.format import When
 
 _DESK = "bitte an der Kasse melden"
@@ -19,20 +20,8 @@ _PER = {"day": "pro Tag", "week": "pro Woche", "month": "pro Monat", "season": "
 _USED_IN = {"day": "Heute", "week": "Diese Woche", "month": "Diesen Monat", "season": "Diese Saison"}
 
 
-def _n(a: Args, n: int, one: str, other: str) -> str:
-    return f"{a.num(n)} {one if n == 1 else other}"
-
-
 def _at(w: When) -> str:
     return f"um {w.text}" if w.is_time else f"am {w.text}"
-
-
-def _then(head: str, tail: str | None, sep: str = " — ") -> str:
-    return head if tail is None else f"{head}{sep}{tail}"
-
-
-def _with(head: str, value: str | None) -> str:
-    return _then(head, value, ": ")
 
 
 def _for(a: Args) -> str:
@@ -44,10 +33,14 @@ def _balance(a: Args) -> str | None:
     if a.balance is None:
         return None
     if a.kind == "credit_membership":
-        return f"noch {_n(a, a.balance, 'Credit', 'Credits')}"
+        return f"noch {counted(a, a.balance, 'Credit', 'Credits')}"
     if a.kind == "subscription":
-        return f"noch {_n(a, a.balance, 'Platz', 'Plätze')}"
+        return f"noch {counted(a, a.balance, 'Platz', 'Plätze')}"
     return f"noch {a.num(a.balance)}"
+
+
+def _to_pay(a: Args) -> str | None:
+    return f"{a.to_pay} zu zahlen" if a.to_pay else None
 
 
 def _welcome(a: Args) -> str:
@@ -57,39 +50,26 @@ def _welcome(a: Args) -> str:
         extras.append(f"Einlass für {a.num(a.admitted)}")
     if a.kind == "credit_membership" and (balance := _balance(a)):
         extras.append(balance)
-    return _then(head, ", ".join(extras) or None)
+    if to_pay := _to_pay(a):
+        extras.append(to_pay)
+    return then(head, ", ".join(extras) or None)
 
 
 def _admitted(a: Args) -> str:
     head = f"{a.num(a.admitted)} eingelassen" if a.admitted > 1 else "Eingelassen"
     kind = _KINDS.get(a.kind or "")
-    return " · ".join(p for p in (head, a.holder, kind, a.text("show"), _balance(a)) if p)
-
-
-def _partial_counts(a: Args) -> tuple[int, int | None, int | None]:
-    admitted = a.count("admitted")
-    admitted = a.admitted if admitted is None else admitted
-    asked = a.count("asked")
-    rest = a.count("need_tickets")
-    if rest is None and asked is not None:
-        rest = asked - admitted
-    return admitted, asked, rest if rest is None or rest > 0 else None
+    return dotted(head, a.holder, kind, a.text("show"), _balance(a), _to_pay(a))
 
 
 def _partial(a: Args, staff: bool) -> str:
-    admitted, asked, rest = _partial_counts(a)
+    admitted, asked, rest = partial_counts(a)
     missing = None
     if rest is not None:
-        missing = f"{_n(a, rest, 'Ticket fehlt', 'Tickets fehlen')}"
+        missing = f"{counted(a, rest, 'Ticket fehlt', 'Tickets fehlen')}"
     if not staff:
-        return f"Einlass für {a.num(admitted)} — {missing or 'für die anderen fehlen Tickets'}"
+        return then(f"Einlass für {a.num(admitted)} — {missing or 'für die anderen fehlen Tickets'}", _to_pay(a), ", ")
     counts = f"{a.num(admitted)} von {a.num(asked)}" if asked is not None else a.num(admitted)
-    return _then(f"Teilweise: {counts} eingelassen", missing, "; ")
-
-
-def _performance(a: Args) -> str | None:
-    show, starts = a.text("show"), a.when("starts_at")
-    return ", ".join(p for p in (show, starts.text if starts else None) if p) or None
+    return then(then(f"Teilweise: {counts} eingelassen", missing, "; "), _to_pay(a), "; ")
 
 
 def _not_yet_valid(a: Args, staff: bool) -> str:
@@ -123,7 +103,7 @@ def _outside_window(a: Args, staff: bool) -> str:
 def _blackout(a: Args, staff: bool) -> str:
     d = a.day("day")
     if staff:
-        return _with("Sperrtag", d.text if d else None)
+        return labelled(a, "Sperrtag", d.text if d else None)
     if d is None:
         return "An diesem Tag nicht gültig"
     return "Heute nicht gültig" if d.is_today else f"Am {d.text} nicht gültig"
@@ -155,8 +135,8 @@ def _limit(a: Args, staff: bool) -> str:
     if not staff:
         return f"{_USED_IN[per]} bereits genutzt" if per in _USED_IN else "Keine Eintritte mehr übrig"
     if count is not None:
-        return _then(f"Limit erreicht: {a.num(count)}", _PER.get(per or ""), " ")
-    return _then("Limit erreicht", f"({_PER[per]})" if per in _PER else None, " ")
+        return then(f"Limit erreicht: {a.num(count)}", _PER.get(per or ""), " ")
+    return then("Limit erreicht", f"({_PER[per]})" if per in _PER else None, " ")
 
 
 def _passback(a: Args, staff: bool) -> str:
@@ -167,10 +147,9 @@ def _passback(a: Args, staff: bool) -> str:
 
 
 def _no_credit(a: Args, staff: bool) -> str:
-    balance = a.count("balance")
-    balance = a.balance if balance is None else balance
+    balance = credit_balance(a)
     if not balance:
-        return _then("Keine Credits mehr", f"(Saldo {a.num(balance)})" if staff and balance is not None else None, " ")
+        return then("Keine Credits mehr", f"(Saldo {a.num(balance)})" if staff and balance is not None else None, " ")
     return f"Nicht genug Credits: Saldo {a.num(balance)}" if staff else f"Nicht genug Credits — noch {a.num(balance)}"
 
 
@@ -199,7 +178,7 @@ def _released(a: Args) -> str:
 def _voucher_used(a: Args, staff: bool) -> str:
     w = a.when("used_at")
     if staff:
-        return _with(f"Gutschein bereits eingelöst{_for(a)}", _at(w) if w else None)
+        return labelled(a, f"Gutschein bereits eingelöst{_for(a)}", _at(w) if w else None)
     when = "" if w is None else " heute" if w.is_time else f" am {w.date}"
     return f"Gutschein bereits{_for(a)}{when} eingelöst"
 
@@ -234,34 +213,35 @@ def _mismatch(a: Args, what: str) -> str:
 
 def _override(a: Args) -> str:
     by, note = a.text("by"), a.text("note")
-    return _with(f"Freigabe durch {by}" if by else "Manuelle Freigabe durch Personal", note)
+    return labelled(a, f"Freigabe durch {by}" if by else "Manuelle Freigabe durch Personal", note)
 
 
 CATALOG: Catalog = {
     Reason.OK: Entry(_welcome, _admitted),
-    Reason.PARTIAL: Entry(lambda a: _partial(a, False), lambda a: _partial(a, True)),
-    Reason.EXIT: Entry("Auf Wiedersehen", lambda a: _with("Ausgang erfasst", a.holder)),
+    Reason.PARTIAL: both(_partial),
+    Reason.EXIT: Entry("Auf Wiedersehen", lambda a: labelled(a, "Ausgang erfasst", a.holder)),
     Reason.REDEEMED: Entry(
-        lambda a: _then("Gutschein eingelöst", _performance(a)),
-        lambda a: _with("Gutschein in Eintrittskarte umgewandelt", _performance(a)),
+        lambda a: then("Gutschein eingelöst", performance(a)),
+        lambda a: labelled(a, "Gutschein in Eintrittskarte umgewandelt", performance(a)),
     ),
     Reason.ID_CHECK: Entry(
-        "Bitte warten — das Personal prüft Ihren Ausweis", lambda a: _with("Ausweiskontrolle nötig", a.holder)
+        "Bitte warten — das Personal prüft Ihren Ausweis", lambda a: labelled(a, "Ausweiskontrolle nötig", a.holder)
     ),
     Reason.CHILD: Entry(
         "Bitte warten — gleich hilft Ihnen jemand vom Personal",
-        lambda a: _then("Kind: Alter oder Begleitperson prüfen", a.holder),
+        lambda a: then("Kind: Alter oder Begleitperson prüfen", a.holder),
     ),
     Reason.UNREADABLE: Entry(
-        "Code nicht lesbar — bitte erneut versuchen", lambda a: _with("Code nicht lesbar", a.text("detail"))
+        "Code nicht lesbar — bitte erneut versuchen", lambda a: labelled(a, "Code nicht lesbar", a.text("detail"))
     ),
     Reason.UNKNOWN_CODE: Entry(f"Code unbekannt — {_DESK}", "Unbekannter Code"),
     Reason.FORGED: Entry(f"Code ungültig — {_DESK}", "Signatur ungültig (gefälscht oder beschädigt)"),
     Reason.UNKNOWN_KEY: Entry(
-        f"Code ungültig — {_DESK}", lambda a: _with("Mit einem unbekannten Schlüssel signiert", a.text("key"))
+        f"Code ungültig — {_DESK}", lambda a: labelled(a, "Mit einem unbekannten Schlüssel signiert", a.text("key"))
     ),
     Reason.KEY_NOT_VALID: Entry(
-        f"Code ungültig — {_DESK}", lambda a: _with("Mit einem derzeit ungültigen Schlüssel signiert", a.text("key"))
+        f"Code ungültig — {_DESK}",
+        lambda a: labelled(a, "Mit einem derzeit ungültigen Schlüssel signiert", a.text("key")),
     ),
     Reason.TEST_AT_LIVE_LANE: Entry(
         "Testcode — nicht gültig für den Einlass", "Testberechtigung an einem Durchgang im Echtbetrieb"
@@ -278,8 +258,8 @@ CATALOG: Catalog = {
         lambda a: f"Am Durchgang {x} nicht gültig" if (x := a.text("lane")) else "Falscher Durchgang",
     ),
     Reason.FOR_LANES: Entry(
-        lambda a: _then("Bitte dieses Ticket am Einlass vorzeigen", _performance(a)),
-        lambda a: _with("Eintrittskarte für den Einlass, nichts verbraucht", _performance(a)),
+        lambda a: then("Bitte dieses Ticket am Einlass vorzeigen", performance(a)),
+        lambda a: labelled(a, "Eintrittskarte für den Einlass, nichts verbraucht", performance(a)),
     ),
     Reason.LANE_CLOSED: Entry(
         "Durchgang geschlossen — bitte einen anderen nutzen",
@@ -294,46 +274,46 @@ CATALOG: Catalog = {
     Reason.CANCELLED: Entry(f"Storniert — {_DESK}", "Storniert"),
     Reason.BLOCKED: Entry(f"Gesperrt — {_DESK}", "Gesperrt"),
     Reason.FROZEN: Entry(f"Pausiert — {_DESK}", "Eingefroren"),
-    Reason.NOT_YET_VALID: Entry(lambda a: _not_yet_valid(a, False), lambda a: _not_yet_valid(a, True)),
-    Reason.EXPIRED: Entry(lambda a: _expired(a, False), lambda a: _expired(a, True)),
-    Reason.CLOSED: Entry(lambda a: _closed(a, False), lambda a: _closed(a, True)),
+    Reason.NOT_YET_VALID: both(_not_yet_valid),
+    Reason.EXPIRED: both(_expired),
+    Reason.CLOSED: both(_closed),
     Reason.CLOSED_TODAY: Entry("Heute geschlossen", "Schließtag laut Kalender"),
-    Reason.OUTSIDE_WINDOW: Entry(lambda a: _outside_window(a, False), lambda a: _outside_window(a, True)),
-    Reason.BLACKOUT: Entry(lambda a: _blackout(a, False), lambda a: _blackout(a, True)),
-    Reason.TOO_EARLY: Entry(lambda a: _too_early(a, False), lambda a: _too_early(a, True)),
-    Reason.TOO_LATE: Entry(lambda a: _too_late(a, False), lambda a: _too_late(a, True)),
+    Reason.OUTSIDE_WINDOW: both(_outside_window),
+    Reason.BLACKOUT: both(_blackout),
+    Reason.TOO_EARLY: both(_too_early),
+    Reason.TOO_LATE: both(_too_late),
     Reason.NO_PERFORMANCE: Entry("Derzeit keine gültige Vorstellung", "Keine passende Vorstellung läuft gerade"),
     Reason.WRONG_PERFORMANCE: Entry(
-        "Gültig für eine andere Vorstellung", lambda a: _with("Falsche Vorstellung", a.text("show"))
+        "Gültig für eine andere Vorstellung", lambda a: labelled(a, "Falsche Vorstellung", a.text("show"))
     ),
     Reason.IN_PROGRESS: Entry("Bereits freigegeben — bitte durchgehen", "Durchgang für diesen Code läuft"),
     Reason.ALREADY_USED: Entry(_already_used, _already_used),
-    Reason.LIMIT_REACHED: Entry(lambda a: _limit(a, False), lambda a: _limit(a, True)),
-    Reason.ANTI_PASSBACK: Entry(lambda a: _passback(a, False), lambda a: _passback(a, True)),
+    Reason.LIMIT_REACHED: both(_limit),
+    Reason.ANTI_PASSBACK: both(_passback),
     Reason.EXIT_REQUIRED: Entry(
         "Kein Ausgang erfasst — bitte an das Personal wenden", "Seit dem letzten Eintritt kein Ausgang erfasst"
     ),
-    Reason.SITE_FULL: Entry("Derzeit voll — bitte warten", lambda a: _with("Kapazität erreicht", a.text("capacity"))),
+    Reason.SITE_FULL: Entry(
+        "Derzeit voll — bitte warten", lambda a: labelled(a, "Kapazität erreicht", a.text("capacity"))
+    ),
     Reason.NO_ENTRY_BENEFIT: Entry(
         f"Nicht für den Einlass gültig — {_DESK}", "Mitgliedschaft ohne Eintrittsleistung (nur Rabatte)"
     ),
-    Reason.NO_CREDIT: Entry(lambda a: _no_credit(a, False), lambda a: _no_credit(a, True)),
+    Reason.NO_CREDIT: both(_no_credit),
     Reason.NOT_ELIGIBLE: Entry(
         lambda a: f"Nicht gültig für {p}" if (p := a.text("product")) else "Für dieses Produkt nicht gültig",
-        lambda a: _with("Produkt nicht einlösbar", a.text("product")),
+        lambda a: labelled(a, "Produkt nicht einlösbar", a.text("product")),
     ),
-    Reason.SHOW_USED: Entry(lambda a: _show_used(a, False), lambda a: _show_used(a, True)),
+    Reason.SHOW_USED: both(_show_used),
     Reason.OTHER_PERFORMANCE: Entry(
         lambda a: f"Plätze für {a.text('show') or 'diese Veranstaltung'} bereits bei einer anderen Vorstellung genutzt",
         lambda a: f"Plätze für {a.text('show') or 'diese Veranstaltung'} bei einer anderen Vorstellung genutzt",
     ),
     Reason.UNPAID: Entry(f"Reservierung nicht bezahlt — {_DESK}", _unpaid),
     Reason.RESERVATION_RELEASED: Entry(f"Reservierung verfallen — {_DESK}", _released),
-    Reason.VOUCHER_USED: Entry(lambda a: _voucher_used(a, False), lambda a: _voucher_used(a, True)),
-    Reason.VOUCHER_EXPIRED: Entry(lambda a: _voucher_expired(a, False), lambda a: _voucher_expired(a, True)),
-    Reason.REDEMPTION_NOT_OPEN: Entry(
-        lambda a: _redemption_not_open(a, False), lambda a: _redemption_not_open(a, True)
-    ),
+    Reason.VOUCHER_USED: both(_voucher_used),
+    Reason.VOUCHER_EXPIRED: both(_voucher_expired),
+    Reason.REDEMPTION_NOT_OPEN: both(_redemption_not_open),
     Reason.REDEMPTION_CLOSED: Entry(lambda a: f"Nicht mehr einlösbar{_for(a)}", _redemption_closed),
     Reason.SEAT_CATEGORY: Entry(
         "Gutschein nicht gültig für diese Platzkategorie", lambda a: _mismatch(a, "Platzkategorie")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from gate.reasons import Reason
 from gate.text.catalog import Args, Catalog, Entry
+from gate.text.compose import both, counted, credit_balance, dotted, labelled, partial_counts, performance, then
 from gate.text.format import When
 
 _DESK = "please see the desk"
@@ -19,16 +20,8 @@ _PER = {"day": "per day", "week": "per week", "month": "per month", "season": "p
 _USED_IN = {"day": "today", "week": "this week", "month": "this month", "season": "this season"}
 
 
-def _n(a: Args, n: int, one: str, other: str) -> str:
-    return f"{a.num(n)} {one if n == 1 else other}"
-
-
 def _at(w: When) -> str:
     return f"at {w.text}" if w.is_time else f"on {w.text}"
-
-
-def _then(head: str, tail: str | None, sep: str = " — ") -> str:
-    return head if tail is None else f"{head}{sep}{tail}"
 
 
 def _for(a: Args) -> str:
@@ -40,10 +33,14 @@ def _balance(a: Args) -> str | None:
     if a.balance is None:
         return None
     if a.kind == "credit_membership":
-        return _n(a, a.balance, "credit left", "credits left")
+        return counted(a, a.balance, "credit left", "credits left")
     if a.kind == "subscription":
-        return _n(a, a.balance, "seat left", "seats left")
+        return counted(a, a.balance, "seat left", "seats left")
     return f"{a.num(a.balance)} left"
+
+
+def _to_pay(a: Args) -> str | None:
+    return f"{a.to_pay} to pay" if a.to_pay else None
 
 
 def _welcome(a: Args) -> str:
@@ -53,23 +50,15 @@ def _welcome(a: Args) -> str:
         extras.append(f"{a.num(a.admitted)} may enter")
     if a.kind == "credit_membership" and (balance := _balance(a)):
         extras.append(balance)
-    return _then(head, ", ".join(extras) or None)
+    if to_pay := _to_pay(a):
+        extras.append(to_pay)
+    return then(head, ", ".join(extras) or None)
 
 
 def _admitted(a: Args) -> str:
     head = f"{a.num(a.admitted)} admitted" if a.admitted > 1 else "Admitted"
     kind = _KINDS.get(a.kind or "")
-    return " · ".join(p for p in (head, a.holder, kind, a.text("show"), _balance(a)) if p)
-
-
-def _partial_counts(a: Args) -> tuple[int, int | None, int | None]:
-    admitted = a.count("admitted")
-    admitted = a.admitted if admitted is None else admitted
-    asked = a.count("asked")
-    rest = a.count("need_tickets")
-    if rest is None and asked is not None:
-        rest = asked - admitted
-    return admitted, asked, rest if rest is None or rest > 0 else None
+    return dotted(head, a.holder, kind, a.text("show"), _balance(a), _to_pay(a))
 
 
 def _need(a: Args, rest: int | None) -> str:
@@ -79,29 +68,20 @@ def _need(a: Args, rest: int | None) -> str:
 
 
 def _partial(a: Args) -> str:
-    admitted, _, rest = _partial_counts(a)
-    return f"{a.num(admitted)} may enter — {_need(a, rest)}"
+    admitted, _, rest = partial_counts(a)
+    return then(f"{a.num(admitted)} may enter — {_need(a, rest)}", _to_pay(a), ", ")
 
 
 def _partial_staff(a: Args) -> str:
-    admitted, asked, rest = _partial_counts(a)
+    admitted, asked, rest = partial_counts(a)
     head = (
         f"Partial: {a.num(admitted)} of {a.num(asked)} admitted"
         if asked is not None
         else f"Partial: {a.num(admitted)} admitted"
     )
-    if rest is None:
-        return head
-    return f"{head}; {a.num(rest)} needs a ticket" if rest == 1 else f"{head}; {a.num(rest)} need tickets"
-
-
-def _performance(a: Args) -> str | None:
-    show, starts = a.text("show"), a.when("starts_at")
-    return ", ".join(p for p in (show, starts.text if starts else None) if p) or None
-
-
-def _with(head: str, value: str | None) -> str:
-    return _then(head, value, ": ")
+    if rest is not None:
+        head = f"{head}; {a.num(rest)} needs a ticket" if rest == 1 else f"{head}; {a.num(rest)} need tickets"
+    return then(head, _to_pay(a), "; ")
 
 
 def _not_yet_valid(a: Args, staff: bool) -> str:
@@ -173,8 +153,8 @@ def _limit(a: Args) -> str:
 def _limit_staff(a: Args) -> str:
     per, count = a.text("per"), a.count("count")
     if count is not None:
-        return _then(f"Limit reached: {a.num(count)}", _PER.get(per or ""), " ")
-    return _then("Limit reached", f"({_PER[per]})" if per in _PER else None, " ")
+        return then(f"Limit reached: {a.num(count)}", _PER.get(per or ""), " ")
+    return then("Limit reached", f"({_PER[per]})" if per in _PER else None, " ")
 
 
 def _passback(a: Args, staff: bool) -> str:
@@ -185,10 +165,9 @@ def _passback(a: Args, staff: bool) -> str:
 
 
 def _no_credit(a: Args, staff: bool) -> str:
-    balance = a.count("balance")
-    balance = a.balance if balance is None else balance
+    balance = credit_balance(a)
     if not balance:
-        return _then("No credits left", f"(balance {a.num(balance)})" if staff and balance is not None else None, " ")
+        return then("No credits left", f"(balance {a.num(balance)})" if staff and balance is not None else None, " ")
     return f"Not enough credits: balance {a.num(balance)}" if staff else f"Not enough credits — {a.num(balance)} left"
 
 
@@ -233,7 +212,7 @@ def _redemption_not_open(a: Args, staff: bool) -> str:
 
 def _redemption_closed(a: Args) -> str:
     w = a.when("closed_at")
-    return _then(f"Redemption window{_for(a)} closed", _at(w) if w else None, " ")
+    return then(f"Redemption window{_for(a)} closed", _at(w) if w else None, " ")
 
 
 def _mismatch(a: Args, what: str) -> str:
@@ -246,32 +225,34 @@ def _mismatch(a: Args, what: str) -> str:
 
 def _override(a: Args) -> str:
     by, note = a.text("by"), a.text("note")
-    return _with(f"Override by {by}" if by else "Staff override", note)
+    return labelled(a, f"Override by {by}" if by else "Staff override", note)
 
 
 CATALOG: Catalog = {
     Reason.OK: Entry(_welcome, _admitted),
     Reason.PARTIAL: Entry(_partial, _partial_staff),
-    Reason.EXIT: Entry("Goodbye", lambda a: _with("Exit recorded", a.holder)),
+    Reason.EXIT: Entry("Goodbye", lambda a: labelled(a, "Exit recorded", a.holder)),
     Reason.REDEEMED: Entry(
-        lambda a: _then("Voucher redeemed", _performance(a)),
-        lambda a: _with("Voucher redeemed into an admission", _performance(a)),
+        lambda a: then("Voucher redeemed", performance(a)),
+        lambda a: labelled(a, "Voucher redeemed into an admission", performance(a)),
     ),
-    Reason.ID_CHECK: Entry("Please wait — staff will check your ID", lambda a: _with("ID check required", a.holder)),
+    Reason.ID_CHECK: Entry(
+        "Please wait — staff will check your ID", lambda a: labelled(a, "ID check required", a.holder)
+    ),
     Reason.CHILD: Entry(
         "Please wait — a member of staff will help you",
-        lambda a: _then("Child: check age or accompanying adult", a.holder),
+        lambda a: then("Child: check age or accompanying adult", a.holder),
     ),
     Reason.UNREADABLE: Entry(
-        "Code not readable — please try again", lambda a: _with("Unreadable code", a.text("detail"))
+        "Code not readable — please try again", lambda a: labelled(a, "Unreadable code", a.text("detail"))
     ),
     Reason.UNKNOWN_CODE: Entry(f"Code not recognised — {_DESK}", "Unknown code"),
     Reason.FORGED: Entry(f"Code not valid — {_DESK}", "Signed code does not verify (forged or damaged)"),
     Reason.UNKNOWN_KEY: Entry(
-        f"Code not valid — {_DESK}", lambda a: _with("Signed with a key this gate does not know", a.text("key"))
+        f"Code not valid — {_DESK}", lambda a: labelled(a, "Signed with a key this gate does not know", a.text("key"))
     ),
     Reason.KEY_NOT_VALID: Entry(
-        f"Code not valid — {_DESK}", lambda a: _with("Signed with a key that is not valid now", a.text("key"))
+        f"Code not valid — {_DESK}", lambda a: labelled(a, "Signed with a key that is not valid now", a.text("key"))
     ),
     Reason.TEST_AT_LIVE_LANE: Entry("Test code — not valid for entry", "Test entitlement at a live lane"),
     Reason.LIVE_AT_TEST_LANE: Entry(
@@ -284,8 +265,8 @@ CATALOG: Catalog = {
         "Please use another lane", lambda a: f"Not valid at lane {x}" if (x := a.text("lane")) else "Wrong lane"
     ),
     Reason.FOR_LANES: Entry(
-        lambda a: _then("Please show this ticket at the entrance", _performance(a)),
-        lambda a: _with("Admission for the lanes, nothing used", _performance(a)),
+        lambda a: then("Please show this ticket at the entrance", performance(a)),
+        lambda a: labelled(a, "Admission for the lanes, nothing used", performance(a)),
     ),
     Reason.LANE_CLOSED: Entry(
         "This lane is closed — please use another lane",
@@ -300,33 +281,35 @@ CATALOG: Catalog = {
     Reason.CANCELLED: Entry(f"Cancelled — {_DESK}", "Cancelled"),
     Reason.BLOCKED: Entry(f"Blocked — {_DESK}", "Blocked"),
     Reason.FROZEN: Entry(f"Suspended — {_DESK}", "Frozen"),
-    Reason.NOT_YET_VALID: Entry(lambda a: _not_yet_valid(a, False), lambda a: _not_yet_valid(a, True)),
+    Reason.NOT_YET_VALID: both(_not_yet_valid),
     Reason.EXPIRED: Entry(_expired, _expired_staff),
-    Reason.CLOSED: Entry(lambda a: _closed(a, False), lambda a: _closed(a, True)),
+    Reason.CLOSED: both(_closed),
     Reason.CLOSED_TODAY: Entry("Closed today", "Closed day in the calendar"),
-    Reason.OUTSIDE_WINDOW: Entry(lambda a: _outside_window(a, False), lambda a: _outside_window(a, True)),
-    Reason.BLACKOUT: Entry(_blackout, lambda a: _with("Blackout date", d.text if (d := a.day("day")) else None)),
-    Reason.TOO_EARLY: Entry(lambda a: _too_early(a, False), lambda a: _too_early(a, True)),
-    Reason.TOO_LATE: Entry(lambda a: _too_late(a, False), lambda a: _too_late(a, True)),
+    Reason.OUTSIDE_WINDOW: both(_outside_window),
+    Reason.BLACKOUT: Entry(_blackout, lambda a: labelled(a, "Blackout date", d.text if (d := a.day("day")) else None)),
+    Reason.TOO_EARLY: both(_too_early),
+    Reason.TOO_LATE: both(_too_late),
     Reason.NO_PERFORMANCE: Entry("No valid performance right now", "No performance it is valid for is on now"),
     Reason.WRONG_PERFORMANCE: Entry(
-        "Valid for another performance", lambda a: _with("Wrong performance", a.text("show"))
+        "Valid for another performance", lambda a: labelled(a, "Wrong performance", a.text("show"))
     ),
     Reason.IN_PROGRESS: Entry("Already open — please go through", "Passage in progress for this code"),
     Reason.ALREADY_USED: Entry(_already_used, _already_used),
     Reason.LIMIT_REACHED: Entry(_limit, _limit_staff),
-    Reason.ANTI_PASSBACK: Entry(lambda a: _passback(a, False), lambda a: _passback(a, True)),
+    Reason.ANTI_PASSBACK: both(_passback),
     Reason.EXIT_REQUIRED: Entry("No exit recorded — please see staff", "No exit recorded since the last entry"),
-    Reason.SITE_FULL: Entry("Full right now — please wait", lambda a: _with("Capacity reached", a.text("capacity"))),
+    Reason.SITE_FULL: Entry(
+        "Full right now — please wait", lambda a: labelled(a, "Capacity reached", a.text("capacity"))
+    ),
     Reason.NO_ENTRY_BENEFIT: Entry(
         f"Not valid for entry — {_DESK}", "Membership without an entry benefit (discounts only)"
     ),
-    Reason.NO_CREDIT: Entry(lambda a: _no_credit(a, False), lambda a: _no_credit(a, True)),
+    Reason.NO_CREDIT: both(_no_credit),
     Reason.NOT_ELIGIBLE: Entry(
         lambda a: f"Not valid for {p}" if (p := a.text("product")) else "Not valid for this product",
-        lambda a: _with("Product not eligible", a.text("product")),
+        lambda a: labelled(a, "Product not eligible", a.text("product")),
     ),
-    Reason.SHOW_USED: Entry(lambda a: _show_used(a, False), lambda a: _show_used(a, True)),
+    Reason.SHOW_USED: both(_show_used),
     Reason.OTHER_PERFORMANCE: Entry(
         lambda a: f"Seats for {a.text('show') or 'this show'} already used at another performance",
         lambda a: f"Seats for {a.text('show') or 'this show'} used at another performance",
@@ -336,11 +319,9 @@ CATALOG: Catalog = {
         f"Reservation expired — {_DESK}",
         lambda a: _deadline(a, "Reservation released", "not confirmed by"),
     ),
-    Reason.VOUCHER_USED: Entry(lambda a: _voucher_used(a, False), lambda a: _voucher_used(a, True)),
+    Reason.VOUCHER_USED: both(_voucher_used),
     Reason.VOUCHER_EXPIRED: Entry(_voucher_expired, _voucher_expired),
-    Reason.REDEMPTION_NOT_OPEN: Entry(
-        lambda a: _redemption_not_open(a, False), lambda a: _redemption_not_open(a, True)
-    ),
+    Reason.REDEMPTION_NOT_OPEN: both(_redemption_not_open),
     Reason.REDEMPTION_CLOSED: Entry(
         lambda a: f"No longer redeemable{_for(a)}",
         _redemption_closed,

@@ -26,6 +26,8 @@ _WEEKDAYS: Mapping[Language, tuple[str, ...]] = {
 # French and German style guides leave four-digit numbers ungrouped ("1500") and group from
 # five digits ("12 500", "12.500"); English groups from four ("1,500").
 _GROUPING: Mapping[Language, tuple[str, int]] = {"en": (",", 1000), "fr": ("\u202f", 10000), "de": (".", 10000)}
+# French sets a space before a colon (the catalog's typography makes it a no-break one).
+_LABEL_SEPARATORS: Mapping[Language, str] = {"en": ": ", "fr": " : ", "de": ": "}
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,3 +118,45 @@ def format_count(n: int, language: Language) -> str:
     if abs(n) < threshold:
         return str(n)
     return f"{n:,}".replace(",", sep)
+
+
+def is_plural(n: int, language: Language) -> bool:
+    """Whether `n` takes the plural: French keeps 0 and 1 singular ("0 crédit restant")."""
+    return abs(n) >= 2 if language == "fr" else n != 1
+
+
+def label_separator(language: Language) -> str:
+    """What stands between a label and its value: ": ", or " : " in French."""
+    return _LABEL_SEPARATORS[language]
+
+
+# Signs for the currencies venues most often price in; any other shows its ISO code.
+_SIGNS: Mapping[str, str] = {"EUR": "€", "GBP": "£", "USD": "$", "JPY": "¥"}
+# ISO 4217 minor units where they are not hundredths.
+_DECIMALS: Mapping[str, int] = {
+    "JPY": 0,
+    "KRW": 0,
+    "ISK": 0,
+    "CLP": 0,
+    "VND": 0,
+    "BHD": 3,
+    "KWD": 3,
+    "OMR": 3,
+    "TND": 3,
+}
+
+
+def format_money(minor: int, currency: str, language: Language) -> str:
+    """An amount given in the currency's minor units: "€12.50" in English, "12,50 €" in French
+    and German, with a no-break space so the sign never starts a line of its own. A currency
+    without a sign here shows its code: "CHF 12.50", "12,50 CHF"."""
+    decimals = _DECIMALS.get(currency, 2)
+    units, fraction = divmod(abs(minor), 10**decimals)
+    number = format_count(units, language)
+    if decimals:
+        number += f"{'.' if language == 'en' else ','}{fraction:0{decimals}d}"
+    minus = "-" if minor < 0 else ""
+    sign = _SIGNS.get(currency)
+    if language != "en":
+        return f"{minus}{number}\u00a0{sign or currency}"
+    return f"{minus}{sign}{number}" if sign else f"{minus}{currency}\u00a0{number}"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from gate.reasons import Reason
 from gate.text.catalog import Args, Catalog, Entry, finish
-from gate.text.format import When
+from gate.text.compose import both, counted, credit_balance, dotted, labelled, partial_counts, performance, then
+from gate.text.format import When, is_plural
 
 _DESK = "adressez-vous à l'accueil"
 _KINDS = {
@@ -19,15 +20,6 @@ _PER = {"day": "par jour", "week": "par semaine", "month": "par mois", "season":
 _USED_IN = {"day": "aujourd'hui", "week": "cette semaine", "month": "ce mois-ci", "season": "cette saison"}
 
 
-def _plural(n: int) -> bool:
-    # French keeps 0 and 1 singular: "0 crédit restant", "1 crédit restant".
-    return abs(n) >= 2
-
-
-def _n(a: Args, n: int, one: str, other: str) -> str:
-    return f"{a.num(n)} {other if _plural(n) else one}"
-
-
 def _a(w: When) -> str:
     return f"à {w.text}" if w.is_time else f"le {w.text}"
 
@@ -40,14 +32,6 @@ def _until(w: When) -> str:
     return f"jusqu'à {w.text}" if w.is_time else f"jusqu'au {w.text}"
 
 
-def _then(head: str, tail: str | None, sep: str = " — ") -> str:
-    return head if tail is None else f"{head}{sep}{tail}"
-
-
-def _with(head: str, value: str | None) -> str:
-    return _then(head, value, " : ")
-
-
 def _for(a: Args) -> str:
     show = a.text("show")
     return f" pour {show}" if show else ""
@@ -57,10 +41,14 @@ def _balance(a: Args) -> str | None:
     if a.balance is None:
         return None
     if a.kind == "credit_membership":
-        return _n(a, a.balance, "crédit restant", "crédits restants")
+        return counted(a, a.balance, "crédit restant", "crédits restants")
     if a.kind == "subscription":
-        return _n(a, a.balance, "place restante", "places restantes")
+        return counted(a, a.balance, "place restante", "places restantes")
     return f"solde {a.num(a.balance)}"
+
+
+def _to_pay(a: Args) -> str | None:
+    return f"{a.to_pay} à payer" if a.to_pay else None
 
 
 def _welcome(a: Args) -> str:
@@ -70,38 +58,25 @@ def _welcome(a: Args) -> str:
         extras.append(f"entrée pour {a.num(a.admitted)}")
     if a.kind == "credit_membership" and (balance := _balance(a)):
         extras.append(balance)
-    return _then(head, ", ".join(extras) or None)
+    if to_pay := _to_pay(a):
+        extras.append(to_pay)
+    return then(head, ", ".join(extras) or None)
 
 
 def _admitted(a: Args) -> str:
     head = f"{a.num(a.admitted)} admis" if a.admitted > 1 else "Admis"
     kind = _KINDS.get(a.kind or "")
-    return " · ".join(p for p in (head, a.holder, kind, a.text("show"), _balance(a)) if p)
-
-
-def _partial_counts(a: Args) -> tuple[int, int | None, int | None]:
-    admitted = a.count("admitted")
-    admitted = a.admitted if admitted is None else admitted
-    asked = a.count("asked")
-    rest = a.count("need_tickets")
-    if rest is None and asked is not None:
-        rest = asked - admitted
-    return admitted, asked, rest if rest is None or rest > 0 else None
+    return dotted(head, a.holder, kind, a.text("show"), _balance(a), _to_pay(a))
 
 
 def _partial(a: Args, staff: bool) -> str:
-    admitted, asked, rest = _partial_counts(a)
-    missing = f"il manque {_n(a, rest, 'billet', 'billets')}" if rest is not None else None
+    admitted, asked, rest = partial_counts(a)
+    missing = f"il manque {counted(a, rest, 'billet', 'billets')}" if rest is not None else None
     if not staff:
         others = "les autres ont besoin d'un billet"
-        return f"Entrée pour {a.num(admitted)} — {missing or others}"
+        return then(f"Entrée pour {a.num(admitted)} — {missing or others}", _to_pay(a), ", ")
     head = f"Partiel : {a.num(admitted)} admis" + (f" sur {a.num(asked)}" if asked is not None else "")
-    return _then(head, missing, " ; ")
-
-
-def _performance(a: Args) -> str | None:
-    show, starts = a.text("show"), a.when("starts_at")
-    return ", ".join(p for p in (show, starts.text if starts else None) if p) or None
+    return then(then(head, missing, " ; "), _to_pay(a), " ; ")
 
 
 def _not_yet_valid(a: Args, staff: bool) -> str:
@@ -135,7 +110,7 @@ def _outside_window(a: Args, staff: bool) -> str:
 def _blackout(a: Args, staff: bool) -> str:
     d = a.day("day")
     if staff:
-        return _with("Date exclue", d.text if d else None)
+        return labelled(a, "Date exclue", d.text if d else None)
     if d is None:
         return "Non valable à cette date"
     return "Non valable aujourd'hui" if d.is_today else f"Non valable le {d.text}"
@@ -167,8 +142,8 @@ def _limit(a: Args, staff: bool) -> str:
     if not staff:
         return f"Déjà utilisé {_USED_IN[per]}" if per in _USED_IN else "Plus aucune entrée disponible"
     if count is not None:
-        return _then(f"Limite atteinte : {a.num(count)}", _PER.get(per or ""), " ")
-    return _then("Limite atteinte", f"({_PER[per]})" if per in _PER else None, " ")
+        return then(f"Limite atteinte : {a.num(count)}", _PER.get(per or ""), " ")
+    return then("Limite atteinte", f"({_PER[per]})" if per in _PER else None, " ")
 
 
 def _passback(a: Args, staff: bool) -> str:
@@ -179,13 +154,12 @@ def _passback(a: Args, staff: bool) -> str:
 
 
 def _no_credit(a: Args, staff: bool) -> str:
-    balance = a.count("balance")
-    balance = a.balance if balance is None else balance
+    balance = credit_balance(a)
     if not balance:
-        return _then("Plus de crédits", f"(solde {a.num(balance)})" if staff and balance is not None else None, " ")
+        return then("Plus de crédits", f"(solde {a.num(balance)})" if staff and balance is not None else None, " ")
     if staff:
         return f"Crédits insuffisants : solde {a.num(balance)}"
-    return f"Crédits insuffisants — {_n(a, balance, 'restant', 'restants')}"
+    return f"Crédits insuffisants — {counted(a, balance, 'restant', 'restants')}"
 
 
 def _show_used(a: Args, staff: bool) -> str:
@@ -195,7 +169,7 @@ def _show_used(a: Args, staff: bool) -> str:
         return f"Toutes les places pour {target} sont utilisées"
     if staff:
         return f"Places d'abonnement pour {target} utilisées : {a.num(used)} sur {a.num(quantity)}"
-    places, utilisees = ("places", "utilisées") if _plural(used) else ("place", "utilisée")
+    places, utilisees = ("places", "utilisées") if is_plural(used, "fr") else ("place", "utilisée")
     return f"{a.num(used)} {places} sur {a.num(quantity)} {utilisees} pour {target}"
 
 
@@ -234,7 +208,7 @@ def _redemption_not_open(a: Args, staff: bool) -> str:
 
 def _redemption_closed(a: Args) -> str:
     w = a.when("closed_at")
-    return _then(f"Fenêtre d'échange{_for(a)} fermée", _a(w) if w else None, " ")
+    return then(f"Fenêtre d'échange{_for(a)} fermée", _a(w) if w else None, " ")
 
 
 def _mismatch(a: Args, what: str, feminine: bool) -> str:
@@ -247,35 +221,37 @@ def _mismatch(a: Args, what: str, feminine: bool) -> str:
 
 def _override(a: Args) -> str:
     by, note = a.text("by"), a.text("note")
-    return _with(f"Dérogation par {by}" if by else "Dérogation du personnel", note)
+    return labelled(a, f"Dérogation par {by}" if by else "Dérogation du personnel", note)
 
 
 _ENTRIES: Catalog = {
     Reason.OK: Entry(_welcome, _admitted),
-    Reason.PARTIAL: Entry(lambda a: _partial(a, False), lambda a: _partial(a, True)),
-    Reason.EXIT: Entry("Au revoir", lambda a: _with("Sortie enregistrée", a.holder)),
+    Reason.PARTIAL: both(_partial),
+    Reason.EXIT: Entry("Au revoir", lambda a: labelled(a, "Sortie enregistrée", a.holder)),
     Reason.REDEEMED: Entry(
-        lambda a: _then("Bon échangé", _performance(a)),
-        lambda a: _with("Bon converti en billet", _performance(a)),
+        lambda a: then("Bon échangé", performance(a)),
+        lambda a: labelled(a, "Bon converti en billet", performance(a)),
     ),
     Reason.ID_CHECK: Entry(
         "Veuillez patienter — contrôle d'identité par le personnel",
-        lambda a: _with("Contrôle d'identité requis", a.holder),
+        lambda a: labelled(a, "Contrôle d'identité requis", a.holder),
     ),
     Reason.CHILD: Entry(
         "Veuillez patienter — un membre du personnel va vous aider",
-        lambda a: _then("Enfant : vérifier l'âge ou l'adulte accompagnant", a.holder),
+        lambda a: then("Enfant : vérifier l'âge ou l'adulte accompagnant", a.holder),
     ),
     Reason.UNREADABLE: Entry(
-        "Code illisible — veuillez réessayer", lambda a: _with("Code illisible", a.text("detail"))
+        "Code illisible — veuillez réessayer", lambda a: labelled(a, "Code illisible", a.text("detail"))
     ),
     Reason.UNKNOWN_CODE: Entry(f"Code inconnu — {_DESK}", "Code inconnu"),
     Reason.FORGED: Entry(f"Code non valable — {_DESK}", "Signature du code invalide (falsifié ou abîmé)"),
     Reason.UNKNOWN_KEY: Entry(
-        f"Code non valable — {_DESK}", lambda a: _with("Signé avec une clé inconnue de ce portique", a.text("key"))
+        f"Code non valable — {_DESK}",
+        lambda a: labelled(a, "Signé avec une clé inconnue de ce portique", a.text("key")),
     ),
     Reason.KEY_NOT_VALID: Entry(
-        f"Code non valable — {_DESK}", lambda a: _with("Signé avec une clé non valable à cette date", a.text("key"))
+        f"Code non valable — {_DESK}",
+        lambda a: labelled(a, "Signé avec une clé non valable à cette date", a.text("key")),
     ),
     Reason.TEST_AT_LIVE_LANE: Entry(
         "Code de test — non valable pour l'entrée", "Titre de test sur un couloir en production"
@@ -292,8 +268,8 @@ _ENTRIES: Catalog = {
         lambda a: f"Non valable au couloir {x}" if (x := a.text("lane")) else "Mauvais couloir",
     ),
     Reason.FOR_LANES: Entry(
-        lambda a: _then("Présentez ce billet à l'entrée", _performance(a)),
-        lambda a: _with("Billet pour les couloirs d'entrée, rien de consommé", _performance(a)),
+        lambda a: then("Présentez ce billet à l'entrée", performance(a)),
+        lambda a: labelled(a, "Billet pour les couloirs d'entrée, rien de consommé", performance(a)),
     ),
     Reason.LANE_CLOSED: Entry(
         "Couloir fermé — veuillez utiliser un autre couloir",
@@ -306,51 +282,49 @@ _ENTRIES: Catalog = {
     Reason.CANCELLED: Entry(f"Annulé — {_DESK}", "Annulé"),
     Reason.BLOCKED: Entry(f"Bloqué — {_DESK}", "Bloqué"),
     Reason.FROZEN: Entry(f"Suspendu — {_DESK}", "Gelé"),
-    Reason.NOT_YET_VALID: Entry(lambda a: _not_yet_valid(a, False), lambda a: _not_yet_valid(a, True)),
-    Reason.EXPIRED: Entry(lambda a: _expired(a, False), lambda a: _expired(a, True)),
-    Reason.CLOSED: Entry(lambda a: _closed(a, False), lambda a: _closed(a, True)),
+    Reason.NOT_YET_VALID: both(_not_yet_valid),
+    Reason.EXPIRED: both(_expired),
+    Reason.CLOSED: both(_closed),
     Reason.CLOSED_TODAY: Entry("Fermé aujourd'hui", "Jour de fermeture au calendrier"),
-    Reason.OUTSIDE_WINDOW: Entry(lambda a: _outside_window(a, False), lambda a: _outside_window(a, True)),
-    Reason.BLACKOUT: Entry(lambda a: _blackout(a, False), lambda a: _blackout(a, True)),
-    Reason.TOO_EARLY: Entry(lambda a: _too_early(a, False), lambda a: _too_early(a, True)),
-    Reason.TOO_LATE: Entry(lambda a: _too_late(a, False), lambda a: _too_late(a, True)),
+    Reason.OUTSIDE_WINDOW: both(_outside_window),
+    Reason.BLACKOUT: both(_blackout),
+    Reason.TOO_EARLY: both(_too_early),
+    Reason.TOO_LATE: both(_too_late),
     Reason.NO_PERFORMANCE: Entry(
         "Aucune séance valable en ce moment", "Aucune séance valable pour ce titre en ce moment"
     ),
     Reason.WRONG_PERFORMANCE: Entry(
-        "Valable pour une autre séance", lambda a: _with("Mauvaise séance", a.text("show"))
+        "Valable pour une autre séance", lambda a: labelled(a, "Mauvaise séance", a.text("show"))
     ),
     Reason.IN_PROGRESS: Entry("Déjà ouvert — veuillez passer", "Passage en cours pour ce code"),
     Reason.ALREADY_USED: Entry(_already_used, _already_used),
-    Reason.LIMIT_REACHED: Entry(lambda a: _limit(a, False), lambda a: _limit(a, True)),
-    Reason.ANTI_PASSBACK: Entry(lambda a: _passback(a, False), lambda a: _passback(a, True)),
+    Reason.LIMIT_REACHED: both(_limit),
+    Reason.ANTI_PASSBACK: both(_passback),
     Reason.EXIT_REQUIRED: Entry(
         "Aucune sortie enregistrée — adressez-vous au personnel",
         "Aucune sortie enregistrée depuis la dernière entrée",
     ),
     Reason.SITE_FULL: Entry(
-        "Complet pour le moment — veuillez patienter", lambda a: _with("Capacité atteinte", a.text("capacity"))
+        "Complet pour le moment — veuillez patienter", lambda a: labelled(a, "Capacité atteinte", a.text("capacity"))
     ),
     Reason.NO_ENTRY_BENEFIT: Entry(
         f"Non valable pour l'entrée — {_DESK}", "Adhésion sans droit d'entrée (réductions seulement)"
     ),
-    Reason.NO_CREDIT: Entry(lambda a: _no_credit(a, False), lambda a: _no_credit(a, True)),
+    Reason.NO_CREDIT: both(_no_credit),
     Reason.NOT_ELIGIBLE: Entry(
         lambda a: f"Non valable pour {p}" if (p := a.text("product")) else "Non valable pour ce produit",
-        lambda a: _with("Produit non éligible", a.text("product")),
+        lambda a: labelled(a, "Produit non éligible", a.text("product")),
     ),
-    Reason.SHOW_USED: Entry(lambda a: _show_used(a, False), lambda a: _show_used(a, True)),
+    Reason.SHOW_USED: both(_show_used),
     Reason.OTHER_PERFORMANCE: Entry(
         lambda a: f"Places pour {a.text('show') or 'ce spectacle'} déjà utilisées à une autre séance",
         lambda a: f"Places pour {a.text('show') or 'ce spectacle'} utilisées à une autre séance",
     ),
     Reason.UNPAID: Entry(f"Réservation non payée — {_DESK}", _unpaid),
     Reason.RESERVATION_RELEASED: Entry(f"Réservation expirée — {_DESK}", _released),
-    Reason.VOUCHER_USED: Entry(lambda a: _voucher_used(a, False), lambda a: _voucher_used(a, True)),
+    Reason.VOUCHER_USED: both(_voucher_used),
     Reason.VOUCHER_EXPIRED: Entry(_voucher_expired, _voucher_expired),
-    Reason.REDEMPTION_NOT_OPEN: Entry(
-        lambda a: _redemption_not_open(a, False), lambda a: _redemption_not_open(a, True)
-    ),
+    Reason.REDEMPTION_NOT_OPEN: both(_redemption_not_open),
     Reason.REDEMPTION_CLOSED: Entry(lambda a: f"Plus échangeable{_for(a)}", _redemption_closed),
     Reason.SEAT_CATEGORY: Entry(
         "Bon non valable pour cette catégorie de place", lambda a: _mismatch(a, "Catégorie de place", True)

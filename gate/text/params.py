@@ -159,13 +159,16 @@ def _decision(
     holder: str | None = "Marie D.",
     kind: str | None = None,
     balance: int | None = None,
+    to_pay: int | None = None,
 ) -> Decision:
     verdict = verdict_of(reason)
     if verdict is Verdict.DENY:
         return Decision(verdict, reason, params, kind=kind)
     if admitted is None:
         admitted = 1
-    return Decision(verdict, reason, params, admitted=admitted, balance=balance, holder=holder, kind=kind)
+    return Decision(
+        verdict, reason, params, admitted=admitted, balance=balance, holder=holder, kind=kind, to_pay=to_pay
+    )
 
 
 def examples(reason: Reason) -> tuple[Decision, ...]:
@@ -179,7 +182,12 @@ def examples(reason: Reason) -> tuple[Decision, ...]:
             _decision(reason, {}, holder=None, kind="credit_membership", balance=1),
         )
     if reason is Reason.PARTIAL:
-        return (_decision(reason, values, admitted=2, kind="subscription", balance=0),)
+        # A kiosk purchase whose last credit paid for the audio guide, the workshop left to pay.
+        credits = {"admitted": 1, "asked": 2, "need_tickets": 1}
+        return (
+            _decision(reason, values, admitted=2, kind="subscription", balance=0),
+            _decision(reason, credits, kind="credit_membership", balance=0, to_pay=2500),
+        )
     if reason in (Reason.CLOSED, Reason.OUTSIDE_WINDOW):
         return (first, _decision(reason, {}))
     if reason is Reason.VOUCHER_USED:

@@ -30,9 +30,10 @@ renders it per audience (visitor, staff) and language (`en`, `fr`, `de`) when it
 Parameter types: *instant* is an aware `datetime`, shown in the site's time zone as a bare
 time when on the same local day as the moment of display and with its date otherwise;
 *day* is a `date`; *count* an `int`; *text* a `str`. Besides its parameters a text may use
-the decision's `holder` (already reduced to first name and initial), `admitted`, `balance`
-and `kind`; nothing else about the holder ever reaches a text. Every text also renders
-without any of its parameters, so a missing one never shows as a placeholder.
+the decision's `holder` (already reduced to first name and initial), `admitted`, `balance`,
+`kind` and `to_pay` (what a credit purchase leaves to pay, in minor units, shown in the
+site's currency: here EUR); nothing else about the holder ever reaches a text. Every text
+also renders without any of its parameters, so a missing one never shows as a placeholder.
 
 The examples below are rendered in English for Europe/Paris on {now}; each lists its
 parameters in `code` and the decision's own fields in plain text.
@@ -54,6 +55,7 @@ def _inputs(decision: Decision) -> str:
         ("admitted", decision.admitted if decision.admitted > 1 else None),
         ("kind", decision.kind),
         ("balance", decision.balance),
+        ("to_pay", decision.to_pay),
     )
     items.extend(f"{name}: {value}" for name, value in fields if value is not None)
     return " · ".join(items) or "(none)"
