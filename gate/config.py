@@ -28,10 +28,20 @@ class SiteConfig(_Section):
     name: str = Field(min_length=1, max_length=200, description="The venue's name, shown to staff.")
     timezone: TimeZoneName = Field(description="IANA time zone all local-time rules use, e.g. Europe/Paris.")
     capacity: int | None = Field(default=None, ge=1, description="Occupancy limit of the site; none = no limit.")
+    currency: str = Field(
+        default="EUR", description="ISO 4217 code of the currency prices are in (three capital letters), e.g. EUR."
+    )
 
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @field_validator("currency")
+    @classmethod
+    def _currency_code(cls, code: str) -> str:
+        if len(code) != 3 or not (code.isascii() and code.isalpha() and code.isupper()):
+            raise ValueError(f"not an ISO 4217 currency code: {code!r} (three capital letters, e.g. EUR)")
+        return code
 
 
 class ZoneConfig(_Section):

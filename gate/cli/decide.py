@@ -59,12 +59,12 @@ def check(args: argparse.Namespace) -> int:
 
 
 def _print(outcome: Outcome, engine: Engine, *, lane: str, at: dt.datetime, as_json: bool) -> None:
-    language = engine.config.engine.language
+    language, currency = engine.config.engine.language, engine.config.site.currency
     if as_json:
-        record = decision_json(outcome, lane=lane, at=at, tz=engine.tz, language=language)
+        record = decision_json(outcome, lane=lane, at=at, tz=engine.tz, language=language, currency=currency)
         print(json.dumps(record, ensure_ascii=False))
     else:
-        print(decision_line(outcome, at=at, tz=engine.tz, language=language))
+        print(decision_line(outcome, at=at, tz=engine.tz, language=language, currency=currency))
 
 
 class Scan(BaseModel):
@@ -126,7 +126,10 @@ def _replay_line(engine: Engine, line: str, number: int) -> dict[str, object]:
         if outcome.redemption is not None:
             passed = None if scan.passed is None else min(scan.passed, outcome.decision.admitted)
             engine.commit(outcome.redemption, at=at, passed=passed)
-    record = decision_json(outcome, lane=scan.lane, at=at, tz=engine.tz, language=engine.config.engine.language)
+    config = engine.config
+    record = decision_json(
+        outcome, lane=scan.lane, at=at, tz=engine.tz, language=config.engine.language, currency=config.site.currency
+    )
     return {"line": number, **record}
 
 

@@ -1,17 +1,17 @@
-"""How a decision is printed: one JSON object for machines, one aligned line for people."""
+"""How a decision is printed: one JSON object for machines (docs/check.md), one aligned line for people."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Any
 
 from gate.config import Language
 from gate.decision import Decision, Param
 from gate.engine import Outcome
-from gate.reasons import Verdict
-from gate.text import render
+from gate.text.format import format_money
+from gate.text.lines import decision_text, text_at
 
-_MARK = {Verdict.ADMIT: "ADMIT", Verdict.DENY: "DENY", Verdict.ATTENTION: "STAFF"}
+__all__ = ["decision_json", "decision_line", "decision_text", "json_param"]
 
 
 def json_param(value: Param) -> str | int:
@@ -21,7 +21,7 @@ def json_param(value: Param) -> str | int:
 
 
 def decision_json(
-    outcome: Outcome, *, lane: str, at: dt.datetime, tz: dt.tzinfo, language: Language
+    outcome: Outcome, *, lane: str, at: dt.datetime, tz: dt.tzinfo, language: Language, currency: str = "EUR"
 ) -> dict[str, Any]:
     decision = outcome.decision
     return {
@@ -33,33 +33,27 @@ def decision_json(
         "params": {k: json_param(v) for k, v in decision.params.items()},
         "admitted": decision.admitted,
         "balance": decision.balance,
+        "covered": list(decision.covered),
+        "to_pay": _money(decision, currency, language),
         "holder": decision.holder,
         "entitlement": decision.entitlement_id,
         "kind": decision.kind,
         "redemption": outcome.redemption,
         "text": {
-            "visitor": _text(decision, "visitor", language, tz, at),
-            "staff": _text(decision, "staff", language, tz, at),
+            "visitor": text_at(decision, "visitor", at=at, tz=tz, language=language, currency=currency),
+            "staff": text_at(decision, "staff", at=at, tz=tz, language=language, currency=currency),
         },
     }
 
 
-def decision_line(outcome: Outcome, *, at: dt.datetime, tz: dt.tzinfo, language: Language) -> str:
-    return decision_text(outcome.decision, at=at, tz=tz, language=language)
+def _money(decision: Decision, currency: str, language: Language) -> dict[str, Any] | None:
+    amount = decision.to_pay
+    if amount is None:
+        return None
+    return {"amount": amount, "currency": currency, "text": format_money(amount, currency, language)}
 
 
-def decision_text(decision: Decision, *, at: dt.datetime, tz: dt.tzinfo, language: Language) -> str:
-    """ADMIT/DENY/STAFF, the visitor's text, the staff's when it differs, then [reason, entitlement]."""
-    visitor = _text(decision, "visitor", language, tz, at)
-    staff = _text(decision, "staff", language, tz, at)
-    detail = f"{decision.reason}" + (f", {decision.entitlement_id}" if decision.entitlement_id else "")
-    line = f"{_MARK[decision.verdict]:<5}  {visitor}"
-    if staff != visitor:
-        line += f"  | staff: {staff}"
-    return f"{line}  [{detail}]"
-
-
-def _text(
-    decision: Decision, audience: Literal["visitor", "staff"], language: Language, tz: dt.tzinfo, at: dt.datetime
+def decision_line(
+    outcome: Outcome, *, at: dt.datetime, tz: dt.tzinfo, language: Language, currency: str = "EUR"
 ) -> str:
-    return render(decision, audience=audience, language=language, tz=tz, now=at)
+    return decision_text(outcome.decision, at=at, tz=tz, language=language, currency=currency)

@@ -92,3 +92,37 @@ def test_the_console_script_runs_as_a_real_process(venue: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert '"verdict": "admit"' in done.stdout
+
+
+def test_json_names_the_items_credits_cover_and_what_is_left_to_pay(run: Run) -> None:
+    # CREDIT-1 holds 3 credits for entry-adult (15.00), the product of lane north-1.
+    code, out, _ = run("check", "CREDIT-1", "--at", NOON, "--party", "2", "--json")
+    decision = last_json(out)
+    assert code == 0
+    assert decision["covered"] == ["entry-adult", "entry-adult"]
+    assert decision["to_pay"] == {"amount": 0, "currency": "EUR", "text": "€0.00"}
+    code, out, _ = run("check", "CREDIT-1", "--at", NOON, "--party", "5", "--json")
+    decision = last_json(out)
+    assert (decision["reason"], decision["admitted"]) == ("partial", 3)
+    assert decision["covered"] == ["entry-adult"] * 3
+    assert decision["to_pay"] == {"amount": 3000, "currency": "EUR", "text": "€30.00"}
+    assert "€30.00 to pay" in decision["text"]["visitor"]
+    # Other kinds carry neither.
+    decision = last_json(run("check", "MEMBER-1", "--at", NOON, "--json")[1])
+    assert (decision["covered"], decision["to_pay"]) == ([], None)
+
+
+def test_money_is_in_the_sites_currency_and_language(run: Run, venue: Path) -> None:
+    config = venue.read_text().replace("[zones.main]", 'currency = "GBP"\n\n[zones.main]')
+    venue.write_text(config.replace("[ledger]", '[engine]\nlanguage = "fr"\n\n[ledger]'))
+    _, out, _ = run("check", "CREDIT-1", "--at", NOON, "--party", "5", "--json")
+    assert last_json(out)["to_pay"] == {"amount": 3000, "currency": "GBP", "text": "30,00\u00a0£"}
+    _, out, _ = run("check", "CREDIT-1", "--at", NOON, "--party", "5")
+    assert "30,00\u00a0£ à payer" in out
+
+
+def test_a_currency_that_is_no_iso_code_is_refused(run: Run, venue: Path) -> None:
+    venue.write_text(venue.read_text().replace("[zones.main]", 'currency = "€"\n\n[zones.main]'))
+    code, _, err = run("config", "check", str(venue), config=None)
+    assert code == 2
+    assert "site.currency: not an ISO 4217 currency code: '€' (three capital letters, e.g. EUR)" in err

@@ -97,3 +97,19 @@ def test_a_missing_scans_file_is_named(run: Run, tmp_path: Path) -> None:
     code, _, err = run("replay", str(tmp_path / "none.jsonl"))
     assert code == 2
     assert "no scans file" in err
+
+
+def test_each_decision_names_what_credits_cover_and_what_is_left_to_pay(run: Run, tmp_path: Path) -> None:
+    scans = _scans(
+        tmp_path,
+        {"at": "2026-06-01T10:00+02:00", "lane": "north-1", "code": "CREDIT-1", "party": 2},
+        {"at": "2026-06-01T10:05+02:00", "lane": "north-1", "code": "CREDIT-1", "party": 3},
+        {"at": "2026-06-01T10:10+02:00", "lane": "north-1", "code": "TICKET-1"},
+    )
+    _, out, _ = run("replay", str(scans))
+    first, second, ticket = _decisions(out)
+    assert first["covered"] == ["entry-adult", "entry-adult"]
+    assert first["to_pay"] == {"amount": 0, "currency": "EUR", "text": "€0.00"}
+    assert second["covered"] == ["entry-adult"]
+    assert second["to_pay"] == {"amount": 3000, "currency": "EUR", "text": "€30.00"}
+    assert (ticket["covered"], ticket["to_pay"]) == ([], None)
