@@ -44,7 +44,7 @@ from gate.engine import Engine
 
 TZ = ZoneInfo("Europe/Paris")
 NOW = dt.datetime(2026, 6, 15, 14, 0, tzinfo=TZ)
-AT = NOW.astimezone(dt.UTC)  # the same instant as a lane's clock gives it (gate/lane/lane.py)
+AT = NOW.astimezone(dt.UTC)  # the same instant as a lane's clock gives it (gate/point/point.py)
 CONFIG = """
 [site]
 name = "Bench"

@@ -1,19 +1,20 @@
-"""Time from a read entering `Lane.handle` to the relay pin going active, beside the bare engine.
+"""Time from a read entering `DecisionPoint.decide` to the relay pin going active, beside the bare engine.
 
     .venv/bin/python bench/lane.py                  # 10 000 reads
     .venv/bin/python bench/lane.py --reads 2000
     .venv/bin/python bench/lane.py --log null       # with the daemon's INFO logging (or --log pipe)
 
 A ledger of day tickets (one per read, and as many for the bare engine) is imported through
-the exchange format. A real `Lane` runs on
-gpiozero mock pins (`gate.lane.mock.WiredPin`, which stamps every change of level with
-`time.monotonic()`): each sample hands one read to `Lane.handle`, takes the relay pin's
-first change to active after the call started, then drives the passage sensor like the
-turnstile arm would, so every passage commits. In the same run, on the lane's ledger thread
-(so without the thread hop the lane pays), it times the bare `Engine.decide` (no record) and
-`Engine.admit` (decide + hold, the part of the lane's path that is the ledger's).
-Untimed between samples: the passage's commit, and `Ledger.checkpoint()` as the daemon
-calls it when the lane is idle. Prints p50/p99 in microseconds and the lane's added time.
+the exchange format. A real `DecisionPoint` with its `Turnstile` runs on
+gpiozero mock pins (`gate.turnstile.mock.WiredPin`, which stamps every change of level with
+`time.monotonic()`): each sample hands one read to `DecisionPoint.decide`, takes the relay
+pin's first change to active after the call started, then drives the passage sensor like
+the turnstile arm would, so every passage commits. In the same run, on a thread of its own
+with a second connection to the same ledger file (so without the thread hop the lane pays,
+and without borrowing the point's ledger thread), it times the bare `Engine.decide` (no
+record) and `Engine.admit` (decide + hold, the part of the lane's path that is the ledger's).
+Untimed between samples: the passage's commit, and the checkpoint the daemon asks of the
+point when the lane is idle. Prints p50/p99 in microseconds and the lane's added time.
 With `--log` it logs as the daemon does (its format, at INFO): into /dev/null, which
 measures what the lines themselves cost, or into a pipe read by another process, as
 journald reads the daemon's stdout. Figures go to docs/lane.md.
@@ -31,7 +32,8 @@ import statistics
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -39,9 +41,10 @@ from gate.cache import Ledger
 from gate.cli.run import LOG_FORMAT
 from gate.config import parse_config
 from gate.engine import Engine
-from gate.lane import Lane
-from gate.lane.mock import mock_factory, wired
+from gate.point import DecisionPoint
 from gate.scanner.read import Read
+from gate.turnstile import Turnstile
+from gate.turnstile.mock import mock_factory, wired
 
 TZ = ZoneInfo("Europe/Paris")
 NOW = dt.datetime(2026, 6, 15, 14, 0, tzinfo=TZ)
@@ -86,52 +89,65 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
 
 async def measure(engine: Engine, config_text: str, reads: int) -> dict[str, list[float]]:
     config = parse_config(config_text)
+    bench_thread = ThreadPoolExecutor(1, thread_name_prefix="bench-bare")
+    loop = asyncio.get_running_loop()
+
+    async def on_bench_thread(call: Callable[[], float]) -> float:
+        return await loop.run_in_executor(bench_thread, call)
+
+    # The bare engine's own connection, opened and used on its own thread only.
+    bare: Engine = await loop.run_in_executor(
+        bench_thread, lambda: Engine(Ledger.open(engine.ledger.path, create=False), config)
+    )
     # A 1 ms pulse (below what a turnstile needs, so not allowed in a config file): each
     # sample waits for the pulse to end, and 10 000 of the default 200 ms would take minutes.
     assert config.turnstile is not None
     config = config.model_copy(update={"turnstile": config.turnstile.model_copy(update={"pulse_ms": 1})})
     factory = mock_factory()
     relay, sensor = wired(factory, RELAY), wired(factory, SENSOR)
-    lane = Lane(engine=engine, lane_id="l1", config=config, pin_factory=factory, clock=lambda: AT)
-    ledger = engine.ledger
+    point = DecisionPoint(engine=engine, lanes=["l1"], clock=lambda: AT)
+    assert config.turnstile is not None
+    turnstile = Turnstile(point=point, lane_id="l1", config=config.turnstile, pin_factory=factory)
     results: dict[str, list[float]] = {"lane": [], "decide": [], "admit": []}
 
     def bare_decide(code: str) -> float:
         start = time.perf_counter()
-        engine.decide(code, lane="l1", at=AT)
+        bare.decide(code, lane="l1", at=AT)
         return time.perf_counter() - start
 
     def bare_admit(code: str) -> float:
         start = time.perf_counter()
-        outcome = engine.admit(code, lane="l1", at=AT)
+        outcome = bare.admit(code, lane="l1", at=AT)
         took = time.perf_counter() - start
         assert outcome.redemption is not None, outcome.decision
-        engine.release(outcome.redemption, at=AT, why="bench")  # untimed: the ticket stays usable
+        bare.release(outcome.redemption, at=AT, why="bench")  # untimed: the ticket stays usable
         return took
 
-    async with lane:
+    async with point, turnstile:
         for i in range(reads):
             code = f"T{i:07d}"
             read = Read(code, None, "bench", "entry")
             start = time.monotonic()
-            decision = await lane.handle(read)
-            assert decision.admits, decision
+            outcome = await point.decide(read, lane="l1")
+            assert outcome.decision.admits, outcome.decision
             opened = relay.first_change(True, start)
             assert opened is not None
             results["lane"].append(opened - start)
             # The visitor goes through; the lane commits in the background.
             sensor.drive_low()
             sensor.drive_high()
-            await lane.settle()
+            await point.settle("l1")
             while relay.state:  # the pulse ends by itself
                 await asyncio.sleep(0.001)
             relay.changes.clear()
-            # Same run, same thread as the lane's ledger calls: the bare engine.
+            # Same run: the bare engine, on its own thread and connection.
             other = f"T{reads + i:07d}"  # tickets the lane never sees
-            results["decide"].append(await lane.run_ledger(lambda other=other: bare_decide(other)))  # type: ignore[misc]
-            results["admit"].append(await lane.run_ledger(lambda other=other: bare_admit(other)))  # type: ignore[misc]
-            await lane.run_ledger(ledger.checkpoint)
-        committed = len(ledger.journal(limit=reads * 4))
+            results["decide"].append(await on_bench_thread(lambda other=other: bare_decide(other)))  # type: ignore[misc]
+            results["admit"].append(await on_bench_thread(lambda other=other: bare_admit(other)))  # type: ignore[misc]
+            await point.checkpoint()
+    committed = await on_bench_thread(lambda: len(bare.ledger.journal(limit=reads * 4)))
+    await loop.run_in_executor(bench_thread, bare.ledger.close)
+    bench_thread.shutdown()
     factory.close()
     print(f"journal rows: {committed}")
     return results
@@ -165,7 +181,7 @@ def main() -> None:
             print(f"{args.reads} reads in {time.perf_counter() - started:.1f} s")
     us = {name: [s * 1e6 for s in samples] for name, samples in results.items()}
     rows = [
-        ("read -> relay active (Lane.handle)", us["lane"]),
+        ("read -> relay active (DecisionPoint.decide)", us["lane"]),
         ("bare Engine.decide", us["decide"]),
         ("bare Engine.admit (decide + hold)", us["admit"]),
     ]

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from gate.errors import GateError
 from gate.records import Direction, Id, Mode, TimeZoneName
 from gate.scanner.symbology import parse_symbologies
 
@@ -69,6 +70,16 @@ class EngineConfig(_Section):
         default=False, description="Whether a zero-priced item uses up a membership credit."
     )
     language: Language = Field(default="en", description="Language of texts when a screen asks for none.")
+
+
+class KioskConfig(_Section):
+    inactivity_s: float = Field(
+        default=60.0, ge=5, le=600,
+        description="A kiosk session with no touch for this long ends; what it holds is released.",
+    )  # fmt: skip
+    session_cap_s: float = Field(
+        default=300.0, ge=10, le=3600, description="A kiosk session ends after this long, however active."
+    )
 
 
 class _ReaderConfig(_Section):
@@ -296,6 +307,7 @@ class GateConfig(_Section):
     lanes: Annotated[dict[Id, LaneConfig], Field(min_length=1)] = Field(description="Lanes by id.")
     ledger: LedgerConfig = Field(description="The local ledger.")
     engine: EngineConfig = Field(default_factory=EngineConfig, description="Decision settings.")
+    kiosk: KioskConfig = Field(default_factory=KioskConfig, description="Kiosk sessions (a kiosk lane's daemon).")
     readers: dict[Id, ReaderConfig] = Field(default_factory=dict, description="Barcode readers by id.")
     turnstile: TurnstileConfig | None = Field(
         default=None, description="The turnstile this device drives over GPIO (docs/lane.md); none on a kiosk."
@@ -325,7 +337,7 @@ class GateConfig(_Section):
         return self
 
 
-class ConfigError(Exception):
+class ConfigError(GateError):
     """A config that cannot be used; `problems` lists each as 'key.path: what is wrong'."""
 
     def __init__(self, source: str, problems: list[str]) -> None:

@@ -12,21 +12,23 @@ import datetime as dt
 import logging
 import threading
 from dataclasses import dataclass, replace
+from typing import Any
 
 from gate import rules
 from gate.cache import Ledger
 from gate.config import GateConfig
 from gate.credentials import CredentialError, SignedRead, Unreadable, claim_of, entitlement_of, verify
-from gate.decision import Ask, Decision, Lane, Site, Situation, Use
+from gate.decision import Ask, Decision, Lane, Schedule, Site, Situation, Use
+from gate.errors import GateError
 from gate.reasons import Reason, Verdict
-from gate.records import CreditMembership, Entitlement, Flag, Holder, Membership
+from gate.records import CreditMembership, Direction, Entitlement, Flag, Holder, Membership
 
 log = logging.getLogger("gate.engine")
 
 PLAIN = Ask()  # an entry asking for what the entitlement allows at once
 
 
-class UnknownLane(LookupError):
+class UnknownLane(GateError, LookupError):
     def __init__(self, lane: str, known: list[str]) -> None:
         super().__init__(f"unknown lane {lane!r} (lanes: {', '.join(known)})")
 
@@ -39,6 +41,7 @@ class Outcome:
     reference: str | None
     redemption: str | None = None
     flags: tuple[Flag, ...] = ()  # of the entitlement decided on: the lane times an accessible passage longer
+    decision_id: str | None = None  # the journal row that recorded the decision (an admit's: its redemption)
 
 
 class Engine:
@@ -69,14 +72,38 @@ class Engine:
     def lanes(self) -> tuple[Lane, ...]:
         return tuple(self._lanes.values())
 
-    def decide(self, read: str | bytes, *, lane: str, at: dt.datetime, ask: Ask = PLAIN) -> Outcome:
-        """One decision, recorded nowhere (what `gate check` without --commit shows)."""
+    def decide(
+        self, read: str | bytes, *, lane: str, at: dt.datetime, ask: Ask = PLAIN, logged: bool = True
+    ) -> Outcome:
+        """One decision, recorded nowhere (what `gate check` without --commit shows).
+
+        `logged=False` for a decision nobody acts on (a kiosk weighing its options).
+        """
         with self._lock:
             outcome = self._decide(read, self.lane(lane), at, ask)
-        log_decision(lane, outcome)
+        if logged:
+            log_decision(lane, outcome)
         return outcome
 
-    def admit(self, read: str | bytes, *, lane: str, at: dt.datetime, ask: Ask = PLAIN, logged: bool = True) -> Outcome:
+    def schedule(self) -> Schedule:
+        """The venue's products, events and performances, as the rules see them."""
+        return self.ledger.schedule()
+
+    def entitlement(self, entitlement_id: str) -> Entitlement | None:
+        found = self.ledger.entitlements([entitlement_id])
+        return found[0] if found else None
+
+    def journal(self, type_: str, *, lane: str, at: dt.datetime, body: dict[str, Any],
+                entitlement_id: str | None = None, reason: str | None = None) -> str:  # fmt: skip
+        """Journal an act that is not a redemption (a lookup, a staff act); its journal id."""
+        return self.ledger.record_event(
+            type_, at=at, lane=lane, entitlement_id=entitlement_id, reason=reason, body=body
+        )
+
+    def admit(
+        self, read: str | bytes, *, lane: str, at: dt.datetime, ask: Ask = PLAIN, logged: bool = True,
+        closed: str | None = None,
+    ) -> Outcome:  # fmt: skip
         """Decide and, for an admit, hold the redemption; a refusal is journaled.
 
         Used by a lane before it opens: the hold counts as a use until `commit` or `release`.
@@ -84,10 +111,14 @@ class Engine:
         one write transaction, so lanes of other processes on this ledger wait their turn.
         `logged=False` leaves the decision's log line to the caller: a lane writes it once
         the relay has pulsed, since a line costs the visitor tens of microseconds.
+        `closed` is the mode of a lane that admits nobody (locked, out of order): the read is
+        refused `lane_closed` before its own rules are asked, its reference still resolved
+        for the journal.
         """
         where = self.lane(lane)
         with self._lock, self.ledger.recording(durable=False):
-            outcome = self._record(self._decide(read, where, at, ask), where, at, hold_only=True)
+            decided = self._decide(read, where, at, ask) if closed is None else self._closed(read, closed, at)
+            outcome = self._record(decided, where, at, hold_only=True, direction=ask.direction)
         if logged:
             log_decision(lane, outcome)
         return outcome
@@ -118,16 +149,30 @@ class Engine:
 
     # -- internals -------------------------------------------------------------------------
 
-    def _record(self, outcome: Outcome, lane: Lane, at: dt.datetime, *, hold_only: bool) -> Outcome:
+    def _record(
+        self, outcome: Outcome, lane: Lane, at: dt.datetime, *, hold_only: bool, direction: Direction = "entry"
+    ) -> Outcome:
         decision, reference = outcome.decision, outcome.reference or ""
         if decision.verdict is Verdict.ADMIT:
             if hold_only:
                 redemption = self.ledger.hold(decision, lane=lane, reference=reference, at=at)
             else:
                 redemption = self.ledger.redeem(decision, lane=lane, reference=reference, at=at)
-            return Outcome(decision, outcome.reference, redemption, outcome.flags)
-        self.ledger.refuse(decision, lane=lane, reference=reference, at=at)
-        return outcome
+            return Outcome(decision, outcome.reference, redemption, outcome.flags, redemption)
+        event_id = self.ledger.refuse(decision, lane=lane, reference=reference, at=at, direction=direction)
+        return replace(outcome, decision_id=event_id)
+
+    def _closed(self, read: str | bytes, mode: str, at: dt.datetime) -> Outcome:
+        """A read at a closed lane: refused before the code's own reason, its reference kept for the journal."""
+        claim = claim_of(read)
+        reference = claim if isinstance(claim, str) else None  # a signed or unreadable read names no reference
+        entitlement_id = None
+        if reference is not None:
+            with self.ledger.snapshot():
+                found = self.ledger.resolve(reference)
+            entitlement_id = found[0] if len(found) == 1 else None
+        decision = Decision(Verdict.DENY, Reason.LANE_CLOSED, {"mode": mode}, entitlement_id=entitlement_id)
+        return Outcome(decision, reference)
 
     def _decide(self, read: str | bytes, lane: Lane, at: dt.datetime, ask: Ask) -> Outcome:
         if at.tzinfo is None or at.utcoffset() is None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple
 
+from gate.errors import GateError
 
-class LedgerError(Exception):
+
+class LedgerError(GateError):
     """The ledger cannot do what was asked; the message says why in an operator's words."""
 
 

@@ -209,7 +209,8 @@ def insert_hold(
     body["uses"] = [_use_json(use, red.at, text) for use in red.plan]
     if red.admission is not None:
         body["admission"] = json.loads(body_of(red.admission))
-    seq = _journal(conn, HELD, red.at, red, redemption_id=redemption_id, body=body, inside=0)
+    # The held row's id is the redemption's: the id of the decision that held it.
+    seq = _journal(conn, HELD, red.at, red, redemption_id=redemption_id, body=body, inside=0, row_id=redemption_id)
     log.debug("hold %s: entitlement %s, %d admitted at lane %s", redemption_id, red.entitlement_id, red.admitted,
               red.lane)  # fmt: skip
     return Step(redemption_id, seq, [], False), red
@@ -221,7 +222,9 @@ def redeem(
 ) -> Step:  # fmt: skip
     """Hold and commit at once: one journal row with the final uses."""
     red = _from_decision(decision, lane, reference, epoch(at), direction)
-    return _finish(conn, new_id(), red, passed=passed, at=at, finished=red.at)
+    redemption_id = new_id()
+    # One row records both the decision and its commit: it takes the redemption's id, as a held row does.
+    return _finish(conn, redemption_id, red, passed=passed, at=at, finished=red.at, row_id=redemption_id)
 
 
 def not_held(conn: Statements, redemption_id: str) -> LedgerError:
@@ -245,13 +248,13 @@ def release_held(conn: Statements, redemption_id: str, red: Redemption, *, at: d
 
 
 def _finish(conn: Statements, redemption_id: str, red: Redemption, *, passed: int | None,
-            at: dt.datetime, finished: float) -> Step:  # fmt: skip
+            at: dt.datetime, finished: float, row_id: str | None = None) -> Step:  # fmt: skip
     """Journal the commit with its uses; `finished` is `at` as epoch seconds."""
     passed = red.admitted if passed is None else passed
     if not 0 <= passed <= red.admitted:
         raise LedgerError(f"redemption {redemption_id!r}: passed must be 0..{red.admitted}, not {passed}")
     if passed == 0 and red.admitted > 0:
-        return _release(conn, redemption_id, red, at=at, finished=finished, why="nobody passed")
+        return _release(conn, redemption_id, red, at=at, finished=finished, why="nobody passed", row_id=row_id)
     uses = _trim(red.plan, red.admitted - passed) if passed < red.admitted else red.plan
     text = at.isoformat()
     held = _iso(red.at, finished, text)
@@ -261,7 +264,7 @@ def _finish(conn: Statements, redemption_id: str, red: Redemption, *, passed: in
     if red.admission is not None:
         body["admission"] = red.admission.id
     moved = 0 if red.summary.get("kiosk") else (passed if red.direction == "entry" else -passed)
-    seq = _journal(conn, COMMITTED, finished, red, redemption_id=redemption_id, body=body, inside=moved)
+    seq = _journal(conn, COMMITTED, finished, red, redemption_id=redemption_id, body=body, inside=moved, row_id=row_id)
     created = False
     if red.admission is not None:
         created = _create_admission(conn, red.admission, voucher=red.entitlement_id)
@@ -270,12 +273,13 @@ def _finish(conn: Statements, redemption_id: str, red: Redemption, *, passed: in
 
 
 def _release(
-    conn: Statements, redemption_id: str, red: Redemption, *, at: dt.datetime, finished: float, why: str
+    conn: Statements, redemption_id: str, red: Redemption, *, at: dt.datetime, finished: float, why: str,
+    row_id: str | None = None,
 ) -> Step:
     text = at.isoformat()
     body = _journal_base(redemption_id, red, held=_iso(red.at, finished, text), at=text)
     body["passed"], body["why"] = 0, why
-    seq = _journal(conn, RELEASED, finished, red, redemption_id=redemption_id, body=body, inside=0)
+    seq = _journal(conn, RELEASED, finished, red, redemption_id=redemption_id, body=body, inside=0, row_id=row_id)
     log.debug("release %s: entitlement %s (%s)", redemption_id, red.entitlement_id, why)
     return Step(redemption_id, seq, [], False)
 
@@ -408,12 +412,13 @@ def _journal_base(redemption_id: str, red: Redemption, *, held: str, at: str) ->
 
 def _journal(
     conn: Statements, type_: str, finished: float, red: Redemption, *, redemption_id: str,
-    body: Mapping[str, Any], inside: int,
+    body: Mapping[str, Any], inside: int, row_id: str | None = None,
 ) -> int:  # fmt: skip
     """Append the journal row of a redemption's step (held, committed, released); returns its seq."""
     cursor = conn.execute(
         _INSERT_JOURNAL,
-        (new_id(), finished, type_, red.lane, red.entitlement_id, redemption_id, red.reason, _dump(body), inside),
+        (row_id or new_id(), finished, type_, red.lane, red.entitlement_id, redemption_id, red.reason, _dump(body),
+         inside),
     )
     return int(cursor.lastrowid or 0)
 

@@ -14,9 +14,10 @@ from gate.cache import Ledger
 from gate.config import GateConfig, load_config, parse_config
 from gate.demo.ledger import DEMO_CONFIG, demo_lines
 from gate.engine import Engine
+from gate.errors import GateError
 
 
-class UsageError(Exception):
+class UsageError(GateError):
     """Bad input on the command line: reported in one line, exit status 2."""
 
 

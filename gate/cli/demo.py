@@ -34,7 +34,7 @@ def demo(args: argparse.Namespace) -> int:
     if args.log_level is None:
         # The view shows what the lane warns about (fire, alarms), and a camera that cannot open
         # retries quietly: log lines would only bury the view's.
-        for name in ("gate.lane", "gate.scanner", "gate.daemon"):
+        for name in ("gate.turnstile", "gate.point", "gate.scanner", "gate.daemon"):
             logging.getLogger(name).setLevel(logging.ERROR)
     turnstile = config.turnstile
     kiosks = [lane for lane, c in config.lanes.items() if c.kiosk]

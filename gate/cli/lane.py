@@ -15,7 +15,7 @@ from typing import Any
 from gate.cli.context import resolve_config
 from gate.cli.run import config_path
 from gate.daemon.control import DaemonUnreachable, request
-from gate.lane.model import LaneMode
+from gate.point.model import LaneMode
 
 
 def _socket(args: argparse.Namespace) -> Path:

@@ -36,7 +36,8 @@ from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from gate.lane.model import LaneMode
+from gate.errors import GateError
+from gate.point.model import LaneMode
 from gate.records import Direction
 
 log = logging.getLogger("gate.control")
@@ -89,7 +90,7 @@ class Controlled(Protocol):
     async def open_once(self, direction: Direction, *, reason: str, staff: str) -> None: ...
 
 
-class ControlError(Exception):
+class ControlError(GateError):
     """A request the lane refused (e.g. open on a locked lane): answered, not fatal."""
 
 
@@ -250,7 +251,7 @@ def _answers(path: Path) -> bool:
     return True
 
 
-class DaemonUnreachable(Exception):
+class DaemonUnreachable(GateError):
     """No daemon answers on the control socket (not running, or not allowed)."""
 
 

@@ -1,4 +1,4 @@
-"""`gate run`: the daemon of one lane.
+"""`gate run`: the daemon of one lane, a turnstile lane or a kiosk, as the config says.
 
 One event loop, one root `asyncio.TaskGroup`, every long-lived part an async context manager:
 
@@ -7,20 +7,23 @@ One event loop, one root `asyncio.TaskGroup`, every long-lived part an async con
     ├── ledger-probe     BEGIN IMMEDIATE; ROLLBACK every few seconds  (health)
     ├── clock            watches the wall clock against the monotonic one
     ├── watchdog         WATCHDOG=1 at half $WATCHDOG_USEC while healthy
-    └── lane             ledger + engine -> Lane -> control socket -> lane TaskGroup
+    └── lane             ledger + engine -> DecisionPoint [-> Turnstile] -> control socket -> TaskGroup
                          ├── reader:<id>   one per configured reader of the lane, restarted with backoff
                          ├── checkpoint    copies the WAL into the ledger while the lane is idle
                          └── stop          waits for SIGTERM/SIGINT
 
+A kiosk has no turnstile: its reads open kiosk sessions on the decision point.
+
 SIGTERM (or SIGINT): STOPPING=1 at once; readers stop taking reads; decisions already taken
-finish; the control socket closes; the Lane drains the passage in progress (its __aexit__);
-the ledger closes; exit 0. The health tasks outlive the lane so the watchdog is fed while a
-passage drains.
+finish; the control socket closes; the turnstile drains the passage in progress (its
+__aexit__); the decision point stops; the ledger closes; exit 0. The health tasks outlive the
+lane so the watchdog is fed while a passage drains.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -37,8 +40,10 @@ from gate.daemon.health import Check, LedgerProbe, LoopTicker, Watchdog
 from gate.daemon.readers import Build, LaneFeed, SupervisedReader
 from gate.daemon.systemd import Notifier
 from gate.engine import Engine
-from gate.lane import Lane, LaneHardwareError, LaneMode, LaneStopped
+from gate.point import DecisionPoint, LaneMode, LaneRefused, PointStopped
 from gate.records import Direction
+from gate.scanner.read import Read
+from gate.turnstile import LaneHardwareError, Turnstile
 
 log = logging.getLogger("gate.daemon")
 
@@ -69,7 +74,8 @@ class Daemon:
             self.notifier, self._checks, ticker=self.ticker, max_lag=daemon.watchdog.max_loop_lag_s,
             describe=self._describe,
         )  # fmt: skip
-        self.lane: Lane | None = None
+        self.point: DecisionPoint | None = None
+        self.turnstile: Turnstile | None = None
         self.readers: list[SupervisedReader] = []
         self.started = time.monotonic()
         self.started_at = dt.datetime.now(dt.UTC)
@@ -116,36 +122,55 @@ class Daemon:
         ledger = await asyncio.to_thread(Ledger.open, path)
         try:
             engine = Engine(ledger, self.config)
-            try:
-                lane = Lane(engine=engine, lane_id=self.lane_id, config=self.config, clock=self.clock.now)
-            except ValueError as exc:  # the config cannot drive this lane's turnstile
-                raise ConfigError(self.source, [str(exc)]) from exc
-            async with lane:
-                self.lane = lane
-                self._report_restart(lane)
-                await self._serve(lane)
+            async with contextlib.AsyncExitStack() as stack:
+                point = DecisionPoint(engine=engine, lanes=[self.lane_id], clock=self.clock.now)
+                await stack.enter_async_context(point)
+                if not point.is_kiosk(self.lane_id):
+                    self.turnstile = await stack.enter_async_context(self._turnstile(point))
+                self.point = point
+                self._report_restart(point)
+                await self._serve(point)
             log.info("lane %s drained", self.lane_id)
         finally:
-            self.lane = None
+            self.point = self.turnstile = None
             await asyncio.to_thread(ledger.close)
 
-    async def _serve(self, lane: Lane) -> None:
-        feed = LaneFeed(lane.handle)
+    def _turnstile(self, point: DecisionPoint) -> contextlib.AbstractAsyncContextManager[Turnstile]:
+        """The lane's turnstile; a config that cannot drive it is a ConfigError (no restart loop)."""
+        turnstile = self.config.turnstile
+        if turnstile is None:
+            problem = f"turnstile: lane {self.lane_id!r} is not a kiosk, so it needs a [turnstile] section"
+            raise ConfigError(self.source, [problem])
+
+        @contextlib.asynccontextmanager
+        async def plugged() -> Any:
+            try:
+                entered = Turnstile(point=point, lane_id=self.lane_id, config=turnstile)
+                async with entered:
+                    yield entered
+            except LaneRefused as exc:
+                raise ConfigError(self.source, [str(exc)]) from exc
+
+        return plugged()
+
+    async def _serve(self, point: DecisionPoint) -> None:
+        feed = LaneFeed(self._decide)
         self.readers = [
             SupervisedReader(reader_id, reader, feed, build=self._build)
             for reader_id, reader in self.config.readers.items()
             if reader.lane == self.lane_id
         ]
         async with ControlServer(self.config.daemon.control_socket, self), asyncio.TaskGroup() as group:
-            tasks = [group.create_task(self._checkpoints(lane, feed), name="checkpoint")]
+            tasks = [group.create_task(self._checkpoints(point, feed), name="checkpoint")]
             for supervised in self.readers:
                 supervised.task = group.create_task(supervised.run(), name=f"reader:{supervised.id}")
                 tasks.append(supervised.task)
             self._state = "serving"
             self.notifier.ready(self._describe())
             log.info(
-                "ready: lane %s, mode %s, %d reader(s), control %s, clock %s",
-                self.lane_id, lane.mode, len(self.readers), self.config.daemon.control_socket,
+                "ready: %s %s, mode %s, %d reader(s), control %s, clock %s",
+                "kiosk" if self.turnstile is None else "lane", self.lane_id, point.mode(self.lane_id),
+                len(self.readers), self.config.daemon.control_socket,
                 "trusted" if self.clock.state.trusted else f"NOT trusted ({self.clock.state.reason})",
             )  # fmt: skip
             await self._stop.wait()
@@ -153,23 +178,26 @@ class Daemon:
                 task.cancel()
         await feed.drain()  # decisions already taken reach the ledger before the lane drains
 
-    async def _checkpoints(self, lane: Lane, feed: LaneFeed) -> None:
+    async def _decide(self, read: Read) -> None:
+        assert self.point is not None
+        await self.point.decide(read, lane=self.lane_id)
+
+    async def _checkpoints(self, point: DecisionPoint, feed: LaneFeed) -> None:
         """Copy the WAL into the ledger when the lane has been idle a moment (cheap unless due)."""
         idle = self.config.daemon.idle_checkpoint_s
         done_at = -1.0
         while True:
             await asyncio.sleep(idle / 2)
-            if feed.idle_for() < idle or lane.status().passage is not None or done_at == feed.last_read:
+            if feed.idle_for() < idle or point.status(self.lane_id).passage is not None or done_at == feed.last_read:
                 continue
             done_at = feed.last_read
             try:
-                # The Ledger is only ever used from the lane's ledger thread: run it there.
-                await lane.run_ledger(lane.engine.ledger.checkpoint)
+                await point.checkpoint()
             except LedgerError as exc:
                 log.warning("checkpoint failed: %s", exc)
 
-    def _report_restart(self, lane: Lane) -> None:
-        holds = lane.status().restart_holds
+    def _report_restart(self, point: DecisionPoint) -> None:
+        holds = point.status(self.lane_id).restart_holds
         if holds:
             released = sum(1 for h in holds if h.outcome == "released")
             log.warning(
@@ -197,18 +225,18 @@ class Daemon:
         return ", ".join(parts)
 
     def _describe(self) -> str:
-        lane = self.lane
-        mode = lane.mode.value if lane is not None else "-"
+        point = self.point
+        mode = point.mode(self.lane_id).value if point is not None else "-"
         clock = "" if self.clock.state.trusted else "; clock NOT trusted"
         return f"{self._state}: lane {self.lane_id} {mode}; readers: {self._readers()}{clock}"
 
     def status(self) -> dict[str, Any]:
-        lane = self.lane
-        if lane is None:
+        point = self.point
+        if point is None:
             raise ControlError(f"lane {self.lane_id} is not running ({self._state})")
         checks = self.watchdog.evaluate()
         return {
-            "lane": to_json(lane.status()),
+            "lane": to_json(point.status(self.lane_id)),
             "daemon": {
                 "state": self._state,
                 "pid": os.getpid(),
@@ -224,19 +252,22 @@ class Daemon:
         }
 
     async def set_mode(self, mode: LaneMode, *, reason: str, staff: str) -> None:
-        await self._running_lane().set_mode(mode, reason=reason, staff=staff)
+        try:
+            await self._running_point().set_mode(self.lane_id, mode, reason=reason, by=staff)
+        except (PointStopped, LaneRefused) as exc:
+            raise ControlError(str(exc)) from exc
         self.notifier.status(self._describe())
 
     async def open_once(self, direction: Direction, *, reason: str, staff: str) -> None:
         try:
-            await self._running_lane().open_once(direction=direction, reason=reason, staff=staff)
-        except (LaneStopped, ValueError) as exc:
+            await self._running_point().open_once(self.lane_id, direction=direction, reason=reason, by=staff)
+        except (PointStopped, LaneRefused) as exc:
             raise ControlError(str(exc)) from exc
 
-    def _running_lane(self) -> Lane:
-        if self.lane is None or self._stop.is_set():
+    def _running_point(self) -> DecisionPoint:
+        if self.point is None or self._stop.is_set():
             raise ControlError(f"lane {self.lane_id} is {self._state}")
-        return self.lane
+        return self.point
 
 
 def _link(running: bool, connected: bool | None) -> str:

@@ -1,41 +1,40 @@
-"""The demo as a lane: the real `Lane` on simulated pins, the demo ledger, readers and a live view.
+"""The demo: the real decision point and turnstile on simulated pins, the demo ledger, readers and a live view.
 
-    Lane (mock pins; the demo ledger)
-    ├── view      LaneView: every lane event as a line (and a status block on a terminal)
-    ├── walker    simulated visitors push the arm after each unlock (unless --no-walk)
-    ├── camera    /dev/video0 through the daemon's supervised reader, when there is one
-    └── flow      the guided tour through the lane, then codes typed on stdin until EOF
+    DecisionPoint (the demo ledger; the lane and the kiosk)
+    └── Turnstile (mock pins) of the lane
+        ├── view      LaneView: a subscriber of the point's events, a line each (and a status block)
+        ├── walker    simulated visitors push the arm after each unlock (unless --no-walk)
+        ├── camera    /dev/video0 through the daemon's supervised reader, when there is one
+        └── flow      the guided tour through the lane, then codes typed on stdin until EOF
 
-The tour's kiosk step has no turnstile: it is redeemed on the same ledger, on the lane's
-ledger thread, as a kiosk sharing this ledger would. SIGINT (Ctrl-C) or SIGTERM stops the
-flow; passages under way finish (visitors still walk) before the lane stops.
+The tour's kiosk step goes through the same decision point as a kiosk session: the code is
+read at the kiosk, a performance chosen, the choice confirmed. SIGINT (Ctrl-C) or SIGTERM
+stops the flow; passages under way finish (visitors still walk) before the lane stops.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
-import functools
 import logging
 import signal
 from dataclasses import dataclass
-from typing import TextIO
+from typing import Any, TextIO
 
 from gate.cache import Ledger
 from gate.config import CameraReaderConfig, GateConfig, ReaderConfig
 from gate.daemon.readers import LaneFeed, SupervisedReader
-from gate.decision import Ask
 from gate.demo.ledger import DEMO_CODES, TOUR
 from gate.demo.typed import TypedReader
 from gate.demo.view import LaneView
 from gate.demo.walker import Walker
-from gate.engine import Engine, Outcome
-from gate.lane import Lane, LaneMode, LaneStopped
-from gate.lane.mock import mock_factory, wired
-from gate.lane.model import OPEN_MODES
+from gate.engine import Engine
+from gate.errors import GateError
+from gate.point import OPEN_MODES, DecisionPoint, LaneMode
 from gate.records import Direction
 from gate.scanner.read import Read, Reader
+from gate.turnstile import Turnstile
+from gate.turnstile.mock import mock_factory, wired
 
 log = logging.getLogger("gate.demo")
 
@@ -66,17 +65,17 @@ def _build_camera(reader_id: str, config: ReaderConfig) -> Reader:
 
 
 class Demo:
-    def __init__(self, lane: Lane, *, options: DemoOptions, out: TextIO) -> None:
-        self.lane = lane
+    def __init__(self, point: DecisionPoint, turnstile: Turnstile, *, options: DemoOptions, out: TextIO) -> None:
+        self.point = point
+        self.lane_id = turnstile.lane_id
         self.options = options
-        self.engine = lane.engine
-        self.tz = lane.engine.tz
-        self.view = LaneView(lane, out=out, tty=options.tty, tz=self.tz, hint=HINT)
-        self.walker = Walker(lane, after_s=options.walk_after_s, note=self._note, enabled=options.walk)
+        self.tz = point.tz
+        self.turnstile = turnstile.config
+        self.pin_factory = turnstile.pin_factory
+        self.view = LaneView(point, self.lane_id, out=out, tty=options.tty, tz=self.tz, hint=HINT,
+                             passage_timeout_s=self.turnstile.passage_timeout_s)  # fmt: skip
+        self.walker = Walker(point, turnstile, after_s=options.walk_after_s, note=self._note, enabled=options.walk)
         self.view.walking = options.walk
-        turnstile = lane.config.turnstile
-        assert turnstile is not None  # the Lane refuses a config without one
-        self.turnstile = turnstile
 
     async def run(self, stop: asyncio.Event) -> None:
         self.view.start()
@@ -97,7 +96,7 @@ class Demo:
                 # Passages under way end as they would (visitors still walk); a lane without
                 # walkers releases them after one timeout each, on its way out.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.lane.settle(), self.turnstile.passage_timeout_s + 1)
+                    await asyncio.wait_for(self.point.settle(self.lane_id), self.turnstile.passage_timeout_s + 1)
                 for task in background:
                     task.cancel()
             async with self.view.lock:
@@ -113,12 +112,12 @@ class Demo:
             self.view.line("A guided tour: each code goes through the lane as if it were scanned.")
         for code, lane_id, ask, what in TOUR:
             header = ("", f"# {what}")
-            if lane_id == self.lane.lane_id:
+            if lane_id == self.lane_id:
                 direction: Direction = "exit" if ask.get("direction") == "exit" else "entry"
                 await self.decide(Read(code, None, "tour", direction), party=ask.get("party"), header=header)
-                await self.lane.settle()  # the passage ends before the next step: the story stays in order
+                await self.point.settle(self.lane_id)  # the passage ends before the next step: the story stays in order
             else:
-                await self._kiosk(code, lane_id, Ask(**ask), header)
+                await self._kiosk(code, lane_id, ask, header)
             async with self.view.lock:
                 self.view.drain()
             if self.options.pace_s:
@@ -134,12 +133,12 @@ class Demo:
                 if not self.options.live_input:
                     # Scripted input (a pipe, a file) reads as a story: each passage ends before
                     # the next code. Someone typing may scan again while one is under way.
-                    await self.lane.settle()
-        await self.lane.settle()
+                    await self.point.settle(self.lane_id)
+        await self.point.settle(self.lane_id)
 
     async def decide(self, read: Read, *, party: int | None = None, header: tuple[str, ...] = ()) -> None:
         """One read through the lane, its lines together: the code, the decision, what the lane did."""
-        where = self.lane.lane_id + (", exit" if read.direction == "exit" else "")
+        where = self.lane_id + (", exit" if read.direction == "exit" else "")
         where += f", party of {party}" if party else ""
         where += f" (from the {read.reader} reader)" if read.reader not in ("tour", "typed") else ""
         async with self.view.lock:
@@ -148,33 +147,41 @@ class Demo:
             self.view.read(read.data, where)
             try:
                 # Shielded: a Ctrl-C must not cut a decision between its hold and its passage.
-                decision = await asyncio.shield(self.lane.handle(read, party=party))
-            except (LaneStopped, ValueError) as exc:
+                outcome = await asyncio.shield(self.point.decide(read, lane=self.lane_id, party=party))
+            except GateError as exc:
                 self.view.line(f"  {exc}")
                 return
-            self.view.decided(decision)
-        if decision.admits and self.lane.mode in OPEN_MODES:
+            self.view.drain()  # the decision comes back as an event, as a screen would see it
+        decision = outcome.decision
+        if decision.admits and self.point.mode(self.lane_id) in OPEN_MODES:
             self.walker.walk_through(read.direction, decision.admitted)
 
-    async def _kiosk(self, code: str, lane_id: str, ask: Ask, header: tuple[str, ...]) -> None:
+    async def _kiosk(self, code: str, lane_id: str, ask: dict[str, Any], header: tuple[str, ...]) -> None:
+        """A kiosk session, as its screen would drive it: read, choose, confirm."""
         async with self.view.lock:
             for line in header:
                 self.view.line(line)
             self.view.read(code, lane_id)
-            outcome = await self.lane.run_ledger(functools.partial(self._redeem, code, lane_id, ask))
-            self.view.decided(outcome.decision)
-            self.view.event("a kiosk redeems at its screen: no turnstile, the admission is issued at once")
-
-    def _redeem(self, code: str, lane_id: str, ask: Ask) -> Outcome:
-        """On the lane's ledger thread: decide and, redeemed, commit at once (a kiosk has no passage)."""
-        now = dt.datetime.now(self.tz)
-        outcome = self.engine.admit(code, lane=lane_id, at=now, ask=ask)
-        if outcome.redemption is not None:
-            self.engine.commit(outcome.redemption, at=now)
-        return outcome
+            try:
+                view = await self.point.kiosk_read(Read(code, None, "tour", "entry"), lane=lane_id)
+                self.view.drain()
+                choices = ", ".join(o.performance or "+".join(o.items) for c in view.codes for o in c.options)
+                self.view.event(f"kiosk session {view.session}: {choices or 'nothing to choose'}")
+                view = await self.point.kiosk_choose(lane_id, view.session, performance=ask.get("performance"),
+                                                     items=tuple(ask.get("items", ())))  # fmt: skip
+                self.view.drain()
+                if view.refused is not None or not view.held:
+                    self.view.event("the kiosk user's choice is refused: nothing held")
+                    await self.point.kiosk_cancel(lane_id, view.session)
+                    return
+                self.view.event(f"chose {ask.get('performance') or ask.get('items')}: held, the kiosk user confirms")
+                await self.point.kiosk_confirm(lane_id, view.session)
+                self.view.event("confirmed: the admission is issued, no turnstile at a kiosk")
+            except GateError as exc:
+                self.view.line(f"  {exc}")
 
     async def _camera(self, source: str) -> None:
-        config = CameraReaderConfig(type="camera", lane=self.lane.lane_id, source=source)
+        config = CameraReaderConfig(type="camera", lane=self.lane_id, source=source)
         await SupervisedReader("camera", config, LaneFeed(self.decide), build=_build_camera).run()
 
     async def _note(self, text: str) -> None:
@@ -192,10 +199,10 @@ class Demo:
                 if command == ":help":
                     self.view.line(HELP)
                 elif command == ":mode" and len(args) == 1 and args[0] in {m.value for m in LaneMode}:
-                    await self.lane.set_mode(LaneMode(args[0]), reason="demo", staff="demo")
+                    await self.point.set_mode(self.lane_id, LaneMode(args[0]), reason="demo", by="demo")
                 elif command == ":open" and args in ([], ["entry"], ["exit"]):
                     direction: Direction = "exit" if args == ["exit"] else "entry"
-                    await self.lane.open_once(direction=direction, reason="demo", staff="demo")
+                    await self.point.open_once(self.lane_id, direction=direction, reason="demo", by="demo")
                 elif command == ":fire" and self.turnstile.fire_loop is not None:
                     self._fire()
                 elif command == ":walk":
@@ -203,13 +210,13 @@ class Demo:
                     self.view.line("  visitors walk through" if self.walker.enabled else "  nobody walks through now")
                 else:
                     self.view.line(f"  {line!r} is not a code: type CODE, or CODE exit (:help for staff commands)")
-            except (LaneStopped, ValueError) as exc:
+            except GateError as exc:
                 self.view.line(f"  {exc}")
             self.view.drain()
 
     def _fire(self) -> None:
-        assert self.lane.pin_factory is not None and self.turnstile.fire_loop is not None
-        loop = wired(self.lane.pin_factory, self.turnstile.fire_loop)
+        assert self.pin_factory is not None and self.turnstile.fire_loop is not None
+        loop = wired(self.pin_factory, self.turnstile.fire_loop)
         if loop.state:  # the pull-up reads high: the loop is open
             loop.drive_low()
             self.view.line(f"  fire loop closed again: the alarm ends after {self.turnstile.fire_clear_s:g} s")
@@ -218,7 +225,7 @@ class Demo:
             self.view.line("  the fire panel opens its loop (:fire again closes it)")
 
     def _summary(self) -> None:
-        status = self.lane.status()
+        status = self.point.status(self.lane_id)
         done = self.view.outcomes
         self.view.line(
             f"\ndone: {self.view.reads} read(s) decided at {status.lane}; passages: {done.get('committed', 0)} "
@@ -237,10 +244,11 @@ async def run_demo(config: GateConfig, *, options: DemoOptions, out: TextIO) -> 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     ledger = await asyncio.to_thread(Ledger.open, config.ledger.path, create=False)
+    assert config.turnstile is not None  # the demo config has one
     try:
-        lane = Lane(engine=Engine(ledger, config), lane_id=lane_id, config=config, pin_factory=factory)
-        async with lane:
-            await Demo(lane, options=options, out=out).run(stop)
+        point = DecisionPoint(engine=Engine(ledger, config), lanes=list(config.lanes))
+        async with point, Turnstile(point=point, lane_id=lane_id, config=config.turnstile, pin_factory=factory) as t:
+            await Demo(point, t, options=options, out=out).run(stop)
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)

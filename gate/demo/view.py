@@ -1,4 +1,4 @@
-"""The live terminal view of a lane, from `Lane.subscribe()` and `Lane.status()`.
+"""The live terminal view of a lane: a subscriber of the decision point's events, and its status.
 
 Every read, decision and lane event is one appended line, timed from the read it follows:
 relays, the lock output, lamps and buzzer as they switch, passages as they end, modes and
@@ -22,9 +22,19 @@ from typing import TextIO
 
 from gate.cli.output import decision_text
 from gate.config import Language
-from gate.decision import Decision
-from gate.lane import Lane, LaneEvent, LaneMode, LaneStatus, Outputs, PassageResult
-from gate.lane.model import LAMPS
+from gate.point import DecisionPoint, LaneMode, LaneStatus, Outputs, PassageResult
+from gate.point.events import (
+    DecisionMade,
+    Event,
+    FireAlarm,
+    KioskStep,
+    Missed,
+    ModeChanged,
+    OutputsChanged,
+    PassageStep,
+    TurnstileAlarm,
+)
+from gate.point.model import LAMPS
 
 STATUS_ROWS = 6  # the separator and five lines of the status block
 _MIN_ROWS = STATUS_ROWS + 4  # below this, a terminal gets plain lines only
@@ -43,12 +53,14 @@ Segment = tuple[str, str]  # (text, SGR style or "")
 
 
 class LaneView:
-    """Lines (and on a terminal, the status block) for one lane; create it inside the lane."""
+    """Lines (and on a terminal, the status block) for one lane; create it inside the running point."""
 
     def __init__(
-        self, lane: Lane, *, out: TextIO, tty: bool, tz: dt.tzinfo, language: Language = "en", hint: str = ""
-    ) -> None:
-        self.lane = lane
+        self, point: DecisionPoint, lane_id: str, *, out: TextIO, tty: bool, tz: dt.tzinfo,
+        passage_timeout_s: float = 1.0, language: Language = "en", hint: str = "",
+    ) -> None:  # fmt: skip
+        self.point = point
+        self.lane_id = lane_id
         self.out = out
         self.tz = tz
         self.language = language
@@ -56,16 +68,16 @@ class LaneView:
         self.walking: bool | None = None  # shown in the status block when the demo walks
         self.lock = asyncio.Lock()
         self._loop = asyncio.get_running_loop()
-        self._queue = lane.subscribe()
-        self._taken: deque[LaneEvent] = deque()  # taken off the queue by `run`, not written yet
-        self._outputs = lane.status().outputs
+        self._events = point.subscribe()
+        self._taken: deque[Event] = deque()  # taken off the subscription by `run`, not written yet
+        self._outputs = self.status().outputs
         self._moment_from = self._outputs  # the outputs before the moment being written
         self._changes_at: float | None = None  # when that moment began
         self._t0 = self._loop.time()
         self._last: str = ""
         self.reads = 0
         self.outcomes: dict[str, int] = {}
-        self._timeout = lane.config.turnstile.passage_timeout_s if lane.config.turnstile else 1.0
+        self._timeout = passage_timeout_s
         rows = shutil.get_terminal_size().lines
         self._screen = _Screen(out) if tty and rows >= _MIN_ROWS else None
 
@@ -87,11 +99,11 @@ class LaneView:
         self._t0 = self._loop.time()
         self.line(f"  {text}")
 
-    def decided(self, decision: Decision) -> None:
-        text = decision_text(decision, at=dt.datetime.now(self.tz), tz=self.tz, language=self.language)
-        self._last = text
-        self.line(f"  {text}")
-        self.drain()
+    def status(self) -> LaneStatus:
+        return self.point.status(self.lane_id)
+
+    def _now(self) -> dt.datetime:
+        return dt.datetime.now(self.tz)
 
     def event(self, text: str, at: float | None = None) -> None:
         """One lane line, timed from the last read."""
@@ -100,10 +112,13 @@ class LaneView:
 
     def drain(self) -> None:
         """Write every lane event that arrived so far, in order (call under `lock`)."""
-        while self._taken:
-            self._show(self._taken.popleft())
-        while not self._queue.empty():
-            self._show(self._queue.get_nowait())
+        events = [*self._taken, *self._events.drain()]
+        self._taken.clear()
+        # The relay pulses before the decision is told (a visitor never waits for a
+        # subscriber), but a reader of the view wants the verdict first: what the lane did
+        # about it follows.
+        for event in sorted(events, key=lambda e: not isinstance(e, DecisionMade)):
+            self._show(event)
         self._flush_changes()
 
     # --- life cycle -----------------------------------------------------------------------
@@ -114,7 +129,7 @@ class LaneView:
             self._redraw()
 
     def close(self) -> None:
-        self.lane.unsubscribe(self._queue)
+        self._events.close()
         if self._screen is not None:
             self._redraw()
             self._screen.stop()
@@ -123,10 +138,10 @@ class LaneView:
     async def run(self) -> None:
         """Write lane events as they come; on a terminal, redraw the block (a countdown ticks)."""
         while True:
-            tick = None if self._screen is None else (0.1 if self.lane.status().passage else 0.5)
+            tick = None if self._screen is None else (0.1 if self.status().passage else 0.5)
             with contextlib.suppress(TimeoutError):
                 # Kept in order: a read holding the lock meanwhile drains this one first.
-                self._taken.append(await asyncio.wait_for(self._queue.get(), tick))
+                self._taken.append(await self._events.get(tick))
             async with self.lock:
                 self.drain()
                 if self._screen is not None:
@@ -135,8 +150,8 @@ class LaneView:
 
     # --- events as lines ------------------------------------------------------------------
 
-    def _show(self, event: LaneEvent) -> None:
-        if event.kind == "output" and event.outputs is not None:
+    def _show(self, event: Event) -> None:
+        if isinstance(event, OutputsChanged):
             # The lane reports each output as it switches; those of one moment make one line.
             # (A lamp switched off and on again within the moment is no change.)
             if self._changes_at is not None and event.monotonic - self._changes_at > MOMENT_S:
@@ -145,17 +160,33 @@ class LaneView:
                 self._moment_from, self._changes_at = self._outputs, event.monotonic
             self._outputs = event.outputs
             return
+        if isinstance(event, DecisionMade):
+            where = "" if event.lane == self.lane_id else f"  (at {event.lane})"
+            text = decision_text(event.decision, at=event.at, tz=self.tz, language=self.language)
+            self._last = text
+            self.line(f"  {text}{where}")
+            return
         self._flush_changes()
-        if event.kind == "passage" and event.passage is not None:
-            self.outcomes[event.passage.outcome] = self.outcomes.get(event.passage.outcome, 0) + 1
-            self.event(passage_line(event.passage), event.monotonic)
-        elif event.kind == "mode" and event.mode is not None:
+        if isinstance(event, PassageStep) and event.result is not None:
+            result = event.result
+            self.outcomes[result.outcome] = self.outcomes.get(result.outcome, 0) + 1
+            self.event(passage_line(result), event.monotonic)
+        elif isinstance(event, ModeChanged) and event.lane == self.lane_id:
             self.event(f"mode {event.mode.value}", event.monotonic)
-        elif event.kind == "fire":
-            text = "FIRE ALARM: the fire loop is open, every way is free" if event.fire else "fire alarm over"
+        elif isinstance(event, FireAlarm):
+            text = "FIRE ALARM: the fire loop is open, every way is free" if event.alarm else "fire alarm over"
             self.event(text, event.monotonic)
-        elif event.kind == "alarm":
+        elif isinstance(event, TurnstileAlarm):
             self.event(f"ALARM: {event.detail}", event.monotonic)
+        elif isinstance(event, KioskStep) and event.step in ("held", "refused"):
+            for outcome in event.view.held:
+                self.line("  " + decision_text(outcome.decision, at=self._now(), tz=self.tz, language=self.language)
+                          + f"  (at {event.lane}, held)")  # fmt: skip
+            if event.view.refused is not None:
+                text = decision_text(event.view.refused, at=self._now(), tz=self.tz, language=self.language)
+                self.line(f"  {text}  (at {event.lane}, nothing held)")
+        elif isinstance(event, Missed):
+            self.event(f"({event.count} event(s) missed: the view fell behind)", event.monotonic)
 
     def _flush_changes(self) -> None:
         if self._changes_at is not None:
@@ -179,9 +210,9 @@ class LaneView:
         return changes
 
     def _unlocks(self, direction: str) -> str:
-        passage = self.lane.status().passage
+        passage = self.status().passage
         if passage is None or passage.direction != direction:
-            return " (held open)" if self.lane.mode in (LaneMode.FREE, LaneMode.EMERGENCY) else ""
+            return " (held open)" if self.point.mode(self.lane_id) in (LaneMode.FREE, LaneMode.EMERGENCY) else ""
         person = f"person {passage.passed + 1} of {passage.expected}"
         return f": {person} may pass, {passage.seconds_left:.1f} s to go through"
 
@@ -189,7 +220,7 @@ class LaneView:
 
     def _redraw(self) -> None:
         assert self._screen is not None
-        self._screen.draw(self.status_block(self.lane.status()))
+        self._screen.draw(self.status_block(self.status()))
 
     def status_block(self, status: LaneStatus) -> list[list[Segment]]:
         """The block's lines as styled segments (plain text when the styles are dropped)."""

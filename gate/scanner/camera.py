@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 
 from gate.backoff import Backoff
+from gate.errors import GateError
 from gate.records import Direction
 from gate.scanner.pipeline import Pipeline
 from gate.scanner.read import Read, Reader
@@ -30,7 +31,7 @@ log = logging.getLogger("gate.scanner")
 _IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 
 
-class CameraError(Exception):
+class CameraError(GateError):
     """A camera source that cannot be opened (yet)."""
 
 

@@ -25,6 +25,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from gate.errors import GateError
+
 from .symbology import DEFAULT_SYMBOLOGIES, ZBAR_SYMBOLOGY, ZBAR_TYPES, ZXING_FORMATS, ZXING_SYMBOLOGY, Symbology
 
 log = logging.getLogger("gate.scanner")
@@ -69,7 +71,7 @@ class Decoded:
         return dataclasses.replace(self, position=(a, b, c, d))
 
 
-class BackendUnavailable(RuntimeError):
+class BackendUnavailable(GateError, RuntimeError):
     """The chosen backend cannot run here (library or system package missing)."""
 
 

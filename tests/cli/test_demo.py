@@ -45,7 +45,10 @@ def test_the_demo_tour_goes_through_the_lane(tmp_path: Path) -> None:
     assert "partial" in shown("a 2-seat subscription, three people")
     assert "unpaid" in shown("an unpaid reservation")
     assert "kiosk_only" in shown("a gift voucher at a turnstile")
-    assert "redeemed" in shown("the voucher redeemed at the kiosk")
+    # At the kiosk the code alone asks for a choice; the choice holds its admission, then it is confirmed.
+    assert "choose_performance" in shown("the voucher redeemed at the kiosk")
+    assert "[redeemed, v-gift]  (at hall-kiosk, held)" in tour["the voucher redeemed at the kiosk"]
+    assert "confirmed" in tour["the voucher redeemed at the kiosk"]
     assert shown("the same code now opens the admission").startswith("ADMIT")
     assert shown("a child's ticket needs staff").startswith("STAFF")
     assert "test_at_live_lane" in shown("a test ticket at a live lane")

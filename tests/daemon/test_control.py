@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from gate.daemon.control import ControlError, ControlServer, DaemonUnreachable, request
-from gate.lane import LaneMode
+from gate.point import LaneMode
 from gate.records import Direction
 
 

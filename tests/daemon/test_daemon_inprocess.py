@@ -70,7 +70,7 @@ def test_the_task_tree(config_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     async def scenario() -> tuple[dict[str, Any], Daemon]:
         daemon = Daemon(load_config(config_path), "l1", notifier=Notifier(None), build=build)
         task = asyncio.create_task(daemon.run())
-        while daemon.lane is None or len(daemon.lane.status().last_decisions) < 2 or len(threads) < 1:
+        while daemon.point is None or len(daemon.point.status("l1").last_decisions) < 2 or len(threads) < 1:
             await asyncio.sleep(0.05)
         for reader in daemon.readers:
             reader.backoff = Backoff(initial=0.01, cap=0.02)
@@ -87,8 +87,8 @@ def test_the_task_tree(config_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     assert readers["scan"]["restarts"] == 0 and readers["scan"]["reads"] == 2
     assert readers["flaky"]["restarts"] >= 2 and readers["flaky"]["last_error"] == "OSError: unplugged"
     assert status["health"]["ok"]  # a failing reader is reported, not held against the daemon
-    # While the lane runs, every checkpoint is on its ledger thread (the last one is the close's).
-    assert threads[0].startswith("gate-lane-l1")
-    assert all(name.startswith("gate-lane-l1") for name in threads[:-1]), threads
+    # While the lane runs, every checkpoint is on the decision point's ledger thread (the last one is the close's).
+    assert threads[0].startswith("gate-ledger")
+    assert all(name.startswith("gate-ledger") for name in threads[:-1]), threads
     assert not (config_path.parent / "run" / "control.sock").exists()
-    assert daemon.lane is None
+    assert daemon.point is None

@@ -14,7 +14,7 @@ import pytest
 from gate.cache import Hold, JournalEntry, Ledger
 from gate.cli import main
 from gate.daemon.control import request
-from gate.lane import RESTART_WHY
+from gate.point import RESTART_WHY
 from tests.daemon.conftest import ROOT, Notifications, Start, Venue, wait_ready
 
 
@@ -245,7 +245,9 @@ def test_a_config_the_lane_cannot_drive_is_refused(venue: Venue) -> None:
     venue.config.write_text(text[: text.index("[turnstile]")] + text[text.index("[readers.scan]") :])
     done = gate(venue, "run")
     assert done.returncode == 2
-    assert done.stderr.splitlines()[1:] == ["  turnstile: the config has no [turnstile] section"]
+    assert done.stderr.splitlines()[1:] == [
+        "  turnstile: lane 'l1' is not a kiosk, so it needs a [turnstile] section"
+    ]
 
 
 def test_gpio_that_cannot_start_is_said_in_one_line_and_exit_1(venue: Venue) -> None:

@@ -63,7 +63,7 @@ def test_no_walkers_then_staff_commands(tmp_path: Path, monkeypatch: pytest.Monk
         at = await _until(out, "passage committed: 1 of 1 went through", after=at)
         type_(":mode locked")
         type_("MEMBER-1")
-        at = await _until(out, "[lane_closed]", after=at)
+        at = await _until(out, "[lane_closed", after=at)
         type_(":mode normal")
         type_(":fire")
         at = await _until(out, "FIRE ALARM", after=at)

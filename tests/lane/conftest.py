@@ -1,11 +1,12 @@
-"""A lane on a real ledger and a real engine, with gpiozero mock pins wired like the turnstile."""
+"""A lane on a real ledger, engine and decision point, with its turnstile on gpiozero mock pins wired like one."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,11 +17,14 @@ from gpiozero.pins.mock import MockFactory
 
 from gate.cache import JournalEntry, Ledger
 from gate.config import GateConfig, parse_config
+from gate.decision import Decision
 from gate.engine import Engine
-from gate.lane import Lane, LaneEvent
-from gate.lane.mock import WiredPin, mock_factory, wired
+from gate.point import DecisionPoint, LaneMode, LaneStatus, Subscription
+from gate.point.events import Event
 from gate.records import Direction
 from gate.scanner.read import Read
+from gate.turnstile import Turnstile
+from gate.turnstile.mock import WiredPin, mock_factory, wired
 
 PARIS = ZoneInfo("Europe/Paris")
 NOON = dt.datetime(2026, 6, 1, 12, 0, tzinfo=PARIS)
@@ -91,12 +95,53 @@ class Rig:
     def pin(self, number: int) -> WiredPin:
         return wired(self.factory, number)
 
-    def lane(self) -> Lane:
-        return Lane(engine=self.engine, lane_id="l1", config=self.config, pin_factory=self.factory, clock=lambda: NOON)
+    @contextlib.asynccontextmanager
+    async def lane(self) -> AsyncIterator[RunningLane]:
+        """The lane l1 running: its decision point, and its turnstile plugged in."""
+        point = DecisionPoint(engine=self.engine, lanes=["l1"], clock=lambda: NOON)
+        assert self.config.turnstile is not None
+        turnstile = Turnstile(point=point, lane_id="l1", config=self.config.turnstile, pin_factory=self.factory)
+        async with point, turnstile:
+            yield RunningLane(point, turnstile)
 
     def journal(self, type_: str | None = None) -> list[JournalEntry]:
         entries = self.ledger.journal()
         return [e for e in entries if type_ is None or e.type == type_]
+
+
+@dataclass
+class RunningLane:
+    """Lane l1 as the tests drive it: every call goes through the decision point's public API."""
+
+    point: DecisionPoint
+    turnstile: Turnstile
+    id: str = "l1"
+
+    async def handle(self, read: Read, *, party: int | None = None) -> Decision:
+        return (await self.point.decide(read, lane=self.id, party=party)).decision
+
+    async def set_mode(self, mode: LaneMode, *, reason: str = "", staff: str | None = None) -> None:
+        await self.point.set_mode(self.id, mode, reason=reason, by=staff)
+
+    async def open_once(self, *, direction: Direction = "entry", reason: str, staff: str = "staff") -> None:
+        await self.point.open_once(self.id, direction=direction, reason=reason, by=staff)
+
+    def status(self) -> LaneStatus:
+        return self.point.status(self.id)
+
+    def subscribe(self) -> Subscription:
+        return self.point.subscribe()
+
+    async def settle(self) -> None:
+        await self.point.settle(self.id)
+
+    @property
+    def mode(self) -> LaneMode:
+        return self.point.mode(self.id)
+
+    @property
+    def fire_alarm(self) -> bool:
+        return self.point.fire_alarm(self.id)
 
 
 def make_rig(tmp_path: Path, *, first_mode: str = "normal") -> Iterator[Rig]:
@@ -130,8 +175,5 @@ async def until(condition: Any, timeout: float = 2.0, step: float = 0.002) -> No
         await asyncio.sleep(step)
 
 
-def drained(queue: asyncio.Queue[LaneEvent]) -> list[LaneEvent]:
-    events = []
-    while not queue.empty():
-        events.append(queue.get_nowait())
-    return events
+def drained(events: Subscription) -> list[Event]:
+    return events.drain()

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from gate.config import ConfigError, parse_config
-from gate.lane import Lane, LaneHardwareError, make_factory
+from gate.point import DecisionPoint, LaneRefused
+from gate.turnstile import LaneHardwareError, Turnstile, make_factory
 
 from .conftest import Rig
 
@@ -108,8 +109,16 @@ def test_a_lane_that_reads_exits_needs_exit_pins(tmp_path: Path, rig: Rig) -> No
     config = parse_config(
         BASE.replace("ledger.sqlite", str(tmp_path / "l.sqlite")) + "[turnstile]\nentry = {relay = 17, sensor = 27}\n"
     )
-    with pytest.raises(ValueError, match=r"turnstile.exit: lane 'l1' reads exit but has no pins for it"):
-        Lane(engine=rig.engine, lane_id="l1", config=config)
+    assert config.turnstile is not None
+    point = DecisionPoint(engine=rig.engine, lanes=["l1"])
+    turnstile = Turnstile(point=point, lane_id="l1", config=config.turnstile, pin_factory=rig.factory)
+
+    async def start() -> None:
+        async with point, turnstile:
+            pass
+
+    with pytest.raises(LaneRefused, match=r"turnstile.exit: lane 'l1' reads exit but has no pins for it"):
+        asyncio.run(start())
 
 
 def test_a_backend_that_cannot_start_here_says_so(rig: Rig) -> None:
@@ -117,10 +126,12 @@ def test_a_backend_that_cannot_start_here_says_so(rig: Rig) -> None:
     config = rig.config.model_copy(
         update={"turnstile": rig.config.turnstile.model_copy(update={"pin_factory": "lgpio"})}  # type: ignore[union-attr]
     )
-    lane = Lane(engine=rig.engine, lane_id="l1", config=config)
+    assert config.turnstile is not None
+    point = DecisionPoint(engine=rig.engine, lanes=["l1"])
+    turnstile = Turnstile(point=point, lane_id="l1", config=config.turnstile)
 
     async def start() -> None:
-        async with lane:
+        async with point, turnstile:
             pass
 
     try:

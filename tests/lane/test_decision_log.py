@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from gate.lane import LaneMode
+from gate.point import LaneMode
 
 from .conftest import ENTRY_RELAY, GREEN, RED, Rig, read
 
@@ -76,4 +76,4 @@ def test_a_read_at_a_closed_lane_is_logged_too(rig: Rig, lines: _Lines) -> None:
     _handle(rig, "SINGLE", mode=LaneMode.LOCKED)
     ((message, relay, _green, _red),) = lines.lines
     assert not relay
-    assert message == "decision lane=l1 verdict=deny reason=lane_closed entitlement=- admitted=0 redemption=-"
+    assert message == "decision lane=l1 verdict=deny reason=lane_closed entitlement=single admitted=0 redemption=-"

@@ -23,12 +23,13 @@ from gate.cache import Ledger
 from gate.config import ReaderConfig, load_config
 from gate.daemon.run import Daemon
 from gate.daemon.systemd import Notifier
-from gate.lane import Lane, LaneEvent, PassageResult
-from gate.lane.mock import WiredPin, rotate, wired
+from gate.point import PassageResult, Subscription
+from gate.point.events import DecisionMade, Event, PassageStep
 from gate.scanner.factory import build_reader
 from gate.scanner.read import Read, Reader
 from gate.scanner.symbology import Symbology
 from gate.scanner.synth import Scene, lane_frame, render
+from gate.turnstile.mock import WiredPin, rotate, wired
 
 CODE = "GATE-E2E-1"
 RELAY, SENSOR, GREEN, RED = 17, 27, 24, 25
@@ -122,9 +123,9 @@ class Seen(Reader):
         await self.inner.aclose()
 
 
-async def _next(events: asyncio.Queue[LaneEvent], kind: str, timeout: float = 30.0) -> LaneEvent:
+async def _next(events: Subscription, kind: type[Event], timeout: float = 30.0) -> Event:
     async with asyncio.timeout(timeout):
-        while (event := await events.get()).kind != kind:
+        while not isinstance(event := await events.get(), kind):
             pass
     return event
 
@@ -151,18 +152,20 @@ def test_a_video_of_a_ticket_opens_the_lane_once(tmp_path: Path) -> None:
         running = asyncio.create_task(daemon.run())
         try:
             async with asyncio.timeout(10):
-                while daemon.lane is None:
+                while daemon.point is None or daemon.turnstile is None:
                     await asyncio.sleep(0.01)
-            lane: Lane = daemon.lane
-            assert lane.pin_factory is not None
-            relay, sensor = wired(lane.pin_factory, RELAY), wired(lane.pin_factory, SENSOR)
-            red, green = wired(lane.pin_factory, RED), wired(lane.pin_factory, GREEN)
-            events = lane.subscribe()
+            point, pins = daemon.point, daemon.turnstile.pin_factory
+            assert pins is not None
+            relay, sensor = wired(pins, RELAY), wired(pins, SENSOR)
+            red, green = wired(pins, RED), wired(pins, GREEN)
+            events = point.subscribe()
 
             # The camera reads the ticket: admitted, and the relay closes promptly after the read.
-            decided = (await _next(events, "decision")).decision
-            assert decided is not None
+            made = await _next(events, DecisionMade)
+            assert isinstance(made, DecisionMade)
+            decided = made.decision
             assert (decided.verdict, decided.reason, decided.entitlement_id) == ("admit", "ok", "t-e2e")
+            assert made.decision_id == made.redemption is not None  # an admit's decision id is its redemption
             read = seen[0]
             assert (read.data, read.reader, read.symbology) == (CODE, "cam", "]Q1")
             await _until_active(relay)
@@ -174,15 +177,20 @@ def test_a_video_of_a_ticket_opens_the_lane_once(tmp_path: Path) -> None:
             await asyncio.sleep(PULSE_S / 2)
             turned = time.monotonic()
             await rotate(sensor)
-            passage = (await _next(events, "passage", timeout=5.0)).passage
+            ended_step = await _next(events, PassageStep, timeout=5.0)
+            while isinstance(ended_step, PassageStep) and ended_step.result is None:
+                ended_step = await _next(events, PassageStep, timeout=5.0)
+            assert isinstance(ended_step, PassageStep)
+            passage = ended_step.result
             assert isinstance(passage, PassageResult)
             ended = (passage.outcome, passage.passed, passage.committed, passage.why)
             assert ended == ("committed", 1, 1, "all passed")
             committed_at = time.monotonic()
             assert committed_at - turned < READ_TO_RELAY_S
-            journal = await lane.run_ledger(lane.engine.ledger.journal)
+            with Ledger.open(tmp_path / "ledger.sqlite") as reading:  # as a command-line tool would
+                journal = reading.journal()
             (commit,) = [e for e in journal if e.type == "redemption.committed"]
-            assert commit.entitlement_id == "t-e2e" and commit.redemption_id == decided.redemption
+            assert commit.entitlement_id == "t-e2e" and commit.redemption_id == made.redemption
             assert commit.body["passed"] == 1
             # One pulse of pulse_ms; the red lamp never lit for the admitted visitor.
             async with asyncio.timeout(5):
@@ -193,8 +201,9 @@ def test_a_video_of_a_ticket_opens_the_lane_once(tmp_path: Path) -> None:
             assert red.first_change(True, started) is None
 
             # The same ticket shown to the camera again: refused as already used, red, no pulse.
-            again = (await _next(events, "decision")).decision
-            assert again is not None and (again.verdict, again.reason) == ("deny", "already_used")
+            again = await _next(events, DecisionMade)
+            assert isinstance(again, DecisionMade)
+            assert (again.decision.verdict, again.decision.reason) == ("deny", "already_used")
             # (The camera saw the code on every frame it decoded: the lane got one read per showing.)
             assert seen[-1].data == CODE and seen[-1].monotonic - read.monotonic > 2.0
             await _until_active(red)

@@ -6,9 +6,10 @@ import asyncio
 import time
 from pathlib import Path
 
-from gate.lane import RESTART_WHY, LaneMode
-from gate.lane.mock import rotate
+from gate.point import RESTART_WHY, LaneMode
+from gate.point.events import DecisionMade, OutputsChanged, PassageStep, TurnstileAlarm
 from gate.reasons import Reason, Verdict
+from gate.turnstile.mock import rotate
 
 from .conftest import (
     ALARM,
@@ -51,7 +52,7 @@ def test_fire_loop_opened_mid_passage_frees_every_way_and_ends_the_passage(rig: 
             assert lane.mode is LaneMode.EMERGENCY and lane.fire_alarm
             assert lane.status().staff_mode is LaneMode.NORMAL
             assert rig.pin(GREEN).state and rig.pin(AMBER).state
-            (result,) = [e.passage for e in drained(events) if e.passage is not None]
+            (result,) = [e.result for e in drained(events) if isinstance(e, PassageStep) and e.result is not None]
             assert (result.passed, result.committed, result.why) == (1, 1, "fire alarm")
             # Still open well past any pulse: held, not pulsed.
             await asyncio.sleep(0.3)
@@ -200,7 +201,7 @@ def test_the_turnstile_alarm_is_logged_and_reported(rig: Rig) -> None:
             rig.pin(ALARM).drive_low()
             await until(lambda: lane.status().alarms == 1)
             assert rig.pin(RED).state
-            assert [e.detail for e in drained(events) if e.kind == "alarm"] == ["forced rotation"]
+            assert [e.detail for e in drained(events) if isinstance(e, TurnstileAlarm)] == ["forced rotation"]
             rig.pin(ALARM).drive_high()
 
     asyncio.run(scenario())
@@ -234,8 +235,8 @@ def test_events_and_status_never_carry_a_holder_name(rig: Rig) -> None:
             events = lane.subscribe()
             await lane.handle(read("SINGLE"))
             await lane.settle()
-            kinds = {e.kind for e in drained(events)}
-            assert {"decision", "passage", "output"} <= kinds
+            kinds = {type(e) for e in drained(events)}
+            assert {DecisionMade, PassageStep, OutputsChanged} <= kinds
             record = lane.status().last_decisions[-1]
             assert not hasattr(record, "holder")
             assert (record.verdict, record.reason, record.entitlement_id) == ("admit", "ok", "single")

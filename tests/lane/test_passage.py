@@ -7,9 +7,12 @@ import time
 
 import pytest
 
-from gate.lane import Lane, LaneEvent, LaneMode, LaneStopped, PassageResult
-from gate.lane.mock import rotate
+from gate.point import DecisionPoint, LaneMode, PassageResult, PointStopped
+from gate.point.events import Event, PassageStep, TurnstileAlarm
 from gate.reasons import Reason, Verdict
+from gate.scanner.read import Read
+from gate.turnstile import Turnstile
+from gate.turnstile.mock import rotate
 
 from .conftest import (
     ACCESSIBLE_S,
@@ -35,8 +38,8 @@ PROMPT_S = 0.05
 SLACK_S = 0.05
 
 
-def _results(events: list[LaneEvent]) -> list[PassageResult]:
-    return [e.passage for e in events if e.passage is not None]
+def _results(events: list[Event]) -> list[PassageResult]:
+    return [e.result for e in events if isinstance(e, PassageStep) and e.result is not None]
 
 
 def test_admit_then_passage_commits(rig: Rig) -> None:
@@ -255,7 +258,7 @@ def test_unexpected_passage_is_counted_and_reported(rig: Rig) -> None:
             events = lane.subscribe()
             await rotate(rig.pin(ENTRY_SENSOR), hold_s=0.01)
             await until(lambda: lane.status().unexpected_passages == 1)
-            assert [e.detail for e in drained(events) if e.kind == "alarm"] == ["unexpected entry passage"]
+            assert [e.detail for e in drained(events) if isinstance(e, TurnstileAlarm)] == ["unexpected entry passage"]
 
     asyncio.run(scenario())
 
@@ -265,8 +268,7 @@ def test_shutdown_waits_for_the_passage_in_progress(rig: Rig, code: str) -> None
     sensor = rig.pin(ENTRY_SENSOR)
 
     async def scenario() -> None:
-        lane = rig.lane()
-        async with lane:
+        async with rig.lane() as lane:
             assert (await lane.handle(read(code))).admits
             assert (await lane.handle(read("OTHER"))).admits
             asyncio.get_running_loop().call_later(0.1, sensor.drive_low)
@@ -287,20 +289,23 @@ def test_active_low_relays_and_active_high_sensors(rig: Rig) -> None:
     turnstile = rig.config.turnstile.model_copy(
         update={"relay_active_high": False, "sensor_pull": "none", "sensor_active_low": False}
     )
-    config = rig.config.model_copy(update={"turnstile": turnstile})
-    lane = Lane(engine=rig.engine, lane_id="l1", config=config, pin_factory=rig.factory, clock=lambda: NOON)
+    point = DecisionPoint(engine=rig.engine, lanes=["l1"], clock=lambda: NOON)
+    lane = Turnstile(point=point, lane_id="l1", config=turnstile, pin_factory=rig.factory)
     relay, sensor = rig.pin(ENTRY_RELAY), rig.pin(ENTRY_SENSOR)
 
+    async def decide(code: str) -> bool:
+        return (await point.decide(Read(code, None, "test", "entry"), lane="l1")).decision.admits
+
     async def scenario() -> None:
-        with pytest.raises(LaneStopped):
-            await lane.handle(read("SINGLE"))
-        async with lane:
+        with pytest.raises(PointStopped):
+            await decide("SINGLE")
+        async with point, lane:
             assert relay.state  # an active-low relay board at rest is held high
             t0 = time.monotonic()
-            assert (await lane.handle(read("SINGLE"))).admits
+            assert await decide("SINGLE")
             assert not relay.state
             await rotate(sensor, hold_s=0.02, active_low=False)
-            await lane.settle()
+            await point.settle("l1")
             await until(lambda: relay.state)  # the pulse is over
             ((start, end),) = relay.active_spans(t0, active_high=False)
             assert end is not None and PULSE_S - 0.01 < end - start < PULSE_S + SLACK_S

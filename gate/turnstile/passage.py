@@ -5,7 +5,7 @@ passage is open waits for the first to end (each person has at most its timeout)
 relay pulses. Each admitted person gets one pulse and `timeout` seconds (monotonic) to pass;
 the passage ends when everyone expected has passed, when a person's time runs out, or when
 something ends it early (fire alarm, the lane locked, shutdown). Then exactly those who
-passed are committed (`Engine.commit(passed=n)`), or the hold is released when nobody did,
+passed are committed (`DecisionPoint.commit(passed=n)`), or the hold is released when nobody did,
 so a visitor who turned away keeps the credit, the voucher or the seat.
 
 An accessible entitlement allows one companion: one more pulse and passage, never committed
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -25,14 +24,16 @@ from typing import Literal
 
 from gate.backoff import Backoff
 from gate.cache import LedgerError
-from gate.engine import Engine
-from gate.lane.model import HoldReport, PassageInfo, PassageResult
-from gate.lane.relays import Relays
+from gate.point.events import PassageStepName
+from gate.point.model import PassageInfo, PassageResult
 from gate.records import Direction
+from gate.turnstile.relays import Relays
 
-log = logging.getLogger("gate.lane")
+log = logging.getLogger("gate.turnstile")
 
-RESTART_WHY = "restart: passage not confirmed"
+Commit = Callable[[str, int], Awaitable[None]]  # redemption, persons passed
+Release = Callable[[str, str], Awaitable[None]]  # redemption, why
+OnStep = Callable[[PassageStepName, "Passage", "PassageResult | None"], None]
 LEDGER_ATTEMPTS = 5  # a busy ledger (an import holding the lock) is retried, then left to the restart rule
 
 
@@ -60,21 +61,13 @@ class Passages:
     """The queue of admitted passages and the one in progress."""
 
     def __init__(
-        self,
-        *,
-        engine: Engine,
-        clock: Callable[[], dt.datetime],
-        ledger: Callable[[Callable[[], None]], Awaitable[None]],
-        relays: Relays,
-        on_change: Callable[[], None],
-        on_result: Callable[[PassageResult], None],
+        self, *, commit: Commit, release: Release, relays: Relays, on_change: Callable[[], None], on_step: OnStep
     ) -> None:
-        self._engine = engine
-        self._clock = clock
-        self._ledger = ledger
+        self._commit = commit
+        self._release = release
         self._relays = relays
         self._on_change = on_change
-        self._on_result = on_result
+        self._on_step = on_step
         self._queue: deque[Passage] = deque()
         self._ready = asyncio.Event()
         self._idle = asyncio.Event()
@@ -98,6 +91,7 @@ class Passages:
             # Straight from the read's task when the relay is free: no extra turn of the loop.
             if self._relays.pulse_now(p.direction):
                 p.pulsed = 1
+                self._on_step("unlocked", p, None)
         self._on_change()
 
     @property
@@ -115,6 +109,7 @@ class Passages:
             return False
         p.passed += 1
         p.wake.set()
+        self._on_step("passed", p, None)
         return True
 
     def end(self, why: str) -> None:
@@ -161,7 +156,8 @@ class Passages:
                 self.current = None
                 self._on_change()
             # The next passage may start (from `add`) while this one is being written.
-            self._on_result(await self._finish(p))
+            result = await self._finish(p)
+            self._on_step(result.outcome, p, result)
 
     async def _through(self, p: Passage) -> None:
         if p.ended is not None:
@@ -172,6 +168,7 @@ class Passages:
             if p.pulsed <= counted:  # this person's pulse
                 await self._relays.pulse(p.direction)
                 p.pulsed = counted + 1
+                self._on_step("unlocked", p, None)
                 p.deadline = loop.time() + p.timeout
             while p.ended is None and p.passed == counted:
                 remaining = p.deadline - loop.time()
@@ -194,13 +191,13 @@ class Passages:
         if p.redemption is None:
             outcome, committed = "open_once", 0
         else:
-            redemption, at = p.redemption, self._clock()
+            redemption = p.redemption
             if committed > 0:
-                done = await self._write(lambda: self._engine.commit(redemption, at=at, passed=committed), p)
+                done = await self._write(lambda: self._commit(redemption, committed), p)
                 outcome = "committed" if done else "failed"
             else:
                 release_why = "no passage" if why == "timeout" else why
-                done = await self._write(lambda: self._engine.release(redemption, at=at, why=release_why), p)
+                done = await self._write(lambda: self._release(redemption, release_why), p)
                 outcome = "released" if done else "failed"
                 committed = 0
         result = PassageResult(
@@ -212,11 +209,11 @@ class Passages:
         )  # fmt: skip
         return result
 
-    async def _write(self, write: Callable[[], None], p: Passage) -> bool:
+    async def _write(self, write: Callable[[], Awaitable[None]], p: Passage) -> bool:
         backoff = Backoff(initial=0.1, cap=1.0)
         for attempt in range(1, LEDGER_ATTEMPTS + 1):
             try:
-                await self._ledger(write)
+                await write()
                 return True
             except LedgerError as exc:
                 if attempt == LEDGER_ATTEMPTS:
@@ -226,28 +223,3 @@ class Passages:
                 log.warning("redemption %s: ledger write failed (%s); retrying", p.redemption, exc)
                 await asyncio.sleep(backoff.delay())
         return False
-
-
-def release_left_holds(engine: Engine, lane_id: str, clock: Callable[[], dt.datetime]) -> list[HoldReport]:
-    """Release the holds this lane left when it died mid-passage (on the ledger thread, at start-up).
-
-    The sensor's edges died with the process, so nobody can say who passed: the visitor keeps
-    the credit rather than lose it, and staff see the list (docs/lane.md, "Start-up").
-    """
-    reports: list[HoldReport] = []
-    for hold in engine.ledger.open_holds():
-        if hold.lane != lane_id:
-            continue
-        outcome: Literal["released", "failed"]
-        try:
-            engine.release(hold.id, at=clock(), why=RESTART_WHY)
-            outcome = "released"
-            log.warning(
-                "lane %s: hold %s of entitlement %s (%d admitted, %s) released: passage not confirmed",
-                lane_id, hold.id, hold.entitlement_id or "-", hold.admitted, hold.direction,
-            )  # fmt: skip
-        except LedgerError as exc:
-            outcome = "failed"
-            log.error("lane %s: hold %s cannot be released: %s", lane_id, hold.id, exc)
-        reports.append(HoldReport(hold.id, hold.entitlement_id, hold.direction, hold.admitted, hold.at, outcome))
-    return reports

@@ -3,7 +3,7 @@
 The mode is a ledger setting, `lane.<lane id>.mode`, as JSON with the reason and the time it
 was set, written in the same transaction as its `staff.mode` journal event.
 
-These functions run on the lane's ledger thread, never on the event loop.
+These functions run on the decision point's ledger thread, never on the event loop.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import logging
 from dataclasses import dataclass
 
 from gate.cache import Ledger
-from gate.lane.model import LaneMode
+from gate.point.model import LaneMode
 
-log = logging.getLogger("gate.lane")
+log = logging.getLogger("gate.point")
 
 @dataclass(frozen=True, slots=True)
 class StoredMode:

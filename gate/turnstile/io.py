@@ -17,16 +17,17 @@ from typing import Any, Literal, TypeAlias
 from gpiozero import DigitalInputDevice, DigitalOutputDevice, Factory
 
 from gate.config import TurnstileConfig
-from gate.lane.model import LAMPS, Lamp, Outputs
+from gate.errors import GateError
+from gate.point.model import LAMPS, Lamp, Outputs
 from gate.records import Direction
 
-log = logging.getLogger("gate.lane")
+log = logging.getLogger("gate.turnstile")
 
 InputName: TypeAlias = Literal["entry", "exit", "alarm", "fire"]
 Notify: TypeAlias = Callable[[InputName, float], None]
 
 
-class LaneHardwareError(RuntimeError):
+class LaneHardwareError(GateError, RuntimeError):
     """The GPIO backend or a pin cannot be used (no lgpio, no /dev/gpiochip0, a pin busy)."""
 
 
@@ -36,7 +37,7 @@ def make_factory(name: Literal["lgpio", "native", "mock"]) -> Factory:
     try:
         if name == "mock":
             # Pins that hold a level put on them and record when they changed, like wires.
-            from gate.lane.mock import mock_factory  # noqa: PLC0415
+            from gate.turnstile.mock import mock_factory  # noqa: PLC0415
 
             return mock_factory()
         if name == "lgpio":

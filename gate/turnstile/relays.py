@@ -11,10 +11,10 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from gate.lane.io import TurnstileIO
 from gate.records import Direction
+from gate.turnstile.io import TurnstileIO
 
-log = logging.getLogger("gate.lane")
+log = logging.getLogger("gate.turnstile")
 
 
 class Relays:

@@ -1,8 +1,10 @@
-"""What a lane says about itself: its modes, its events, its status and its finished passages.
+"""What a lane says about itself: its modes, its status, its outputs and its finished passages.
 
-Plain frozen dataclasses, so the terminal view, the control socket and (later) the screens can
-copy them across without holding a reference into the lane. None of them carries a holder's
-name: decisions are kept as verdict, reason code, entitlement id and count only.
+The decision point's vocabulary, spoken by the turnstile too. Plain frozen dataclasses, so
+the terminal view, the control socket and the screens can copy them across without holding a
+reference into the point. None of them carries a holder's name: the status keeps decisions
+as verdict, reason code, entitlement id and count only (the full `Decision`, with the masked
+name, travels in the events: gate.point.events).
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ class LaneMode(enum.StrEnum):
 CLOSED_MODES = frozenset({LaneMode.LOCKED, LaneMode.OUT_OF_ORDER})
 OPEN_MODES = frozenset({LaneMode.FREE, LaneMode.EMERGENCY})
 
-EventKind: TypeAlias = Literal["decision", "passage", "mode", "fire", "alarm", "output"]
 Lamp: TypeAlias = Literal["green", "red", "amber"]
 LAMPS: tuple[Lamp, ...] = ("green", "red", "amber")
 
@@ -43,9 +44,13 @@ class DecisionRecord:
     direction: Direction
     at: dt.datetime
     redemption: str | None = None  # the held redemption, for an admit
+    decision_id: str | None = None  # the journal row that recorded it
 
     @classmethod
-    def of(cls, decision: Decision, *, direction: Direction, at: dt.datetime, redemption: str | None) -> DecisionRecord:
+    def of(
+        cls, decision: Decision, *, direction: Direction, at: dt.datetime, redemption: str | None,
+        decision_id: str | None = None,
+    ) -> DecisionRecord:  # fmt: skip
         return cls(
             decision.verdict.value,
             decision.reason.value,
@@ -54,6 +59,7 @@ class DecisionRecord:
             direction,
             at,
             redemption,
+            decision_id,
         )
 
 
@@ -108,36 +114,30 @@ class HoldReport:
 
 
 @dataclass(frozen=True, slots=True)
+class DeviceReport:
+    """What a lane's device (its turnstile) adds to the lane's status; a kiosk has none."""
+
+    passage: PassageInfo | None = None
+    outputs: Outputs = field(default_factory=Outputs)
+    last_passages: tuple[PassageResult, ...] = ()  # newest last
+    alarms: int = 0  # forced rotations reported by the turnstile since start
+    unexpected_passages: int = 0  # sensor passages nobody was admitted for, since start (normal mode)
+    free_passages: int = 0  # sensor passages in free or emergency mode, since start
+
+
+@dataclass(frozen=True, slots=True)
 class LaneStatus:
     lane: str
+    kind: Literal["turnstile", "kiosk"]
     mode: LaneMode  # in force: emergency while the fire loop is open
     staff_mode: LaneMode  # the mode last set (persisted); the lane returns to it after a fire alarm
     mode_reason: str  # why the mode was set, as staff gave it
     fire_alarm: bool
-    passage: PassageInfo | None
-    outputs: Outputs
     last_decisions: tuple[DecisionRecord, ...]  # newest last
-    last_passages: tuple[PassageResult, ...]  # newest last
     restart_holds: tuple[HoldReport, ...]  # holds resolved at this start (see docs/lane.md)
-    alarms: int  # forced rotations reported by the turnstile since start
-    unexpected_passages: int  # sensor passages nobody was admitted for, since start (normal mode)
-    free_passages: int  # sensor passages in free or emergency mode, since start
-
-
-@dataclass(frozen=True, slots=True)
-class LaneEvent:
-    """One thing that happened at the lane, for subscribers (terminal view, screens).
-
-    `kind` says which of the optional fields is set: decision -> `decision`; passage ->
-    `passage`; mode -> `mode`; fire -> `fire`; alarm -> `detail`; output -> `outputs`.
-    """
-
-    kind: EventKind
-    lane: str
-    monotonic: float
-    detail: str = ""
-    decision: DecisionRecord | None = None
-    passage: PassageResult | None = None
-    mode: LaneMode | None = None
-    fire: bool | None = None
-    outputs: Outputs | None = None
+    passage: PassageInfo | None = None
+    outputs: Outputs = field(default_factory=Outputs)
+    last_passages: tuple[PassageResult, ...] = ()  # newest last
+    alarms: int = 0
+    unexpected_passages: int = 0
+    free_passages: int = 0

@@ -23,10 +23,10 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from gate.lane.io import TurnstileIO
-from gate.lane.model import LAMPS, Lamp, LaneMode
+from gate.point.model import LAMPS, Lamp, LaneMode
+from gate.turnstile.io import TurnstileIO
 
-log = logging.getLogger("gate.lane")
+log = logging.getLogger("gate.turnstile")
 
 
 @dataclass(frozen=True, slots=True)
