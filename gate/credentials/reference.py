@@ -17,6 +17,7 @@ _AIM_PREFIX = re.compile(r"^\][A-Za-z][0-9A-Za-z]")
 # Some also send the code's ECI designator (ISO/IEC 15424: a backslash and six digits, such as
 # \000026 for UTF-8) before a wallet pass's code, after the AIM prefix when both are on.
 _ECI_PREFIX = re.compile(r"^\\[0-9]{6}")
+_PREFIX_STARTS = ("]", "\\")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +40,10 @@ def text_of(read: str | bytes) -> str | Unreadable:
         # Checked before any other work so a 100 kB paste costs nothing.
         return Unreadable(f"too long ({len(read)} characters)")
     text = read.strip()
-    # Each regex runs only on a read that starts like its prefix: most reads have neither.
+    # One test for the usual read, which has neither prefix; each regex runs only on a read
+    # that starts like its prefix.
+    if not text.startswith(_PREFIX_STARTS):
+        return text
     if text.startswith("]"):
         text = _AIM_PREFIX.sub("", text, count=1)
     if text.startswith("\\"):

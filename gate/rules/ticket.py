@@ -8,7 +8,7 @@ admission opens a lane: a kiosk that reads one says what it is for and consumes 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from gate.decision import Decision, Param, Use
 from gate.reasons import Reason
@@ -34,15 +34,22 @@ def check_performance(
     return None
 
 
-def inside(uses: Iterable[Use]) -> int:
+def inside(uses: Sequence[Use]) -> int:
     """Persons inside after these uses: an exit takes out at most who is in.
 
     Counted in the order they happened (an entry first at the same instant), so an exit read
     twice, or before any entry, gives nobody a second way in.
     """
     count = 0
-    for u in sorted(uses, key=lambda u: (u.at, u.direction)):
-        count = count + u.persons if u.direction == "entry" else max(count - u.persons, 0)
+    last = float("-inf")
+    exited = False  # whether the last use was an exit
+    for u in uses:
+        at, entry = u.at, u.direction == "entry"
+        if at < last or (at == last and entry and exited):
+            # Out of order (the ledger gives them oldest first, a caller need not): sort once.
+            return inside(sorted(uses, key=lambda u: (u.at, u.direction)))
+        last, exited = at, not entry
+        count = count + u.persons if entry else max(count - u.persons, 0)
     return count
 
 

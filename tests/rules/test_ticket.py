@@ -182,3 +182,13 @@ def test_a_kiosk_read_of_an_admission_is_for_the_lanes() -> None:
     # Its mode and state are still said first: a test ticket is not for this kiosk's lanes either.
     assert check(ticket(mode="test"), when=DOORS_OPEN, lane=kiosk).reason is Reason.TEST_AT_LIVE_LANE
     assert check(ticket(state="revoked"), when=DOORS_OPEN, lane=kiosk).reason is Reason.REVOKED
+
+
+def test_an_entry_and_an_exit_at_the_same_instant_count_the_entry_first() -> None:
+    t = ticket(reentry=True, pax=2)
+    same = at(2026, 3, 14, 19, 5)
+    for order in ("entry", "exit"), ("exit", "entry"):
+        uses = [use(t, same, direction) for direction in order]
+        uses.append(use(t, same))  # and a second entry at that instant
+        d = check(t, when=DOORS_OPEN, uses=uses)
+        assert (d.reason, d.admitted) == (Reason.OK, 1), order
