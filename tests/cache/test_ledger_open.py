@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from pathlib import Path
 
 import pytest
-import sqlite_utils
 
 from gate.cache import SCHEMA_VERSION, Ledger, LedgerError, schema
 from gate.cache.schema import APPLICATION_ID
@@ -65,12 +65,13 @@ def test_a_text_file_is_refused_and_left_alone(tmp_path: Path) -> None:
 
 def test_another_applications_database_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "other.db"
-    db = sqlite_utils.Database(path)
-    db.table("dogs").insert({"name": "Cleo"})
-    db.close()
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        db.execute("CREATE TABLE dogs (name TEXT)")
+        db.execute("INSERT INTO dogs VALUES ('Cleo')")
     with pytest.raises(LedgerError, match=r"other\.db is not a gate ledger \(an SQLite database of another"):
         Ledger.open(path)
-    assert sqlite_utils.Database(path).table("dogs").count == 1
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        assert db.execute("SELECT count(*) FROM dogs").fetchone() == (1,)
 
 
 def test_a_ledger_from_a_newer_gate_is_refused(ledger_path: Path) -> None:
