@@ -74,7 +74,7 @@ class EngineConfig(_Section):
 
 class KioskConfig(_Section):
     inactivity_s: float = Field(
-        default=60.0, ge=5, le=600,
+        default=60.0, ge=2, le=600,
         description="A kiosk session with no touch for this long ends; what it holds is released.",
     )  # fmt: skip
     session_cap_s: float = Field(

@@ -387,7 +387,7 @@ class Ledger:
     def record_event(
         self, type_: str, *, at: dt.datetime, lane: str | None = None, entitlement_id: str | None = None,
         redemption_id: str | None = None, reason: str | None = None, body: dict[str, Any] | None = None,
-        settings: dict[str, str] | None = None,
+        settings: dict[str, str] | None = None, inside_change: int = 0,
     ) -> str:  # fmt: skip
         """Journal a staff action or other event (never with a holder's name); durable.
 
@@ -399,7 +399,7 @@ class Ledger:
                 self._conn.execute(_PUT_SETTING, (_SETTING_PREFIX + key, value))
             event_id, seq = redemptions.insert_event(
                 self._cursor, type_, at=at, lane=lane, entitlement_id=entitlement_id, redemption_id=redemption_id,
-                reason=reason, body=body or {},
+                reason=reason, body=body or {}, inside=inside_change,
             )  # fmt: skip
             self._tx.on_commit(lambda: self._tail.seen(seq))
         return event_id

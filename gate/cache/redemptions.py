@@ -443,11 +443,12 @@ def insert_refusal(
 
 def insert_event(
     conn: Statements, type_: str, *, at: dt.datetime, lane: str | None, entitlement_id: str | None,
-    redemption_id: str | None, reason: str | None, body: Mapping[str, Any],
+    redemption_id: str | None, reason: str | None, body: Mapping[str, Any], inside: int = 0,
 ) -> tuple[str, int]:  # fmt: skip
+    """Journal an event; `inside` moves the occupancy counter (a staff correction), floored at zero."""
     event_id = new_id()
     full = {**body, "at": at.isoformat()}
-    row = (event_id, epoch(at), type_, lane, entitlement_id, redemption_id, reason, dumps(full), 0)
+    row = (event_id, epoch(at), type_, lane, entitlement_id, redemption_id, reason, dumps(full), inside)
     cursor = conn.execute(_INSERT_JOURNAL, row)
     log.info("event %s at lane %s: entitlement %s, %s", type_, lane, entitlement_id, reason)
     return event_id, int(cursor.lastrowid or 0)

@@ -1,4 +1,6 @@
-"""`gate lane status|mode|open`: staff actions on the running daemon, over its control socket.
+"""`gate lane status|mode|open|lookup|occupancy`: staff acts on the running daemon, over its control socket.
+
+Requests are built from the command vocabulary's models (gate.point.commands).
 
 The socket is the config's `[daemon] control_socket` (or --socket). Exit status: 0 done,
 1 the daemon refused or is not reachable (said in one line), 2 bad arguments.
@@ -7,6 +9,7 @@ The socket is the config's `[daemon] control_socket` (or --socket). Exit status:
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import sys
 from pathlib import Path
@@ -15,6 +18,7 @@ from typing import Any
 from gate.cli.context import resolve_config
 from gate.cli.run import config_path
 from gate.daemon.control import DaemonUnreachable, request
+from gate.point.commands import Command, CorrectOccupancy, Lookup, OpenOnce, SetMode, Status, request_of
 from gate.point.model import LaneMode
 
 
@@ -25,7 +29,13 @@ def _socket(args: argparse.Namespace) -> Path:
     return config.daemon.control_socket
 
 
-def _ask(args: argparse.Namespace, payload: dict[str, Any]) -> dict[str, Any] | None:
+def _ask(args: argparse.Namespace, command: Command) -> dict[str, Any] | None:
+    """Send one command of the vocabulary; with --staff, logged in with that staff member's PIN."""
+    payload = request_of(command)
+    staff = getattr(args, "staff", None)
+    if staff:
+        pin = getpass.getpass(f"PIN of {staff}: ") if sys.stdin.isatty() else sys.stdin.readline().strip()
+        payload["login"] = {"staff": staff, "pin": pin}
     try:
         answer = request(_socket(args), payload)
     except DaemonUnreachable as exc:
@@ -38,7 +48,7 @@ def _ask(args: argparse.Namespace, payload: dict[str, Any]) -> dict[str, Any] | 
 
 
 def lane_status(args: argparse.Namespace) -> int:
-    answer = _ask(args, {"op": "status"})
+    answer = _ask(args, Status(op="status"))
     if answer is None:
         return 1
     status = answer["status"]
@@ -90,8 +100,7 @@ def status_text(status: dict[str, Any]) -> str:
 
 
 def lane_mode(args: argparse.Namespace) -> int:
-    payload = {"op": "mode", "mode": args.mode, "reason": args.reason, "staff": args.staff}
-    answer = _ask(args, payload)
+    answer = _ask(args, SetMode(op="mode", mode=args.mode, reason=args.reason))
     if answer is None:
         return 1
     print(f"lane {answer['status']['lane']['lane']}: mode {answer['status']['lane']['mode']}")
@@ -99,11 +108,32 @@ def lane_mode(args: argparse.Namespace) -> int:
 
 
 def lane_open(args: argparse.Namespace) -> int:
-    payload = {"op": "open", "direction": args.direction, "reason": args.reason, "staff": args.staff}
-    answer = _ask(args, payload)
+    answer = _ask(args, OpenOnce(op="open", direction=args.direction, reason=args.reason))
     if answer is None:
         return 1
     print(f"lane {answer['status']['lane']['lane']}: opened once ({args.direction})")
+    return 0
+
+
+def lane_lookup(args: argparse.Namespace) -> int:
+    answer = _ask(args, Lookup(op="lookup", reference=args.reference))
+    if answer is None:
+        return 1
+    found = answer["lookup"]
+    decision = found["decision"]
+    print(f"{found['reference'] or args.reference}: {decision['verdict']} {decision['reason']} "
+          f"{decision['entitlement_id'] or '-'} ({decision['kind'] or 'unknown'})")  # fmt: skip
+    for use in found["recent_uses"]:
+        print(f"  used {use['direction']} x{use['persons']} at lane {use['lane']}{' (held)' if use['held'] else ''}")
+    return 0
+
+
+def lane_occupancy(args: argparse.Namespace) -> int:
+    answer = _ask(args, CorrectOccupancy(op="occupancy", count=args.count, reason=args.reason))
+    if answer is None:
+        return 1
+    occupancy = answer["occupancy"]
+    print(f"occupancy: {occupancy['previous']} -> {occupancy['count']}")
     return 0
 
 
@@ -115,7 +145,8 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     common.add_argument("--socket", type=Path, help="control socket (default: the config's [daemon] control_socket)")
     staff = argparse.ArgumentParser(add_help=False)
     staff.add_argument("--reason", required=True, help="why (journaled with the action)")
-    staff.add_argument("--staff", help="who (default: your unix user)")
+    staff.add_argument("--staff", metavar="ID", help="act as this staff member (asks for the PIN); default: "
+                       "your unix user, as a supervisor")  # fmt: skip
 
     status = verbs.add_parser("status", parents=[common], help="mode, passage, clock, health, readers")
     status.add_argument("--json", action="store_true", help="the whole status as JSON")
@@ -128,3 +159,12 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     open_ = verbs.add_parser("open", parents=[common, staff], help="let one person through once")
     open_.add_argument("--direction", choices=["entry", "exit"], default="entry")
     open_.set_defaults(func=lane_open)
+
+    lookup = verbs.add_parser("lookup", parents=[common], help="a code's status and recent uses; consumes nothing")
+    lookup.add_argument("reference")
+    lookup.add_argument("--staff", metavar="ID", help="act as this staff member (asks for the PIN)")
+    lookup.set_defaults(func=lane_lookup)
+
+    occupancy = verbs.add_parser("occupancy", parents=[common, staff], help="set the occupancy counter to a count")
+    occupancy.add_argument("count", type=int)
+    occupancy.set_defaults(func=lane_occupancy)

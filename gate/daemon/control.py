@@ -1,16 +1,20 @@
-"""The control interface: JSON lines over a unix stream socket (`gate lane ...`, later the screens).
+"""The control interface: JSON lines over a unix stream socket (`gate lane ...`, `gate kiosk ...`).
 
-One request per line, one answer per line:
+One request per line, one answer per line. A request is one command of the vocabulary
+(gate.point.commands), optionally with a staff login:
 
     {"op": "status"}                                            -> {"ok": true, "status": {...}}
     {"op": "mode", "mode": "locked", "reason": "cleaning"}      -> {"ok": true, "status": {...}}
-    {"op": "open", "direction": "exit", "reason": "wheelchair"} -> {"ok": true, "status": {...}}
+    {"op": "open", "reason": "wheelchair", "login": {"staff": "s-17", "pin": "2468"}}
+    {"op": "kiosk_choose", "session": "...", "performance": "p1"} -> {"ok": true, "session": {...}}
     anything else                                               -> {"ok": false, "error": "..."}
 
 Every request is validated before use; a bad one is answered and logged, never fatal. The
 socket is mode 0660 in a directory of the service's own (RuntimeDirectory=gate), so the gate
-user and the members of its group reach it and nobody else. Who sent a staff action comes
-from the socket's peer credentials when the request names nobody.
+user and the members of its group reach it and nobody else. Such a peer acts as a
+supervisor named `unix:<user>` (from the socket's peer credentials); with a `login` (a
+staff PIN or badge) the request acts with that staff member's role and name instead, so a
+steward is refused a supervisor's act.
 
 `{"op": "debug_block", "seconds": S}` blocks the event loop for S seconds on purpose, so a test
 can prove a stalled loop stops the watchdog. It exists only when GATE_TEST_HOOKS=1 is set in
@@ -37,8 +41,17 @@ from typing import Annotated, Any, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from gate.errors import GateError
-from gate.point.model import LaneMode
-from gate.records import Direction
+from gate.point.commands import (
+    COMMANDS,
+    LOGIN,
+    Actor,
+    AnyCommand,
+    Audience,
+    BadgeLogin,
+    Command,
+    PinLogin,
+    allow,
+)
 
 log = logging.getLogger("gate.control")
 
@@ -46,48 +59,25 @@ MAX_LINE = 64 * 1024
 TEST_HOOKS = "GATE_TEST_HOOKS"
 
 
-class _Request(BaseModel):
+class DebugBlockRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class StatusRequest(_Request):
-    op: Literal["status"] = Field(description="The lane's and the daemon's state.")
-
-
-class ModeRequest(_Request):
-    op: Literal["mode"] = Field(description="Switch the lane's mode.")
-    mode: LaneMode = Field(description="normal, free, locked, out_of_order or emergency.")
-    reason: str = Field(min_length=1, max_length=500, description="Why, as staff say it; journaled.")
-    staff: str | None = Field(default=None, max_length=100, description="Who; default: the peer's unix user.")
-
-
-class OpenRequest(_Request):
-    op: Literal["open"] = Field(description="Let one person through once.")
-    direction: Direction = Field(default="entry", description="entry or exit.")
-    reason: str = Field(min_length=1, max_length=500, description="Why, as staff say it; journaled.")
-    staff: str | None = Field(default=None, max_length=100, description="Who; default: the peer's unix user.")
-
-
-class DebugBlockRequest(_Request):
     op: Literal["debug_block"] = Field(description="Tests only: block the event loop.")
     seconds: float = Field(gt=0, le=60, description="How long.")
 
 
-Request = StatusRequest | ModeRequest | OpenRequest | DebugBlockRequest
-_PUBLIC: TypeAdapter[StatusRequest | ModeRequest | OpenRequest] = TypeAdapter(
-    Annotated[StatusRequest | ModeRequest | OpenRequest, Field(discriminator="op")]
+_WITH_HOOKS: TypeAdapter[AnyCommand | DebugBlockRequest] = TypeAdapter(
+    Annotated[AnyCommand | DebugBlockRequest, Field(discriminator="op")]
 )
-_WITH_HOOKS: TypeAdapter[Request] = TypeAdapter(Annotated[Request, Field(discriminator="op")])
 
 
 class Controlled(Protocol):
-    """What the control interface drives: the daemon's lane."""
+    """What the control interface drives: the daemon of one lane."""
 
     def status(self) -> dict[str, Any]: ...
 
-    async def set_mode(self, mode: LaneMode, *, reason: str, staff: str) -> None: ...
+    async def login(self, login: PinLogin | BadgeLogin) -> Actor: ...
 
-    async def open_once(self, direction: Direction, *, reason: str, staff: str) -> None: ...
+    async def execute(self, command: Command, actor: Actor) -> dict[str, Any]: ...
 
 
 class ControlError(GateError):
@@ -108,6 +98,8 @@ def to_json(value: Any) -> Any:
         return [to_json(v) for v in value]
     if isinstance(value, Path):
         return str(value)
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
     return value
 
 
@@ -191,33 +183,36 @@ class ControlServer:
     async def _answer(self, line: bytes, peer: str) -> dict[str, Any]:
         self.requests += 1
         try:
-            request: Request = (_WITH_HOOKS if self.hooks else _PUBLIC).validate_json(line)
-        except ValidationError as exc:
-            problem = _problem(exc)
-            log.warning("control: bad request from %s: %s", peer, problem)
-            return {"ok": False, "error": problem}
+            raw = json.loads(line)
+        except ValueError as exc:
+            return self._bad(peer, f"Invalid JSON: {exc}")
+        if not isinstance(raw, dict):
+            return self._bad(peer, "Input should be an object")
+        login_raw = raw.pop("login", None)
         try:
-            return await self._do(request, peer)
-        except ControlError as exc:
+            request: AnyCommand | DebugBlockRequest = (_WITH_HOOKS if self.hooks else COMMANDS).validate_python(raw)
+            login = None if login_raw is None else LOGIN.validate_python(login_raw)
+        except ValidationError as exc:
+            return self._bad(peer, _problem(exc))
+        try:
+            if isinstance(request, DebugBlockRequest):
+                log.warning("control: blocking the event loop for %.1f s (test hook)", request.seconds)
+                time.sleep(request.seconds)  # on purpose, on the loop: this is what a hang looks like
+                return {"ok": True}
+            actor = Actor(Audience.SUPERVISOR, peer) if login is None else await self.target.login(login)
+            allow(request, actor)
+            log.info("control: %s by %s", request.op, actor.by)
+            return {"ok": True, **await self.target.execute(request, actor)}
+        except GateError as exc:
             return {"ok": False, "error": str(exc)}
         except Exception as exc:
             log.exception("control: %s failed", request.op)
             return {"ok": False, "error": f"{request.op} failed: {type(exc).__name__}: {exc}"}
 
-    async def _do(self, request: Request, peer: str) -> dict[str, Any]:
-        if isinstance(request, ModeRequest):
-            staff = request.staff or peer
-            log.info("control: mode %s by %s: %s", request.mode, staff, request.reason)
-            await self.target.set_mode(request.mode, reason=request.reason, staff=staff)
-        elif isinstance(request, OpenRequest):
-            staff = request.staff or peer
-            log.info("control: open once %s by %s: %s", request.direction, staff, request.reason)
-            await self.target.open_once(request.direction, reason=request.reason, staff=staff)
-        elif isinstance(request, DebugBlockRequest):
-            log.warning("control: blocking the event loop for %.1f s (test hook)", request.seconds)
-            time.sleep(request.seconds)  # on purpose, on the loop: this is what a hang looks like
-            return {"ok": True}
-        return {"ok": True, "status": to_json(self.target.status())}
+    @staticmethod
+    def _bad(peer: str, problem: str) -> dict[str, Any]:
+        log.warning("control: bad request from %s: %s", peer, problem)
+        return {"ok": False, "error": problem}
 
     @staticmethod
     async def _send(writer: asyncio.StreamWriter, answer: dict[str, Any]) -> None:

@@ -34,14 +34,15 @@ from typing import Any
 
 from gate.cache import Ledger, LedgerError
 from gate.config import ConfigError, GateConfig
+from gate.daemon import acts
 from gate.daemon.clock import DecisionClock
 from gate.daemon.control import ControlError, ControlServer, to_json
 from gate.daemon.health import Check, LedgerProbe, LoopTicker, Watchdog
 from gate.daemon.readers import Build, LaneFeed, SupervisedReader
 from gate.daemon.systemd import Notifier
 from gate.engine import Engine
-from gate.point import DecisionPoint, LaneMode, LaneRefused, PointStopped
-from gate.records import Direction
+from gate.point import DecisionPoint, LaneRefused
+from gate.point.commands import Actor, BadgeLogin, Command, PinLogin, SetMode
 from gate.scanner.read import Read
 from gate.turnstile import LaneHardwareError, Turnstile
 
@@ -251,18 +252,15 @@ class Daemon:
             "readers": [to_json(r.state()) for r in self.readers],
         }
 
-    async def set_mode(self, mode: LaneMode, *, reason: str, staff: str) -> None:
-        try:
-            await self._running_point().set_mode(self.lane_id, mode, reason=reason, by=staff)
-        except (PointStopped, LaneRefused) as exc:
-            raise ControlError(str(exc)) from exc
-        self.notifier.status(self._describe())
+    async def login(self, login: PinLogin | BadgeLogin) -> Actor:
+        return await self._running_point().login(login)
 
-    async def open_once(self, direction: Direction, *, reason: str, staff: str) -> None:
-        try:
-            await self._running_point().open_once(self.lane_id, direction=direction, reason=reason, by=staff)
-        except (PointStopped, LaneRefused) as exc:
-            raise ControlError(str(exc)) from exc
+    async def execute(self, command: Command, actor: Actor) -> dict[str, Any]:
+        """One allowed command (gate.daemon.acts); GateError subclasses are answered as refusals."""
+        answer = await acts.execute(self._running_point(), self.lane_id, self.turnstile, command, actor)
+        if isinstance(command, SetMode):
+            self.notifier.status(self._describe())
+        return {"status": self.status()} if answer is None else answer
 
     def _running_point(self) -> DecisionPoint:
         if self.point is None or self._stop.is_set():

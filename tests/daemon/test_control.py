@@ -14,25 +14,34 @@ import pytest
 
 from gate.daemon.control import ControlError, ControlServer, DaemonUnreachable, request
 from gate.point import LaneMode
-from gate.records import Direction
+from gate.point.commands import Actor, Audience, BadgeLogin, Command, OpenOnce, PinLogin, SetMode
+from gate.point.staff import LoginRefused
 
 
 class Target:
+    """A daemon stand-in: PIN 2468 logs staff in as a steward, anything else is refused."""
+
     def __init__(self) -> None:
-        self.calls: list[tuple[str, ...]] = []
+        self.calls: list[tuple[object, ...]] = []
 
     def status(self) -> dict[str, Any]:
         return {"lane": {"lane": "l1", "mode": "normal"}}
 
-    async def set_mode(self, mode: LaneMode, *, reason: str, staff: str) -> None:
-        self.calls.append(("mode", mode, reason, staff))
+    async def login(self, login: PinLogin | BadgeLogin) -> Actor:
+        if isinstance(login, PinLogin) and login.pin == "2468":
+            return Actor(Audience.STEWARD, f"pin:{login.staff}")
+        raise LoginRefused("wrong staff id or PIN")
 
-    async def open_once(self, direction: Direction, *, reason: str, staff: str) -> None:
-        if direction == "exit":
-            raise ControlError("lane l1 has no exit direction")
-        if reason == "boom":
-            raise RuntimeError("a bug")
-        self.calls.append(("open", direction, reason, staff))
+    async def execute(self, command: Command, actor: Actor) -> dict[str, Any]:
+        if isinstance(command, OpenOnce):
+            if command.direction == "exit":
+                raise ControlError("lane l1 has no exit direction")
+            if command.reason == "boom":
+                raise RuntimeError("a bug")
+            self.calls.append(("open", command.direction, command.reason, actor.by))
+        elif isinstance(command, SetMode):
+            self.calls.append(("mode", command.mode, command.reason, actor.by))
+        return {"status": self.status()}
 
 
 async def _exchange(path: Path, lines: list[bytes]) -> list[dict[str, Any]]:
@@ -65,21 +74,31 @@ def test_requests_and_answers(tmp_path: Path) -> None:
         assert stat.S_IMODE(path.stat().st_mode) == 0o660
         answers = await _exchange(path, [
             b'{"op": "status"}\n',
-            b'{"op": "mode", "mode": "locked", "reason": "cleaning", "staff": "Ana"}\n',
+            b'{"op": "mode", "mode": "locked", "reason": "cleaning"}\n',
             b'{"op": "open", "reason": "wheelchair"}\n',
             b'{"op": "open", "direction": "exit", "reason": "x"}\n',
             b'{"op": "open", "reason": "boom"}\n',
             b'{"op": "status"}\n',
+            b'{"op": "open", "reason": "lost ticket", "login": {"staff": "s-17", "pin": "2468"}}\n',
+            b'{"op": "mode", "mode": "free", "reason": "crowd", "login": {"staff": "s-17", "pin": "2468"}}\n',
+            b'{"op": "open", "reason": "x", "login": {"staff": "s-17", "pin": "0000"}}\n',
         ])  # fmt: skip
         assert answers[0] == {"ok": True, "status": {"lane": {"lane": "l1", "mode": "normal"}}}
         assert answers[1]["ok"] and answers[2]["ok"]
         assert answers[3] == {"ok": False, "error": "lane l1 has no exit direction"}
         assert answers[4] == {"ok": False, "error": "open failed: RuntimeError: a bug"}
         assert answers[5]["ok"]  # the same connection goes on after errors
+        assert answers[6]["ok"]  # a steward may open once...
+        assert answers[7] == {"ok": False, "error": "mode: not allowed for a steward (allowed: supervisor)"}
+        assert answers[8] == {"ok": False, "error": "wrong staff id or PIN"}
 
     target = _serve(tmp_path, body)
     me = f"unix:{__import__('getpass').getuser()}"
-    assert target.calls == [("mode", LaneMode.LOCKED, "cleaning", "Ana"), ("open", "entry", "wheelchair", me)]
+    assert target.calls == [
+        ("mode", LaneMode.LOCKED, "cleaning", me),  # the local CLI's user acts as a supervisor
+        ("open", "entry", "wheelchair", me),
+        ("open", "entry", "lost ticket", "pin:s-17"),  # ...and is named by the PIN it logged in with
+    ]
 
 
 @pytest.mark.parametrize(
@@ -88,7 +107,8 @@ def test_requests_and_answers(tmp_path: Path) -> None:
         (b"not json\n", "Invalid JSON"),
         (b"[1]\n", "Input should be an object"),
         (b"{}\n", "missing 'op'"),
-        (b'{"op": "fly"}\n', "unknown op (ops: status, mode, open)"),
+        (b'{"op": "fly"}\n', "unknown op (ops: status, mode, open, lookup, occupancy"),
+        (b'{"op": "status", "login": {"staff": "s-1"}}\n', "pin: Field required"),
         (b'{"op": "debug_block", "seconds": 1}\n', "unknown op"),
         (b'{"op": "status", "x": 1}\n', "x: unknown key"),
         (b'{"op": "mode", "mode": "party", "reason": "r"}\n', "mode: Input should be 'normal', 'free', 'locked'"),

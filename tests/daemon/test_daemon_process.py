@@ -112,7 +112,7 @@ def test_lane_commands_and_bad_requests_against_the_running_daemon(start_daemon:
                 b'{"op": "mode", "mode": "locked"}\n', b'{"op": "status", "extra": 1}\n', b"[1, 2]\n"):  # fmt: skip
         answer = _raw(venue, bad)
         assert answer["ok"] is False and answer["error"], bad
-    assert str(_raw(venue, b'{"op": "fly"}\n')["error"]).startswith("unknown op (ops: status, mode, open)")
+    assert str(_raw(venue, b'{"op": "fly"}\n')["error"]).startswith("unknown op (ops: status, mode, open, lookup")
 
     locked = gate(venue, "lane", "mode", "locked", "--reason", "cleaning")
     assert locked.returncode == 0, locked.stderr

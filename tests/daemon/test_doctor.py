@@ -158,9 +158,10 @@ def test_daemon_running(tmp_path: Path) -> None:
         def status(self) -> dict[str, Any]:
             return {"lane": {"lane": "l1", "mode": "free"}, "health": {"ok": True}}
 
-        async def set_mode(self, *args: Any, **kwargs: Any) -> None: ...
+        async def login(self, *args: Any, **kwargs: Any) -> Any: ...
 
-        async def open_once(self, *args: Any, **kwargs: Any) -> None: ...
+        async def execute(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+            return {"status": self.status()}
 
     cfg = config(tmp_path)
     assert doctor.check_daemon(cfg).status == "info"

@@ -1,0 +1,88 @@
+"""What the daemon does for each command of the vocabulary (gate.point.commands), once allowed.
+
+The control server has validated the request and checked its audience; here each command
+becomes one call on the decision point (or, for the test kit, on the turnstile's mock pins),
+and its answer a JSON object.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gate.errors import GateError
+from gate.point import DecisionPoint
+from gate.point.commands import (
+    Actor,
+    Command,
+    CorrectOccupancy,
+    KioskCancel,
+    KioskChoose,
+    KioskConfirm,
+    KioskMoreTime,
+    KioskSession,
+    Lookup,
+    OpenOnce,
+    SetMode,
+    SimulateAlarm,
+    SimulateFireLoop,
+    SimulatePassage,
+)
+from gate.point.model import LaneStatus
+from gate.turnstile import Turnstile
+from gate.turnstile.kit import TestKit
+
+
+def to_plain(value: Any) -> Any:
+    from gate.daemon.control import to_json  # noqa: PLC0415 - control imports this module's caller
+
+    return to_json(value)
+
+
+async def execute(point: DecisionPoint, lane: str, turnstile: Turnstile | None, command: Command,
+                  actor: Actor) -> dict[str, Any] | None:  # fmt: skip
+    """The answer's fields; None for a command whose answer is the daemon's status."""
+    by = actor.by
+    if isinstance(command, SetMode):
+        await point.set_mode(lane, command.mode, reason=command.reason, by=by)
+        return None
+    if isinstance(command, OpenOnce):
+        await point.open_once(lane, direction=command.direction, reason=command.reason, by=by)
+        return None
+    if isinstance(command, Lookup):
+        result = await point.lookup(lane, command.reference, by=by)
+        decision = result.outcome.decision
+        return {"lookup": {
+            "decision": to_plain(decision), "reference": result.outcome.reference,
+            "entitlement": to_plain(result.entitlement), "recent_uses": [u._asdict() for u in result.recent_uses],
+            "journal_id": result.journal_id,
+        }}  # fmt: skip
+    if isinstance(command, CorrectOccupancy):
+        previous, now = await point.correct_occupancy(lane, command.count, reason=command.reason, by=by)
+        return {"occupancy": {"previous": previous, "count": now}}
+    if isinstance(command, KioskSession):
+        return {"session": to_plain(point.kiosk_session(lane))}
+    if isinstance(command, KioskChoose):
+        view = await point.kiosk_choose(lane, command.session, performance=command.performance, items=command.items)
+        return {"session": to_plain(view)}
+    if isinstance(command, KioskConfirm):
+        return {"session": to_plain(await point.kiosk_confirm(lane, command.session))}
+    if isinstance(command, KioskCancel):
+        return {"session": to_plain(await point.kiosk_cancel(lane, command.session))}
+    if isinstance(command, KioskMoreTime):
+        return {"session": to_plain(await point.kiosk_touch(lane, command.session))}
+    if isinstance(command, SimulatePassage | SimulateFireLoop | SimulateAlarm):
+        if turnstile is None:
+            raise GateError(f"{command.name}: lane {lane} has no turnstile (a kiosk)")
+        kit = TestKit(turnstile)
+        if isinstance(command, SimulatePassage):
+            await kit.passage(command.direction)
+        elif isinstance(command, SimulateFireLoop):
+            kit.fire_loop(command.open)
+        else:
+            await kit.alarm()
+        return None
+    return None  # status
+
+
+def status_of(point: DecisionPoint, lane: str) -> LaneStatus:
+    return point.status(lane)

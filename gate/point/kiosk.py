@@ -1,0 +1,298 @@
+"""Kiosk sessions: a read at a kiosk opens a session; choosing holds, confirming commits, the end releases.
+
+A kiosk has no turnstile. Its read opens a session on the decision point, which answers from
+the rules what the code can do here, without journaling a refusal (the first read of a
+session is journaled as a lookup):
+
+- a voucher: every eligible performance with its redemption window, seat category, tariff
+  and the decision it would get now;
+- a credit or plain membership: for each product, the decision it would get (what a credit
+  covers, what is left to pay);
+- a reservation, an admission, anything else: the decision alone (unpaid with its deadline,
+  for the lanes...).
+
+Choosing a performance or items holds (one redemption per code of the session); confirming
+commits them durably; cancelling, the inactivity timer or the hard cap releases them. A
+second voucher read during a session joins it when it shares the first one's product, seat
+categories and tariffs (several vouchers redeemed at once, S-360's multiple redemption).
+
+Everything here runs on the event loop under the decision point's lock; ledger work goes
+through the point's ledger thread (`run`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, TypeAlias, TypeVar
+
+from gate.decision import Ask, Decision
+from gate.engine import Engine, Outcome
+from gate.errors import GateError
+from gate.reasons import Reason, Verdict
+from gate.records import CreditMembership, Membership, Performance, Voucher
+from gate.rules.voucher import redemption_window
+
+log = logging.getLogger("gate.point")
+
+_T = TypeVar("_T")
+Run: TypeAlias = Callable[[Callable[[], _T]], Awaitable[_T]]
+MAX_OPTIONS = 50  # a kiosk screen shows a choice, not a catalogue
+SessionState: TypeAlias = Literal["open", "held", "confirmed", "cancelled", "expired", "replaced"]
+ENDED: frozenset[str] = frozenset({"confirmed", "cancelled", "expired", "replaced"})
+
+
+class KioskError(GateError, LookupError):
+    """A kiosk command that cannot be done (no such session, nothing held to confirm)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """One choice a kiosk user may make, and the decision it would get now."""
+
+    decision: Decision
+    performance: str | None = None
+    event: str | None = None
+    starts_at: dt.datetime | None = None
+    opens_at: dt.datetime | None = None  # the voucher's redemption window for this performance
+    closes_at: dt.datetime | None = None
+    seat_categories: tuple[str, ...] = ()
+    tariffs: tuple[str, ...] = ()
+    items: tuple[str, ...] = ()  # the product asked for (a membership's option)
+
+
+@dataclass(frozen=True, slots=True)
+class KioskCode:
+    """One code read in a session: what it is, what it alone gets, what it could choose."""
+
+    reference: str | None
+    entitlement_id: str | None
+    kind: str | None
+    decision: Decision
+    options: tuple[Option, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class KioskView:
+    """What a kiosk screen shows of its session."""
+
+    session: str
+    lane: str
+    state: SessionState
+    codes: tuple[KioskCode, ...]
+    held: tuple[Outcome, ...]  # the redemptions held by the last choice
+    refused: Decision | None  # why the last choice was refused, if it was
+    seconds_left: float  # before the session ends by itself
+    lookup_id: str | None  # the journal row of the session's first read
+
+
+@dataclass(eq=False)
+class _Session:
+    id: str
+    lane: str
+    opened: float
+    touched: float
+    reads: list[str | bytes]
+    codes: list[KioskCode]
+    voucher: Voucher | None  # the first voucher, which others must match to join
+    lookup_id: str | None
+    held: list[Outcome] = field(default_factory=list)
+    refused: Decision | None = None
+    state: SessionState = "open"
+
+
+class KioskSessions:
+    """The kiosk sessions of a decision point's kiosk lanes (one open session per lane)."""
+
+    def __init__(
+        self, *, engine: Engine, run: Run[Any], clock: Callable[[], dt.datetime], monotonic: Callable[[], float],
+        inactivity_s: float, cap_s: float,
+    ) -> None:  # fmt: skip
+        self._engine = engine
+        self._run = run
+        self._clock = clock
+        self._monotonic = monotonic
+        self.inactivity_s = inactivity_s
+        self.cap_s = cap_s
+        self._sessions: dict[str, _Session] = {}
+
+    def current(self, lane: str) -> _Session | None:
+        session = self._sessions.get(lane)
+        return session if session is not None and session.state not in ENDED else None
+
+    def view(self, session: _Session) -> KioskView:
+        now = self._monotonic()
+        left = min(session.touched + self.inactivity_s, session.opened + self.cap_s) - now
+        return KioskView(
+            session.id, session.lane, session.state, tuple(session.codes), tuple(session.held), session.refused,
+            max(0.0, left) if session.state not in ENDED else 0.0, session.lookup_id,
+        )  # fmt: skip
+
+    def _session(self, lane: str, session_id: str) -> _Session:
+        session = self.current(lane)
+        if session is None or session.id != session_id:
+            # The audience rule: a kiosk user acts on the code read in the current session only.
+            raise KioskError(f"no open kiosk session {session_id!r} at lane {lane}")
+        return session
+
+    # --- commands ---------------------------------------------------------------------------
+
+    async def read(self, read: str | bytes, *, lane: str) -> tuple[KioskView, Outcome, bool]:
+        """A code read at the kiosk: joins the open session or opens a new one (the old one ends).
+
+        Returns the session's view, what the code alone gets, and whether it opened the session.
+        """
+        at = self._clock()
+        outcome, code, voucher = await self._run(lambda: self._explore(read, lane, at))
+        session = self.current(lane)
+        if session is not None and self._joins(session, voucher, code):
+            session.reads.append(read)
+            session.codes.append(code)
+            session.touched = self._monotonic()
+            return self.view(session), outcome, False
+        if session is not None:
+            await self.end(session, "replaced")
+        now = self._monotonic()
+        body = {"session": "", "reference": code.reference, "verdict": outcome.decision.verdict.value,
+                "reason": outcome.decision.reason.value, "kind": code.kind}  # fmt: skip
+        session = _Session(secrets.token_hex(8), lane, now, now, [read], [code], voucher, None)
+        body["session"] = session.id
+        session.lookup_id = await self._run(
+            lambda: self._engine.journal(
+                "lookup", lane=lane, at=at, body=body, entitlement_id=code.entitlement_id,
+                reason=outcome.decision.reason.value,
+            )
+        )  # fmt: skip
+        self._sessions[lane] = session
+        log.info("kiosk %s: session %s opened, entitlement %s, %s", lane, session.id, code.entitlement_id or "-",
+                 outcome.decision.reason)  # fmt: skip
+        return self.view(session), replace(outcome, decision_id=session.lookup_id), True
+
+    def _joins(self, session: _Session, voucher: Voucher | None, code: KioskCode) -> bool:
+        first = session.voucher
+        if first is None or voucher is None or session.held:
+            return False
+        if any(c.entitlement_id == code.entitlement_id for c in session.codes):
+            return False
+        if code.decision.reason is not Reason.CHOOSE_PERFORMANCE:
+            return False  # a used or expired voucher is shown on its own
+        return (voucher.product, voucher.seat_categories, voucher.tariffs) == (
+            first.product, first.seat_categories, first.tariffs,
+        )  # fmt: skip
+
+    async def choose(
+        self, *, lane: str, session_id: str, performance: str | None = None, items: tuple[str, ...] = ()
+    ) -> KioskView:
+        """Hold every code of the session for the choice; any refusal holds none of them."""
+        session = self._session(lane, session_id)
+        session.touched = self._monotonic()
+        await self._release(session, "chosen again")
+        at = self._clock()
+        ask = Ask(performance=performance, items=items)
+        held: list[Outcome] = []
+        for read in session.reads:
+            outcome = await self._run(functools.partial(self._engine.admit, read, lane=lane, at=at, ask=ask))
+            if outcome.redemption is None:
+                session.held = held
+                await self._release(session, "another code of the choice was refused")
+                session.refused = outcome.decision
+                return self.view(session)
+            held.append(outcome)
+        session.held, session.refused, session.state = held, None, "held"
+        return self.view(session)
+
+    async def confirm(self, *, lane: str, session_id: str) -> KioskView:
+        """Commit what the session holds, durably; the session ends."""
+        session = self._session(lane, session_id)
+        if not session.held:
+            raise KioskError("nothing is chosen yet: choose a performance or items first")
+        at = self._clock()
+        for outcome in session.held:
+            redemption = outcome.redemption
+            assert redemption is not None
+            await self._run(functools.partial(self._engine.commit, redemption, at=at))
+        session.state = "confirmed"
+        log.info("kiosk %s: session %s confirmed, %d redemption(s)", lane, session.id, len(session.held))
+        return self.view(session)
+
+    async def cancel(self, *, lane: str, session_id: str) -> KioskView:
+        session = self._session(lane, session_id)
+        await self.end(session, "cancelled")
+        return self.view(session)
+
+    async def touch(self, *, lane: str, session_id: str) -> KioskView:
+        """More time: the inactivity timer starts again (the hard cap stays)."""
+        session = self._session(lane, session_id)
+        session.touched = self._monotonic()
+        return self.view(session)
+
+    async def end(self, session: _Session, state: SessionState) -> None:
+        """End a session; what it holds is released, nothing consumed."""
+        await self._release(session, state)
+        session.state = state
+        log.info("kiosk %s: session %s %s", session.lane, session.id, state)
+
+    def due(self) -> list[_Session]:
+        """Sessions whose inactivity timer or hard cap has run out."""
+        now = self._monotonic()
+        return [
+            s for s in self._sessions.values()
+            if s.state not in ENDED and (now - s.touched >= self.inactivity_s or now - s.opened >= self.cap_s)
+        ]  # fmt: skip
+
+    async def _release(self, session: _Session, why: str) -> None:
+        at = self._clock()
+        held, session.held = session.held, []
+        for outcome in held:
+            redemption = outcome.redemption
+            assert redemption is not None
+            await self._run(functools.partial(self._engine.release, redemption, at=at, why=f"kiosk: {why}"))
+        if session.state == "held":
+            session.state = "open"
+
+    # --- on the ledger thread -------------------------------------------------------------------
+
+    def _explore(self, read: str | bytes, lane: str, at: dt.datetime) -> tuple[Outcome, KioskCode, Voucher | None]:
+        engine = self._engine
+        base = engine.decide(read, lane=lane, at=at, logged=False)
+        decision = base.decision
+        entitlement = engine.entitlement(decision.entitlement_id) if decision.entitlement_id else None
+        options: list[Option] = []
+        voucher = entitlement if isinstance(entitlement, Voucher) else None
+        if voucher is not None and decision.reason is Reason.CHOOSE_PERFORMANCE:
+            options = self._performances(read, lane, at, voucher)
+        elif isinstance(entitlement, Membership | CreditMembership) and decision.verdict is not Verdict.DENY:
+            options = self._products(read, lane, at)
+        code = KioskCode(base.reference, decision.entitlement_id, decision.kind, decision, tuple(options))
+        return base, code, voucher
+
+    def _performances(self, read: str | bytes, lane: str, at: dt.datetime, voucher: Voucher) -> list[Option]:
+        schedule = self._engine.schedule()
+        found: dict[str, Performance] = {p: schedule.performances[p] for p in voucher.performances
+                                         if p in schedule.performances}  # fmt: skip
+        for event in voucher.events:
+            found.update((p.id, p) for p in schedule.performances_by_event.get(event, ()))
+        day_ago = at - dt.timedelta(days=1)
+        upcoming = sorted((p for p in found.values() if p.starts_at >= day_ago), key=lambda p: p.starts_at)
+        options = []
+        for perf in upcoming[:MAX_OPTIONS]:
+            outcome = self._engine.decide(read, lane=lane, at=at, ask=Ask(performance=perf.id), logged=False)
+            opens, closes = redemption_window(voucher, perf, self._engine.tz)
+            options.append(Option(
+                outcome.decision, performance=perf.id, event=perf.event, starts_at=perf.starts_at, opens_at=opens,
+                closes_at=closes, seat_categories=perf.seat_categories, tariffs=perf.tariffs,
+            ))  # fmt: skip
+        return options
+
+    def _products(self, read: str | bytes, lane: str, at: dt.datetime) -> list[Option]:
+        products = list(self._engine.schedule().products)[:MAX_OPTIONS]
+        options = []
+        for product in products:
+            outcome = self._engine.decide(read, lane=lane, at=at, ask=Ask(items=(product,)), logged=False)
+            options.append(Option(outcome.decision, items=(product,)))
+        return options
+

@@ -1,0 +1,110 @@
+"""Staff acts and the test kit through the control socket of a real `gate run` process on mock pins."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from gate.cache import Ledger
+from gate.cli import main
+from gate.daemon.control import request
+from gate.staff import hash_pin
+from gate.turnstile.kit import NotMockPins, TestKit
+from tests.daemon.conftest import Start, Venue, wait_ready
+
+STEWARD = {"staff": "s-1", "pin": "2468"}
+
+
+def _staff(venue: Venue) -> None:
+    lines = venue.dir / "staff.jsonl"
+    records = [
+        {"type": "header", "format": "gate-ledger", "version": 1},
+        {"type": "staff", "id": "s-1", "version": 1, "role": "steward", "name": "Ana B.", "pin": hash_pin("2468")},
+    ]
+    lines.write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    assert main(["--config", str(venue.config), "ledger", "import", str(lines)]) == 0
+
+
+def _ask(venue: Venue, payload: dict[str, Any]) -> dict[str, Any]:
+    return request(venue.socket, payload)
+
+
+def test_staff_acts_with_their_audiences_land_in_the_journal(venue: Venue, start_daemon: Start) -> None:
+    _staff(venue)
+    daemon = start_daemon()
+    wait_ready(daemon)
+
+    # A steward looks a code up: nothing consumed, the lookup journaled under the PIN's name.
+    found = _ask(venue, {"op": "lookup", "reference": "one", "login": STEWARD})
+    assert found["ok"], found
+    assert (found["lookup"]["decision"]["reason"], found["lookup"]["entitlement"]["id"]) == ("ok", "t-one")
+    # A steward may open once, and may not switch the lane's mode or correct the occupancy.
+    assert _ask(venue, {"op": "open", "reason": "lost ticket", "login": STEWARD})["ok"]
+    refused = _ask(venue, {"op": "mode", "mode": "locked", "reason": "x", "login": STEWARD})
+    assert refused == {"ok": False, "error": "mode: not allowed for a steward (allowed: supervisor)"}
+    assert not _ask(venue, {"op": "occupancy", "count": 3, "reason": "x", "login": STEWARD})["ok"]
+    wrong = _ask(venue, {"op": "open", "reason": "x", "login": {"staff": "s-1", "pin": "1111"}})
+    assert wrong == {"ok": False, "error": "wrong staff id or PIN"}
+    # The open-once passage is walked through with the test kit, from this process.
+    assert _ask(venue, {"op": "sim_passage", "direction": "entry"})["ok"]
+    daemon.wait_until(lambda s: [p["outcome"] for p in s["lane"]["last_passages"]] == ["open_once"])
+
+    # The local user (a supervisor) corrects the occupancy to what they count.
+    corrected = _ask(venue, {"op": "occupancy", "count": 7, "reason": "headcount"})
+    assert corrected["ok"] and corrected["occupancy"]["count"] == 7
+
+    # The looked-up code still admits; the kit turns the arm and the passage commits.
+    venue.scan("ONE")
+    daemon.wait_until(lambda s: s["lane"]["passage"] is not None)
+    assert _ask(venue, {"op": "sim_passage"})["ok"]
+    daemon.wait_until(lambda s: s["lane"]["last_passages"][-1]["outcome"] == "committed")
+    assert daemon.stop() == 0
+
+    with Ledger.open(venue.ledger) as ledger:
+        journal = ledger.journal()
+        (lookup,) = [e for e in journal if e.type == "lookup"]
+        assert (lookup.entitlement_id, lookup.body["staff"]) == ("t-one", "pin:s-1")
+        (opened,) = [e for e in journal if e.type == "staff.open_once"]
+        assert opened.body["staff"] == "pin:s-1" and opened.body["reason"] == "lost ticket"
+        (occupancy,) = [e for e in journal if e.type == "staff.occupancy"]
+        assert (occupancy.body["previous"], occupancy.body["change"]) == (0, 7)
+        assert occupancy.body["staff"].startswith("unix:")
+        assert [e.entitlement_id for e in journal if e.type == "redemption.committed"] == ["t-one"]
+        assert ledger.inside() == 8  # the correction, then one person in
+        assert not [e for e in journal if e.type == "staff.mode"]  # the steward's mode change never happened
+
+
+def test_the_test_kit_drives_the_fire_loop_and_the_alarm(venue: Venue, start_daemon: Start) -> None:
+    text = venue.config.read_text().replace("[turnstile]\n", "[turnstile]\nfire_loop = 13\nalarm_input = 6\n"
+                                            "fire_clear_s = 0.1\n")  # fmt: skip
+    venue.config.write_text(text)
+    daemon = start_daemon()
+    wait_ready(daemon)
+    # An unwired mock pin reads high on its pull-up, an open loop: the kit closes it, as a healthy panel would.
+    assert _ask(venue, {"op": "sim_fire", "open": False})["ok"]
+    daemon.wait_until(lambda s: not s["lane"]["fire_alarm"])
+    assert _ask(venue, {"op": "sim_fire", "open": True})["ok"]
+    daemon.wait_until(lambda s: s["lane"]["fire_alarm"] and s["lane"]["mode"] == "emergency")
+    assert _ask(venue, {"op": "sim_fire", "open": False})["ok"]
+    daemon.wait_until(lambda s: not s["lane"]["fire_alarm"] and s["lane"]["mode"] == "normal")
+    assert _ask(venue, {"op": "sim_alarm"})["ok"]
+    daemon.wait_until(lambda s: s["lane"]["alarms"] == 1)
+    assert daemon.stop() == 0
+    with Ledger.open(venue.ledger) as ledger:
+        kinds = [e.type for e in ledger.journal() if e.type.startswith(("fire.", "lane.alarm"))]
+    assert kinds[-3:] == ["fire.alarm", "fire.clear", "lane.alarm"]
+
+
+def test_the_test_kit_is_refused_on_real_pins() -> None:
+    class RealTurnstile:
+        """What the kit sees of a turnstile on real pins: a factory that is not gpiozero's MockFactory."""
+
+        pin_factory = object()
+        config = SimpleNamespace(pin_factory="lgpio", fire_loop=13, alarm_input=6, sensor_active_low=True)
+
+    kit = TestKit(RealTurnstile())  # type: ignore[arg-type]
+    with pytest.raises(NotMockPins, match=r"mock pins only \(turnstile.pin_factory is 'lgpio'\): a real fire loop"):
+        kit.fire_loop(True)
