@@ -9,10 +9,11 @@ the exchange format. A real `DecisionPoint` with its `Turnstile` runs on
 gpiozero mock pins (`gate.turnstile.mock.WiredPin`, which stamps every change of level with
 `time.monotonic()`): each sample hands one read to `DecisionPoint.decide`, takes the relay
 pin's first change to active after the call started, then drives the passage sensor like
-the turnstile arm would, so every passage commits. In the same run, on a thread of its own
-with a second connection to the same ledger file (so without the thread hop the lane pays,
-and without borrowing the point's ledger thread), it times the bare `Engine.decide` (no
+the turnstile arm would, so every passage commits. In the same run, once the point has
+stopped (so nobody borrows its ledger thread), on a thread of the bench's own and the same
+connection (so without the thread hop the lane pays), it times the bare `Engine.decide` (no
 record) and `Engine.admit` (decide + hold, the part of the lane's path that is the ledger's).
+A second connection would pay for catching up with the other's commits at every sample.
 Untimed between samples: the passage's commit, and the checkpoint the daemon asks of the
 point when the lane is idle. Prints p50/p99 in microseconds and the lane's added time.
 With `--log` it logs as the daemon does (its format, at INFO): into /dev/null, which
@@ -95,10 +96,7 @@ async def measure(engine: Engine, config_text: str, reads: int) -> dict[str, lis
     async def on_bench_thread(call: Callable[[], float]) -> float:
         return await loop.run_in_executor(bench_thread, call)
 
-    # The bare engine's own connection, opened and used on its own thread only.
-    bare: Engine = await loop.run_in_executor(
-        bench_thread, lambda: Engine(Ledger.open(engine.ledger.path, create=False), config)
-    )
+    bare = engine  # used from the bench's thread only once the point has stopped
     # A 1 ms pulse (below what a turnstile needs, so not allowed in a config file): each
     # sample waits for the pulse to end, and 10 000 of the default 200 ms would take minutes.
     assert config.turnstile is not None
@@ -140,13 +138,15 @@ async def measure(engine: Engine, config_text: str, reads: int) -> dict[str, lis
             while relay.state:  # the pulse ends by itself
                 await asyncio.sleep(0.001)
             relay.changes.clear()
-            # Same run: the bare engine, on its own thread and connection.
-            other = f"T{reads + i:07d}"  # tickets the lane never sees
-            results["decide"].append(await on_bench_thread(lambda other=other: bare_decide(other)))  # type: ignore[misc]
-            results["admit"].append(await on_bench_thread(lambda other=other: bare_admit(other)))  # type: ignore[misc]
             await point.checkpoint()
+    # Same run, same connection, the point stopped: the bare engine.
+    for i in range(reads):
+        other = f"T{reads + i:07d}"  # tickets the lane never saw
+        results["decide"].append(await on_bench_thread(lambda other=other: bare_decide(other)))  # type: ignore[misc]
+        results["admit"].append(await on_bench_thread(lambda other=other: bare_admit(other)))  # type: ignore[misc]
+        if i % 50 == 0:
+            await on_bench_thread(lambda: float(bare.ledger.checkpoint()))
     committed = await on_bench_thread(lambda: len(bare.ledger.journal(limit=reads * 4)))
-    await loop.run_in_executor(bench_thread, bare.ledger.close)
     bench_thread.shutdown()
     factory.close()
     print(f"journal rows: {committed}")
