@@ -197,7 +197,7 @@ class Engine:
         uses: tuple[Use, ...] = ()
         if entitlements:
             since = rules.history_since(entitlements, at=at, tz=self.tz, seasons=schedule.seasons)
-            uses = self.ledger.uses([e.id for e in entitlements], since=since)
+            uses = self.ledger.uses(rules.use_sources(entitlements), since=since)
         situation = Situation(
             entitlements=entitlements,
             holder=holder,

@@ -105,10 +105,19 @@ def test_a_kiosk_redeems_a_voucher_and_a_left_session_times_out(venue: Venue, st
     stale = request(venue.socket, {"op": "kiosk_confirm", "session": session["session"]})
     assert stale == {"ok": False, "error": f"no open kiosk session {session['session']!r} at lane k1"}
 
+    # The redeemed voucher shown again: already redeemed, for which show and when; nothing to choose.
+    venue.scan("GIFT-1")
+    deadline = time.monotonic() + 10
+    while (again := _session(venue))["session"] == session["session"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    (code,) = again["codes"]
+    assert code["decision"]["reason"] == "voucher_used" and code["options"] == []
+    assert code["decision"]["params"]["show"] == "Hamlet" and "used_at" in code["decision"]["params"]
+
     # A second voucher chosen, then left alone: the inactivity timer releases it.
     venue.scan("GIFT-2")
     deadline = time.monotonic() + 10
-    while (second := _session(venue))["session"] == session["session"] and time.monotonic() < deadline:
+    while (second := _session(venue))["session"] == again["session"] and time.monotonic() < deadline:
         time.sleep(0.05)
     _ask(venue, {"op": "kiosk_choose", "session": second["session"], "performance": "p-later"})
     deadline = time.monotonic() + 10
@@ -120,7 +129,8 @@ def test_a_kiosk_redeems_a_voucher_and_a_left_session_times_out(venue: Venue, st
     with Ledger.open(venue.ledger) as ledger:
         journal = ledger.journal()
         lookups = [e for e in journal if e.type == "lookup"]
-        assert [e.entitlement_id for e in lookups] == ["v-1", "v-2"]  # each session's first read
+        # Each session's first read (the redeemed voucher's code now finds its admission).
+        assert [e.entitlement_id for e in lookups] == ["v-1", "v-1:admission", "v-2"]
         committed = [e for e in journal if e.type == "redemption.committed"]
         assert [e.entitlement_id for e in committed] == ["v-1"]
         (released,) = [e for e in journal if e.type == "redemption.released"]
