@@ -1,6 +1,11 @@
-"""The local SQLite ledger: records, references, redemptions, usage and the event journal.
+"""The local ledger: one SQLite file per device with what a gate knows and what it has done.
 
-See docs/ledger-format.md for the exchange format every record arrives in.
+Records, references, redemptions (held, committed, released), usage, the journal (the outbox
+sync publishes from) and device settings. The package keeps the design card's name `cache`,
+but nothing here is a cache to throw away: the journal and the holds exist nowhere else
+until sync has delivered them. Inside a daemon only the decision point's ledger thread uses
+it (docs/architecture.md). See docs/ledger-format.md for the exchange format every record
+arrives in.
 """
 
 from gate.cache.errors import ImportProblem, LedgerError, LedgerImportError
