@@ -216,8 +216,10 @@ class KioskSessions:
             assert redemption is not None
             await self._run(functools.partial(self._engine.commit, redemption, at=at))
         session.state = "confirmed"
+        confirmed = self.view(session)
         log.info("kiosk %s: session %s confirmed, %d redemption(s)", lane, session.id, len(session.held))
-        return self.view(session)
+        session.held = []  # committed: nothing left for an end to release
+        return confirmed
 
     async def cancel(self, *, lane: str, session_id: str) -> KioskView:
         session = self._session(lane, session_id)

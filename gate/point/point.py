@@ -204,8 +204,8 @@ class DecisionPoint:
         """
         state = self._running_lane(lane)
         direction = read.direction
-        if state.kiosk:
-            return (await self._kiosk_read(state, read))[1]
+        if state.kiosk and state.mode not in CLOSED_MODES:
+            return (await self._kiosk_read(state, read))[1]  # a closed kiosk refuses lane_closed below
         if direction not in state.directions:
             raise LaneRefused(f"lane {lane} has no {direction} direction")
         async with self._lock:
@@ -303,6 +303,8 @@ class DecisionPoint:
             await asyncio.sleep(KIOSK_TICK_S)
             for session in self._kiosk.due():
                 async with self._lock:
+                    if session not in self._kiosk.due():
+                        continue  # confirmed, cancelled or touched while the lock was taken
                     try:
                         await self._kiosk.end(session, "expired")
                     except LedgerError as exc:
