@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gate.daemon.control import to_json
 from gate.errors import GateError
 from gate.point import DecisionPoint
 from gate.point.commands import (
@@ -27,15 +28,8 @@ from gate.point.commands import (
     SimulateFireLoop,
     SimulatePassage,
 )
-from gate.point.model import LaneStatus
 from gate.turnstile import Turnstile
 from gate.turnstile.kit import TestKit
-
-
-def to_plain(value: Any) -> Any:
-    from gate.daemon.control import to_json  # noqa: PLC0415 - control imports this module's caller
-
-    return to_json(value)
 
 
 async def execute(point: DecisionPoint, lane: str, turnstile: Turnstile | None, command: Command,
@@ -52,24 +46,24 @@ async def execute(point: DecisionPoint, lane: str, turnstile: Turnstile | None, 
         result = await point.lookup(lane, command.reference, by=by)
         decision = result.outcome.decision
         return {"lookup": {
-            "decision": to_plain(decision), "reference": result.outcome.reference,
-            "entitlement": to_plain(result.entitlement), "recent_uses": [u._asdict() for u in result.recent_uses],
+            "decision": to_json(decision), "reference": result.outcome.reference,
+            "entitlement": to_json(result.entitlement), "recent_uses": [u._asdict() for u in result.recent_uses],
             "journal_id": result.journal_id,
         }}  # fmt: skip
     if isinstance(command, CorrectOccupancy):
         previous, now = await point.correct_occupancy(lane, command.count, reason=command.reason, by=by)
         return {"occupancy": {"previous": previous, "count": now}}
     if isinstance(command, KioskSession):
-        return {"session": to_plain(point.kiosk_session(lane))}
+        return {"session": to_json(point.kiosk_session(lane))}
     if isinstance(command, KioskChoose):
         view = await point.kiosk_choose(lane, command.session, performance=command.performance, items=command.items)
-        return {"session": to_plain(view)}
+        return {"session": to_json(view)}
     if isinstance(command, KioskConfirm):
-        return {"session": to_plain(await point.kiosk_confirm(lane, command.session))}
+        return {"session": to_json(await point.kiosk_confirm(lane, command.session))}
     if isinstance(command, KioskCancel):
-        return {"session": to_plain(await point.kiosk_cancel(lane, command.session))}
+        return {"session": to_json(await point.kiosk_cancel(lane, command.session))}
     if isinstance(command, KioskMoreTime):
-        return {"session": to_plain(await point.kiosk_touch(lane, command.session))}
+        return {"session": to_json(await point.kiosk_touch(lane, command.session))}
     if isinstance(command, SimulatePassage | SimulateFireLoop | SimulateAlarm):
         if turnstile is None:
             raise GateError(f"{command.name}: lane {lane} has no turnstile (a kiosk)")
@@ -83,6 +77,3 @@ async def execute(point: DecisionPoint, lane: str, turnstile: Turnstile | None, 
         return None
     return None  # status
 
-
-def status_of(point: DecisionPoint, lane: str) -> LaneStatus:
-    return point.status(lane)
