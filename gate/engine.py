@@ -12,13 +12,12 @@ import datetime as dt
 import logging
 import threading
 from dataclasses import dataclass, replace
-from typing import Any
 
 from gate import rules
 from gate.cache import Ledger
 from gate.config import GateConfig
 from gate.credentials import CredentialError, SignedRead, Unreadable, claim_of, entitlement_of, verify
-from gate.decision import Ask, Decision, Lane, Schedule, Site, Situation, Use
+from gate.decision import Ask, Decision, Lane, Site, Situation, Use
 from gate.errors import GateError
 from gate.reasons import Reason, Verdict
 from gate.records import CreditMembership, Direction, Entitlement, Flag, Holder, Membership
@@ -85,20 +84,10 @@ class Engine:
             log_decision(lane, outcome)
         return outcome
 
-    def schedule(self) -> Schedule:
-        """The venue's products, events and performances, as the rules see them."""
-        return self.ledger.schedule()
-
-    def entitlement(self, entitlement_id: str) -> Entitlement | None:
-        found = self.ledger.entitlements([entitlement_id])
+    def entitlement(self, entitlement_id: str | None) -> Entitlement | None:
+        """The record a decision named (None for a decision about no entitlement)."""
+        found = self.ledger.entitlements([entitlement_id]) if entitlement_id else []
         return found[0] if found else None
-
-    def journal(self, type_: str, *, lane: str, at: dt.datetime, body: dict[str, Any],
-                entitlement_id: str | None = None, reason: str | None = None) -> str:  # fmt: skip
-        """Journal an act that is not a redemption (a lookup, a staff act); its journal id."""
-        return self.ledger.record_event(
-            type_, at=at, lane=lane, entitlement_id=entitlement_id, reason=reason, body=body
-        )
 
     def admit(
         self, read: str | bytes, *, lane: str, at: dt.datetime, ask: Ask = PLAIN, logged: bool = True,

@@ -25,7 +25,6 @@ from gate.cache.exchange import ImportReport
 from gate.cache.redemptions import Hold, JournalEntry
 from gate.cache.schedule import load_schedule
 from gate.cache.schema import BUSY_TIMEOUT_MS, connect
-from gate.cache.staff import all_staff, staff_of
 from gate.cache.tail import Tail
 from gate.cache.transaction import Snapshot, Transactions, WalSync, Write
 from gate.cache.validate import NumberedLine, file_lines, numbered
@@ -63,6 +62,7 @@ SELECT body FROM entitlement WHERE holder = ? AND kind = 'credit_membership' ORD
 """
 _RECORD = "SELECT body FROM record WHERE type = ? AND id = ?"
 _KEYS = "SELECT body FROM record WHERE type = 'key' ORDER BY id"
+_ALL_STAFF = "SELECT body FROM record WHERE type = 'staff' ORDER BY id"
 # Folded committed uses are one contiguous run of `usage`; the rest are in the tail.
 _USES = """
 SELECT entitlement_id, at, direction, persons, credits, performance, event, benefit, lane, zone
@@ -276,11 +276,12 @@ class Ledger:
 
     def staff(self, staff_id: str) -> Staff | None:
         """The staff record with this id, or None (never known, or deleted by a tombstone)."""
-        return staff_of(self._cursor, staff_id)
+        row = self._cursor.execute(_RECORD, ("staff", staff_id)).fetchone()
+        return None if row is None else Staff.model_validate_json(row[0])
 
     def staff_members(self) -> list[Staff]:
         """Every staff record, by id."""
-        return all_staff(self._conn)
+        return [Staff.model_validate_json(body) for (body,) in self._conn.execute(_ALL_STAFF)]
 
     def uses(self, entitlement_ids: Iterable[str], *, since: float | None = None) -> tuple[Use, ...]:
         """Held and committed uses of these entitlements, oldest first; with `since` (epoch
@@ -454,15 +455,7 @@ class Ledger:
 
     def backup(self, target: Path) -> None:
         """Copy the ledger to `target` as one consistent snapshot, even while another process writes."""
-        target = Path(target)
-        if target.exists():
-            raise LedgerError(f"{target} exists; a backup never overwrites a file")
-        try:
-            with sqlite3.connect(target) as copy:
-                self._conn.backup(copy)
-            copy.close()
-        except sqlite3.Error as exc:
-            raise LedgerError(f"cannot back up to {target}: {exc}") from exc
+        queries.backup(self._conn, Path(target))
 
     # --- reporting -------------------------------------------------------------------------
 

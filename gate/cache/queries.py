@@ -12,6 +12,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+from gate.cache.errors import LedgerError
 from gate.cache.redemptions import INSIDE
 from gate.cache.schema import SCHEMA_VERSION, release_memory
 from gate.decision import Use
@@ -130,3 +131,15 @@ def bulk_insert_uses(conn: sqlite3.Connection, uses: Iterable[Use], *, chunk: in
         conn.execute("DROP TABLE IF EXISTS temp.usage_stage")
         release_memory(conn)
     return inserted
+
+
+def backup(conn: sqlite3.Connection, target: Path) -> None:
+    """Copy the ledger to `target` as one consistent snapshot (see `Ledger.backup`)."""
+    if target.exists():
+        raise LedgerError(f"{target} exists; a backup never overwrites a file")
+    try:
+        with sqlite3.connect(target) as copy:
+            conn.backup(copy)
+        copy.close()
+    except sqlite3.Error as exc:
+        raise LedgerError(f"cannot back up to {target}: {exc}") from exc

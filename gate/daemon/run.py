@@ -33,7 +33,7 @@ from collections.abc import Callable
 from typing import Any
 
 from gate.cache import Ledger, LedgerError
-from gate.config import ConfigError, GateConfig
+from gate.config import ConfigError, GateConfig, TurnstileConfig
 from gate.daemon import acts
 from gate.daemon.clock import DecisionClock
 from gate.daemon.control import ControlError, ControlServer, to_json
@@ -127,7 +127,11 @@ class Daemon:
                 point = DecisionPoint(engine=engine, lanes=[self.lane_id], clock=self.clock.now)
                 await stack.enter_async_context(point)
                 if not point.is_kiosk(self.lane_id):
-                    self.turnstile = await stack.enter_async_context(self._turnstile(point))
+                    turnstile = Turnstile(point=point, lane_id=self.lane_id, config=self._turnstile_config())
+                    try:
+                        self.turnstile = await stack.enter_async_context(turnstile)
+                    except LaneRefused as exc:  # wiring that cannot serve this lane: no restart loop
+                        raise ConfigError(self.source, [str(exc)]) from exc
                 self.point = point
                 self._report_restart(point)
                 await self._serve(point)
@@ -136,23 +140,11 @@ class Daemon:
             self.point = self.turnstile = None
             await asyncio.to_thread(ledger.close)
 
-    def _turnstile(self, point: DecisionPoint) -> contextlib.AbstractAsyncContextManager[Turnstile]:
-        """The lane's turnstile; a config that cannot drive it is a ConfigError (no restart loop)."""
-        turnstile = self.config.turnstile
-        if turnstile is None:
+    def _turnstile_config(self) -> TurnstileConfig:
+        if self.config.turnstile is None:
             problem = f"turnstile: lane {self.lane_id!r} is not a kiosk, so it needs a [turnstile] section"
             raise ConfigError(self.source, [problem])
-
-        @contextlib.asynccontextmanager
-        async def plugged() -> Any:
-            try:
-                entered = Turnstile(point=point, lane_id=self.lane_id, config=turnstile)
-                async with entered:
-                    yield entered
-            except LaneRefused as exc:
-                raise ConfigError(self.source, [str(exc)]) from exc
-
-        return plugged()
+        return self.config.turnstile
 
     async def _serve(self, point: DecisionPoint) -> None:
         feed = LaneFeed(self._decide)

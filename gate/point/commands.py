@@ -100,30 +100,29 @@ class KioskSession(Command):
     audiences = AT_A_KIOSK
 
 
-class KioskChoose(Command):
-    op: Literal["kiosk_choose"] = Field(description="Hold the session's codes for a performance or items.")
+class _InSession(Command):
+    """A kiosk command: it names the open session, the only one its sender may act on."""
+
     session: str = Field(min_length=1, max_length=64, description="The open session's id.")
+    audiences = AT_A_KIOSK
+
+
+class KioskChoose(_InSession):
+    op: Literal["kiosk_choose"] = Field(description="Hold the session's codes for a performance or items.")
     performance: Id | None = Field(default=None, description="The performance chosen (a voucher).")
     items: tuple[Id, ...] = Field(default=(), max_length=20, description="The products chosen (a membership).")
-    audiences = AT_A_KIOSK
 
 
-class KioskConfirm(Command):
+class KioskConfirm(_InSession):
     op: Literal["kiosk_confirm"] = Field(description="Commit what the session holds; the session ends.")
-    session: str = Field(min_length=1, max_length=64, description="The open session's id.")
-    audiences = AT_A_KIOSK
 
 
-class KioskCancel(Command):
+class KioskCancel(_InSession):
     op: Literal["kiosk_cancel"] = Field(description="Release what the session holds; the session ends.")
-    session: str = Field(min_length=1, max_length=64, description="The open session's id.")
-    audiences = AT_A_KIOSK
 
 
-class KioskMoreTime(Command):
+class KioskMoreTime(_InSession):
     op: Literal["kiosk_more_time"] = Field(description="Start the session's inactivity timer again.")
-    session: str = Field(min_length=1, max_length=64, description="The open session's id.")
-    audiences = AT_A_KIOSK
 
 
 class SimulatePassage(Command):

@@ -157,16 +157,13 @@ class KioskSessions:
         if session is not None:
             await self.end(session, "replaced")
         now = self._monotonic()
-        body = {"session": "", "reference": code.reference, "verdict": outcome.decision.verdict.value,
-                "reason": outcome.decision.reason.value, "kind": code.kind}  # fmt: skip
         session = _Session(secrets.token_hex(8), lane, now, now, [read], [code], voucher, None)
-        body["session"] = session.id
-        session.lookup_id = await self._run(
-            lambda: self._engine.journal(
-                "lookup", lane=lane, at=at, body=body, entitlement_id=code.entitlement_id,
-                reason=outcome.decision.reason.value,
-            )
-        )  # fmt: skip
+        reason = outcome.decision.reason.value
+        body = {"session": session.id, "reference": code.reference, "verdict": outcome.decision.verdict.value,
+                "reason": reason, "kind": code.kind}  # fmt: skip
+        record = functools.partial(self._engine.ledger.record_event, "lookup", at=at, lane=lane, body=body,
+                                   entitlement_id=code.entitlement_id, reason=reason)  # fmt: skip
+        session.lookup_id = await self._run(record)
         self._sessions[lane] = session
         log.info("kiosk %s: session %s opened, entitlement %s, %s", lane, session.id, code.entitlement_id or "-",
                  outcome.decision.reason)  # fmt: skip
@@ -262,7 +259,7 @@ class KioskSessions:
         engine = self._engine
         base = engine.decide(read, lane=lane, at=at, logged=False)
         decision = base.decision
-        entitlement = engine.entitlement(decision.entitlement_id) if decision.entitlement_id else None
+        entitlement = engine.entitlement(decision.entitlement_id)
         options: list[Option] = []
         voucher = entitlement if isinstance(entitlement, Voucher) else None
         if voucher is not None and decision.reason is Reason.CHOOSE_PERFORMANCE:
@@ -273,7 +270,7 @@ class KioskSessions:
         return base, code, voucher
 
     def _performances(self, read: str | bytes, lane: str, at: dt.datetime, voucher: Voucher) -> list[Option]:
-        schedule = self._engine.schedule()
+        schedule = self._engine.ledger.schedule()
         found: dict[str, Performance] = {p: schedule.performances[p] for p in voucher.performances
                                          if p in schedule.performances}  # fmt: skip
         for event in voucher.events:
@@ -291,7 +288,7 @@ class KioskSessions:
         return options
 
     def _products(self, read: str | bytes, lane: str, at: dt.datetime) -> list[Option]:
-        products = list(self._engine.schedule().products)[:MAX_OPTIONS]
+        products = list(self._engine.ledger.schedule().products)[:MAX_OPTIONS]
         options = []
         for product in products:
             outcome = self._engine.decide(read, lane=lane, at=at, ask=Ask(items=(product,)), logged=False)

@@ -22,7 +22,7 @@ import datetime as dt
 import functools
 import logging
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -107,7 +107,7 @@ class DecisionPoint:
             self._lanes[lane_id] = _Lane(lane_id, lane.kiosk, config.lanes[lane_id].directions, stored)
         self._lock = asyncio.Lock()
         self._executor: ThreadPoolExecutor | None = None
-        self.events = EventStream()
+        self.events = EventStream()  # its clock, time.monotonic, is the loop's
         self._running = False
         self._stack: contextlib.AsyncExitStack | None = None
         self._writes: set[asyncio.Task[None]] = set()  # journal writes nobody waits for (fire, alarms)
@@ -121,7 +121,6 @@ class DecisionPoint:
 
     async def __aenter__(self) -> Self:
         self._loop = asyncio.get_running_loop()
-        self.events = EventStream(clock=self._loop.time)
         async with contextlib.AsyncExitStack() as stack:
             self._executor = ThreadPoolExecutor(1, thread_name_prefix="gate-ledger")
             stack.callback(self._stop_executor)
@@ -262,32 +261,27 @@ class DecisionPoint:
         self, lane: str, session: str, *, performance: str | None = None, items: tuple[str, ...] = ()
     ) -> KioskView:
         """Hold the session's codes for a performance or items (refused: nothing held, `view.refused` says why)."""
-        self._running_lane(lane)
-        async with self._lock:
-            view = await self._kiosk.choose(lane=lane, session_id=session, performance=performance, items=items)
-            self._kiosk_step(view, "refused" if view.refused is not None else "held")
-        return view
+        choose = functools.partial(self._kiosk.choose, performance=performance, items=items)
+        return await self._kiosk_act(lane, session, "held", choose)
 
     async def kiosk_confirm(self, lane: str, session: str) -> KioskView:
         """Commit what the session holds (durable before it returns); the session ends."""
-        self._running_lane(lane)
-        async with self._lock:
-            view = await self._kiosk.confirm(lane=lane, session_id=session)
-            self._kiosk_step(view, "confirmed")
-        return view
+        return await self._kiosk_act(lane, session, "confirmed", self._kiosk.confirm)
 
     async def kiosk_cancel(self, lane: str, session: str) -> KioskView:
-        self._running_lane(lane)
-        async with self._lock:
-            view = await self._kiosk.cancel(lane=lane, session_id=session)
-            self._kiosk_step(view, "cancelled")
-        return view
+        return await self._kiosk_act(lane, session, "cancelled", self._kiosk.cancel)
 
     async def kiosk_touch(self, lane: str, session: str) -> KioskView:
         """More time for the session (its inactivity timer starts again; the hard cap stays)."""
+        return await self._kiosk_act(lane, session, "touched", self._kiosk.touch)
+
+    async def _kiosk_act(
+        self, lane: str, session: str, step: str, act: Callable[..., Awaitable[KioskView]]
+    ) -> KioskView:
         self._running_lane(lane)
-        view = await self._kiosk.touch(lane=lane, session_id=session)
-        self._kiosk_step(view, "touched")
+        async with self._lock:
+            view = await act(lane=lane, session_id=session)
+            self._kiosk_step(view, "refused" if view.refused is not None else step)
         return view
 
     def kiosk_session(self, lane: str) -> KioskView | None:

@@ -86,12 +86,12 @@ class StaffDesk:
         engine = self._engine
         outcome = engine.decide(reference, lane=lane, at=at, logged=False)
         decision = outcome.decision
-        entitlement = engine.entitlement(decision.entitlement_id) if decision.entitlement_id else None
+        entitlement = engine.entitlement(decision.entitlement_id)
         uses = engine.ledger.uses([decision.entitlement_id]) if decision.entitlement_id else ()
         body = {"reference": outcome.reference, "verdict": decision.verdict.value, "reason": decision.reason.value,
                 "staff": by}  # fmt: skip
-        journal_id = engine.journal(
-            "lookup", lane=lane, at=at, body=body, entitlement_id=decision.entitlement_id, reason=decision.reason.value
+        journal_id = engine.ledger.record_event(
+            "lookup", at=at, lane=lane, body=body, entitlement_id=decision.entitlement_id, reason=decision.reason.value
         )
         log.info("lookup lane=%s entitlement=%s reason=%s by=%s", lane, decision.entitlement_id or "-",
                  decision.reason, by)  # fmt: skip

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from types import SimpleNamespace
 from typing import Any
 
@@ -13,7 +15,7 @@ from gate.cli import main
 from gate.daemon.control import request
 from gate.staff import hash_pin
 from gate.turnstile.kit import NotMockPins, TestKit
-from tests.daemon.conftest import Start, Venue, wait_ready
+from tests.daemon.conftest import ROOT, Start, Venue, wait_ready
 
 STEWARD = {"staff": "s-1", "pin": "2468"}
 
@@ -30,6 +32,13 @@ def _staff(venue: Venue) -> None:
 
 def _ask(venue: Venue, payload: dict[str, Any]) -> dict[str, Any]:
     return request(venue.socket, payload)
+
+
+def _gate(venue: Venue, *argv: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "gate", *argv, "--config", str(venue.config)],
+        input=stdin, check=False, cwd=ROOT, capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
 
 
 def test_staff_acts_with_their_audiences_land_in_the_journal(venue: Venue, start_daemon: Start) -> None:
@@ -52,9 +61,15 @@ def test_staff_acts_with_their_audiences_land_in_the_journal(venue: Venue, start
     assert _ask(venue, {"op": "sim_passage", "direction": "entry"})["ok"]
     daemon.wait_until(lambda s: [p["outcome"] for p in s["lane"]["last_passages"]] == ["open_once"])
 
-    # The local user (a supervisor) corrects the occupancy to what they count.
-    corrected = _ask(venue, {"op": "occupancy", "count": 7, "reason": "headcount"})
-    assert corrected["ok"] and corrected["occupancy"]["count"] == 7
+    # The local user (a supervisor) corrects the occupancy to what they count, with the CLI.
+    corrected = _gate(venue, "lane", "occupancy", "7", "--reason", "headcount")
+    assert corrected.returncode == 0 and corrected.stdout.strip() == "occupancy: 0 -> 7", corrected.stderr
+    # The CLI acts as a staff member with --staff, the PIN read from stdin when it is no terminal.
+    looked = _gate(venue, "lane", "lookup", "ONE", "--staff", "s-1", stdin="2468\n")
+    assert looked.returncode == 0 and looked.stdout.startswith("ONE: admit ok t-one (ticket)"), looked.stderr
+    not_hers = _gate(venue, "lane", "occupancy", "1", "--reason", "x", "--staff", "s-1", stdin="2468\n")
+    assert not_hers.returncode == 1
+    assert "occupancy: not allowed for a steward (allowed: supervisor)" in not_hers.stderr
 
     # The looked-up code still admits; the kit turns the arm and the passage commits.
     venue.scan("ONE")
@@ -65,8 +80,8 @@ def test_staff_acts_with_their_audiences_land_in_the_journal(venue: Venue, start
 
     with Ledger.open(venue.ledger) as ledger:
         journal = ledger.journal()
-        (lookup,) = [e for e in journal if e.type == "lookup"]
-        assert (lookup.entitlement_id, lookup.body["staff"]) == ("t-one", "pin:s-1")
+        lookups = [e for e in journal if e.type == "lookup"]
+        assert [(e.entitlement_id, e.body["staff"]) for e in lookups] == [("t-one", "pin:s-1")] * 2
         (opened,) = [e for e in journal if e.type == "staff.open_once"]
         assert opened.body["staff"] == "pin:s-1" and opened.body["reason"] == "lost ticket"
         (occupancy,) = [e for e in journal if e.type == "staff.occupancy"]
