@@ -14,21 +14,29 @@ what the anchor predicts:
 - with `require_sync`, a clock never synchronised since boot is reported as untrusted (the
   wall clock is still the best guess there is, so decisions use it).
 
-Both are reported in the lane's status and logged once per change.
+Both are reported in the lane's status and logged once per change; while `reporting` to a
+decision point, each change of trust is a `ClockTrust` event too.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import ctypes.util
 import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from gate.point.events import ClockTrust
+
+if TYPE_CHECKING:
+    from gate.point import DecisionPoint
 
 log = logging.getLogger("gate.clock")
 
@@ -112,6 +120,7 @@ class DecisionClock:
         self._sync_checked = -float("inf")
         self._state = ClockState(trusted=False, reason="not read yet", synchronised=False, offset_s=0.0, since=None)
         self._problem: str | None = "unread"
+        self._listeners: list[Callable[[ClockState], None]] = []  # told of each change, under the lock
 
     def now(self) -> dt.datetime:
         with self._lock:
@@ -129,6 +138,36 @@ class DecisionClock:
             # The sync check may read a file; keep even that off the loop.
             await asyncio.to_thread(self.now)
             await asyncio.sleep(period)
+
+    @contextlib.contextmanager
+    def reporting(self, *, point: DecisionPoint, lane: str) -> Iterator[None]:
+        """While inside: a `ClockTrust` on `point` now (the state at start), then at each change of trust.
+
+        A change may be seen on any thread that asks the time; the event is emitted on the loop.
+        """
+        loop = asyncio.get_running_loop()
+        told: list[tuple[bool, str]] = []
+
+        def tell(state: ClockState) -> None:  # on the loop
+            trust = (state.trusted, state.reason or "")
+            if told and told[-1] == trust:
+                return
+            told[:] = [trust]
+            if point.listening:
+                point.emit(ClockTrust(lane=lane, monotonic=loop.time(), trusted=trust[0], reason=trust[1]))
+
+        def changed(state: ClockState) -> None:  # under the clock's lock, on any thread
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody to tell
+                loop.call_soon_threadsafe(tell, state)
+
+        with self._lock:
+            self._listeners.append(changed)
+        try:
+            tell(self.state)
+            yield
+        finally:
+            with self._lock:
+                self._listeners.remove(changed)
 
     def _observe(self) -> dt.datetime:
         wall, mono = self._wall(), self._monotonic()
@@ -163,6 +202,8 @@ class DecisionClock:
         self._state = ClockState(trusted, reason, self._ever_synced, round(offset, 3), since)
         if not changed:
             return
+        for listener in self._listeners:
+            listener(self._state)
         if trusted:
             log.info("clock trusted%s", "" if old.since is None else f" again (was: {old.reason})")
         else:

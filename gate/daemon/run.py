@@ -126,6 +126,7 @@ class Daemon:
             async with contextlib.AsyncExitStack() as stack:
                 point = DecisionPoint(engine=engine, lanes=[self.lane_id], clock=self.clock.now)
                 await stack.enter_async_context(point)
+                stack.enter_context(self.clock.reporting(point=point, lane=self.lane_id))
                 if not point.is_kiosk(self.lane_id):
                     turnstile = Turnstile(point=point, lane_id=self.lane_id, config=self._turnstile_config())
                     try:
@@ -149,7 +150,7 @@ class Daemon:
     async def _serve(self, point: DecisionPoint) -> None:
         feed = LaneFeed(self._decide)
         self.readers = [
-            SupervisedReader(reader_id, reader, feed, build=self._build)
+            SupervisedReader(reader_id, reader, feed, build=self._build, point=point)
             for reader_id, reader in self.config.readers.items()
             if reader.lane == self.lane_id
         ]

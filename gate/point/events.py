@@ -94,19 +94,23 @@ class OutputsChanged:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ReaderChanged:
+    """A reader went down (failed, or its device went away) or came up (opened, or its device is back)."""
+
     lane: str
     monotonic: float
     reader: str
     up: bool
-    detail: str
+    detail: str  # a short reason: the error's text, "device not connected", "started", "connected"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ClockTrust:
+    """The decision clock's trust changed (and once when the daemon's lane starts, with its state)."""
+
     lane: str | None
     monotonic: float
     trusted: bool
-    reason: str
+    reason: str  # why it is not trusted ("no time sync since boot", "clock jumped ..."); "" when trusted
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
