@@ -82,6 +82,31 @@ class KioskConfig(_Section):
     )
 
 
+class StaffConfig(_Section):
+    """Time limits of the staff acts at the decision point (docs/lane.md, "Staff acts")."""
+
+    override_window_s: float = Field(
+        default=300.0, ge=10, le=86_400,
+        description="A refusal can be overridden this long after it; an older one needs the code read again.",
+    )  # fmt: skip
+    readmit_confirm_s: float = Field(
+        default=900.0, ge=0, le=86_400,
+        description="An override of an entitlement admitted here within this long needs an explicit confirmation.",
+    )  # fmt: skip
+    attention_expiry_s: float = Field(
+        default=600.0, ge=1, le=86_400,
+        description="An attention verdict (ID check, child) not confirmed by staff within this long expires.",
+    )  # fmt: skip
+    void_window_s: float = Field(
+        default=86_400.0, ge=60, le=30 * 86_400,
+        description="A committed redemption can be voided this long after its commit.",
+    )  # fmt: skip
+    session_s: float = Field(
+        default=120.0, ge=10, le=3600,
+        description="A staff session opened by a badge read at a reader lasts this long.",
+    )  # fmt: skip
+
+
 class _ReaderConfig(_Section):
     lane: Id = Field(description="The lane (a key of [lanes]) whose decisions this reader feeds.")
     direction: Direction = Field(default="entry", description="The direction it reads for: entry or exit.")
@@ -308,6 +333,7 @@ class GateConfig(_Section):
     ledger: LedgerConfig = Field(description="The local ledger.")
     engine: EngineConfig = Field(default_factory=EngineConfig, description="Decision settings.")
     kiosk: KioskConfig = Field(default_factory=KioskConfig, description="Kiosk sessions (a kiosk lane's daemon).")
+    staff: StaffConfig = Field(default_factory=StaffConfig, description="Staff acts: overrides, voids, attention.")
     readers: dict[Id, ReaderConfig] = Field(default_factory=dict, description="Barcode readers by id.")
     turnstile: TurnstileConfig | None = Field(
         default=None, description="The turnstile this device drives over GPIO (docs/lane.md); none on a kiosk."

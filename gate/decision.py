@@ -68,6 +68,7 @@ class Ask:
     party: int | None = None  # persons asking; none = what the entitlement allows at once
     performance: str | None = None  # chosen at a kiosk, or given by a replay
     items: tuple[str, ...] = ()  # products asked for at a kiosk; default: the lane's product
+    attended: bool = False  # staff have done the attention check (ID, child): admit rather than ask them
 
 
 @dataclass(frozen=True, slots=True)

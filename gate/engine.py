@@ -182,12 +182,20 @@ class Engine:
             holder = self.ledger.holder(holder_id) if holder_id else None
         else:
             reference, (entitlements, holder) = claim, self._entitlements(claim)
+        decision = rules.decide(self.situation(entitlements, holder, lane, at, ask))
+        flags = next((e.flags for e in entitlements if e.id == decision.entitlement_id), ())
+        return Outcome(decision, reference, flags=flags)
+
+    def situation(
+        self, entitlements: tuple[Entitlement, ...], holder: Holder | None, lane: Lane, at: dt.datetime, ask: Ask
+    ) -> Situation:
+        """What the rules see of these entitlements here and now (inside a ledger snapshot)."""
         schedule = self.ledger.schedule()
         uses: tuple[Use, ...] = ()
         if entitlements:
             since = rules.history_since(entitlements, at=at, tz=self.tz, seasons=schedule.seasons)
             uses = self.ledger.uses(rules.use_sources(entitlements), since=since)
-        situation = Situation(
+        return Situation(
             entitlements=entitlements,
             holder=holder,
             uses=uses,
@@ -197,9 +205,6 @@ class Engine:
             at=at,
             ask=ask,
         )
-        decision = rules.decide(situation)
-        flags = next((e.flags for e in entitlements if e.id == decision.entitlement_id), ())
-        return Outcome(decision, reference, flags=flags)
 
     def _signed(self, claim: SignedRead, at: dt.datetime) -> tuple[str, tuple[Entitlement, ...]] | Decision:
         """The entitlement a signed credential stands for: the ledger's record once it has one."""

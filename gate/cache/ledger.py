@@ -18,13 +18,31 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, TextIO
 
-from gate.cache import exchange, pool, queries, redemptions
+from gate.cache import exchange, pool, queries, redemptions, voids
 from gate.cache.codec import parse_entitlement
 from gate.cache.errors import LedgerError
 from gate.cache.exchange import ImportReport
 from gate.cache.redemptions import Hold, JournalEntry
 from gate.cache.schedule import load_schedule
 from gate.cache.schema import BUSY_TIMEOUT_MS, connect
+from gate.cache.sql import (
+    ALL_STAFF,
+    CREDIT_MEMBERSHIPS,
+    ENTITLEMENT,
+    FIND,
+    GET_META,
+    KEYS,
+    PUT_SETTING,
+    RECORD,
+    RESOLVE,
+    REVISION,
+    REVOKED,
+    SETTING_PREFIX,
+    SUCCESSOR,
+    TOUCH,
+    USES,
+    USES_SINCE,
+)
 from gate.cache.tail import Tail
 from gate.cache.transaction import Snapshot, Transactions, WalSync, Write
 from gate.cache.validate import NumberedLine, file_lines, numbered
@@ -41,41 +59,6 @@ from gate.records import (
 
 log = logging.getLogger("gate.cache")
 
-# Each code's entitlements, and whether any has a successor to follow (rarely: a renewal, an
-# admission from a voucher), in one statement.
-_RESOLVE = """
-SELECT r.entitlement_id, EXISTS (SELECT 1 FROM entitlement s WHERE s.predecessor = r.entitlement_id)
-FROM reference r WHERE r.code = ?
-"""
-# A code's entitlements with their bodies and their holders' in one statement: the hot
-# path's usual case.
-_FIND = """
-SELECT e.kind, e.body, EXISTS (SELECT 1 FROM entitlement s WHERE s.predecessor = r.entitlement_id), h.body
-FROM reference r JOIN entitlement e ON e.id = r.entitlement_id
-LEFT JOIN record h ON h.type = 'holder' AND h.id = e.holder
-WHERE r.code = ?
-"""
-_SUCCESSOR = "SELECT id FROM entitlement WHERE predecessor = ? ORDER BY purchased_at DESC, id DESC LIMIT 1"
-_ENTITLEMENT = "SELECT kind, body FROM entitlement WHERE id = ?"
-_CREDIT_MEMBERSHIPS = """
-SELECT body FROM entitlement WHERE holder = ? AND kind = 'credit_membership' ORDER BY purchased_at, id
-"""
-_RECORD = "SELECT body FROM record WHERE type = ? AND id = ?"
-_KEYS = "SELECT body FROM record WHERE type = 'key' ORDER BY id"
-_ALL_STAFF = "SELECT body FROM record WHERE type = 'staff' ORDER BY id"
-# Folded committed uses are one contiguous run of `usage`; the rest are in the tail.
-_USES = """
-SELECT entitlement_id, at, direction, persons, credits, performance, event, benefit, lane, zone
-FROM usage WHERE entitlement_id = ?
-"""
-_USES_SINCE = _USES + "AND at >= ?"
-_REVISION = "SELECT value FROM meta WHERE key = 'revision'"
-_GET_META = "SELECT value FROM meta WHERE key = ?"
-_PUT_SETTING = "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
-# Device settings live beside the ledger's own meta keys, in a namespace of their own.
-_SETTING_PREFIX = "setting."
-_REVOKED = "SELECT 1 FROM record WHERE type = 'revocation' AND id = ?"
-_TOUCH = "UPDATE meta SET value = value WHERE key = 'format'"
 _AT = itemgetter(1)  # Use.at, without a Python call per use
 _MAX_CHAIN = 64  # successor hops; a longer chain can only be a cycle in bad data
 # The first commit after a checkpoint has emptied the WAL rewrites the WAL header, which
@@ -119,14 +102,12 @@ class Ledger:
     def checkpoint(self, *, force: bool = False, prime: bool = True) -> bool:
         """Copy the WAL's committed pages into the database file, off the decision path.
 
-        A commit never checkpoints (SQLite's automatic checkpoint is only a backstop once the
-        WAL is very long), so a lane's daemon calls this whenever the lane is idle. It does
-        the work only once CHECKPOINT_AFTER_COMMITS writes went through this ledger since the
-        last one (or with `force`), and returns whether it did. PASSIVE: it neither waits for
-        nor blocks readers and writers; pages a reader still needs are left for a later call.
-        The WAL file is kept, not truncated: commits then overwrite it from its start, and
-        their fsync costs about half that of one that also grows the file. With `prime`, a
-        checkpoint that emptied the WAL is followed by a one-page write (see `_prime`).
+        A commit never checkpoints, so a lane's daemon calls this whenever the lane is idle
+        (docs/performance.md, "Ledger internals"). It does the work once CHECKPOINT_AFTER_COMMITS
+        writes went through since the last one (or with `force`), and says whether it did.
+        PASSIVE: it neither waits for nor blocks readers and writers. The WAL file is kept,
+        not truncated (a commit then overwrites it, at half the fsync's cost); with `prime`,
+        a checkpoint that emptied the WAL is followed by a one-page write (see `_prime`).
         """
         if not force and self._tx.unchecked < CHECKPOINT_AFTER_COMMITS:
             return False
@@ -166,7 +147,7 @@ class Ledger:
         self._conn.execute("PRAGMA busy_timeout = 0")
         try:
             with self._tx.write():
-                self._conn.execute(_TOUCH)
+                self._conn.execute(TOUCH)
         except LedgerError:
             pass
         finally:
@@ -187,7 +168,7 @@ class Ledger:
     @property
     def revision(self) -> int:
         """Bumped by every import or local change of records; caches compare it."""
-        return int(self._conn.execute(_REVISION).fetchone()[0])
+        return int(self._conn.execute(REVISION).fetchone()[0])
 
     # --- hot-path reads --------------------------------------------------------------------
 
@@ -212,7 +193,7 @@ class Ledger:
         if not code:
             return ()
         found: list[str] = []
-        for entitlement_id, succeeded in self._conn.execute(_RESOLVE, (code,)).fetchall():
+        for entitlement_id, succeeded in self._conn.execute(RESOLVE, (code,)).fetchall():
             newest = self._newest(entitlement_id) if succeeded else entitlement_id
             if newest not in found:
                 found.append(newest)
@@ -221,15 +202,14 @@ class Ledger:
     def _newest(self, entitlement_id: str) -> str:
         seen = [entitlement_id]
         for _ in range(_MAX_CHAIN):
-            row = self._conn.execute(_SUCCESSOR, (seen[-1],)).fetchone()
+            row = self._conn.execute(SUCCESSOR, (seen[-1],)).fetchone()
             if row is None or row[0] in seen:
                 break
             seen.append(row[0])
         return seen[-1]
 
     def find(self, reference: str) -> list[Entitlement]:
-        """The entitlements a code finds (`entitlements(resolve(reference))`, in one statement
-        unless one of them was succeeded)."""
+        """The entitlements a code finds: `entitlements(resolve(reference))`, mostly in one statement."""
         return self.holding(reference)[0]
 
     def holding(self, reference: str) -> tuple[list[Entitlement], Holder | None]:
@@ -238,7 +218,7 @@ class Ledger:
         code = normalise_reference(reference)
         if not code:
             return [], None
-        rows = self._cursor.execute(_FIND, (code,)).fetchall()
+        rows = self._cursor.execute(FIND, (code,)).fetchall()
         if any(row[2] for row in rows):
             found = self.entitlements(self.resolve(reference))
             holder_id = found[0].holder if found else None
@@ -258,7 +238,7 @@ class Ledger:
         """The stored entitlements with these ids, in order; unknown ids are skipped."""
         found: list[Entitlement] = []
         for entitlement_id in ids:
-            row = self._cursor.execute(_ENTITLEMENT, (entitlement_id,)).fetchone()
+            row = self._cursor.execute(ENTITLEMENT, (entitlement_id,)).fetchone()
             if row is not None:
                 found.append(parse_entitlement(row[0], row[1]))
         return found
@@ -266,22 +246,22 @@ class Ledger:
     def credit_memberships_of(self, holder_id: str) -> list[CreditMembership]:
         """A holder's credit memberships, oldest purchase first (the order credits are spent in)."""
         found: list[CreditMembership] = []
-        for (body,) in self._cursor.execute(_CREDIT_MEMBERSHIPS, (holder_id,)).fetchall():
+        for (body,) in self._cursor.execute(CREDIT_MEMBERSHIPS, (holder_id,)).fetchall():
             found.append(parse_entitlement("credit_membership", body))  # type: ignore[arg-type]
         return found
 
     def holder(self, holder_id: str) -> Holder | None:
-        row = self._cursor.execute(_RECORD, ("holder", holder_id)).fetchone()
+        row = self._cursor.execute(RECORD, ("holder", holder_id)).fetchone()
         return None if row is None else Holder.model_validate_json(row[0])
 
     def staff(self, staff_id: str) -> Staff | None:
         """The staff record with this id, or None (never known, or deleted by a tombstone)."""
-        row = self._cursor.execute(_RECORD, ("staff", staff_id)).fetchone()
+        row = self._cursor.execute(RECORD, ("staff", staff_id)).fetchone()
         return None if row is None else Staff.model_validate_json(row[0])
 
     def staff_members(self) -> list[Staff]:
         """Every staff record, by id."""
-        return [Staff.model_validate_json(body) for (body,) in self._conn.execute(_ALL_STAFF)]
+        return [Staff.model_validate_json(body) for (body,) in self._conn.execute(ALL_STAFF)]
 
     def uses(self, entitlement_ids: Iterable[str], *, since: float | None = None) -> tuple[Use, ...]:
         """Held and committed uses of these entitlements, oldest first; with `since` (epoch
@@ -293,9 +273,9 @@ class Ledger:
                 return ()  # no committed use counts and none is held: the annual pass's usual case
             for entitlement_id in dict.fromkeys(entitlement_ids):
                 if since is None:
-                    found += starmap(Use, self._cursor.execute(_USES, (entitlement_id,)))
+                    found += starmap(Use, self._cursor.execute(USES, (entitlement_id,)))
                 elif since != math.inf:
-                    found += starmap(Use, self._cursor.execute(_USES_SINCE, (entitlement_id, since)))
+                    found += starmap(Use, self._cursor.execute(USES_SINCE, (entitlement_id, since)))
                 found += self._tail.uses_of(entitlement_id, since)
         found.sort(key=_AT)
         return tuple(found)
@@ -305,11 +285,11 @@ class Ledger:
         return int(self._cursor.execute(redemptions.INSIDE).fetchone()[0])
 
     def keys(self, purpose: Literal["credential", "ledger", "command", "staff"]) -> list[Key]:
-        keys = [Key.model_validate_json(body) for (body,) in self._cursor.execute(_KEYS).fetchall()]
+        keys = [Key.model_validate_json(body) for (body,) in self._cursor.execute(KEYS).fetchall()]
         return [key for key in keys if key.purpose == purpose]
 
     def is_revoked(self, id_: str) -> bool:
-        return self._cursor.execute(_REVOKED, (id_,)).fetchone() is not None
+        return self._cursor.execute(REVOKED, (id_,)).fetchone() is not None
 
     def schedule(self) -> Schedule:
         """Products, seasons, events, performances and calendars; rebuilt only when they may have changed.
@@ -397,7 +377,7 @@ class Ledger:
         """
         with self._tx.write():
             for key, value in (settings or {}).items():
-                self._conn.execute(_PUT_SETTING, (_SETTING_PREFIX + key, value))
+                self._conn.execute(PUT_SETTING, (SETTING_PREFIX + key, value))
             event_id, seq = redemptions.insert_event(
                 self._cursor, type_, at=at, lane=lane, entitlement_id=entitlement_id, redemption_id=redemption_id,
                 reason=reason, body=body or {}, inside=inside_change,
@@ -407,7 +387,7 @@ class Ledger:
 
     def setting(self, key: str) -> str | None:
         """A device setting kept by `record_event(settings=...)`, or None when never set."""
-        row = self._conn.execute(_GET_META, (_SETTING_PREFIX + key,)).fetchone()
+        row = self._conn.execute(GET_META, (SETTING_PREFIX + key,)).fetchone()
         return None if row is None else str(row[0])
 
     def open_holds(self) -> list[Hold]:
@@ -418,6 +398,28 @@ class Ledger:
     def journal(self, *, after: int = 0, limit: int = 1000, unpublished: bool = False) -> list[JournalEntry]:
         """Journal entries after sequence number `after`, oldest first."""
         return redemptions.journal(self._conn, after=after, limit=limit, unpublished=unpublished)
+
+    def entry(self, row_id: str) -> JournalEntry | None:
+        """The journal row with this id (a decision's), or None; `acted_on`: a staff act of
+        `type_` naming that decision (gate/cache/voids.py)."""
+        return voids.entry(self._conn, row_id)
+
+    def acted_on(self, decision_id: str, type_: str) -> JournalEntry | None:
+        return voids.acted_on(self._conn, decision_id, type_)
+
+    def void(self, redemption_id: str, *, at: dt.datetime, window_s: float, body: dict[str, Any]) -> voids.Voided:
+        """Give a committed redemption's uses back, and withdraw the admission it created; durable.
+
+        LedgerError, changing nothing, when it cannot be voided (gate/cache/voids.py).
+        """
+        with self._tx.write():
+            admission = voids.admission_of(self._cursor, redemption_id)
+            used = admission is not None and bool(self.uses([admission]))
+            done = voids.void(self._cursor, redemption_id, at=at, window_s=window_s, admission_used=used, body=body)
+            if done.admission is not None:
+                self._bump()
+            self._tx.on_commit(lambda: self._tail.voided(done.seq, done.committed_seq))
+        return done
 
     def mark_published(self, seqs: Sequence[int], *, at: dt.datetime) -> None:
         """Record that sync has delivered these journal entries."""
@@ -496,4 +498,3 @@ class Ledger:
     def _bump(self) -> None:
         self._conn.execute(exchange.BUMP_REVISION)
         self._schedule = None
-

@@ -71,6 +71,7 @@ Statements = sqlite3.Connection | sqlite3.Cursor
 _PlanRow = Sequence[Any]
 
 HELD, COMMITTED, RELEASED = "redemption.held", "redemption.committed", "redemption.released"
+VOIDED = "redemption.voided"  # a committed one's uses given back by staff (gate/cache/voids.py)
 _INSERT_HOLD = """
 INSERT INTO hold (id, lane, zone, direction, reference, entitlement_id, reason, admitted, at, body, plan)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -82,7 +83,8 @@ _SET_FOLDED_THROUGH = "UPDATE meta SET value = ? WHERE key = 'folded_through'"
 # Journal rows past a seq; the bodies of redemption rows only (the tail's input).
 _TAIL = """
 SELECT seq, type, redemption_id,
-       CASE WHEN type IN ('redemption.held', 'redemption.committed', 'redemption.released') THEN body END
+       CASE WHEN type IN ('redemption.held', 'redemption.committed', 'redemption.released', 'redemption.voided')
+       THEN body END
 FROM journal WHERE seq > ? ORDER BY seq
 """
 _INSERT_USAGE = """

@@ -21,7 +21,7 @@ from typing import Any, cast
 
 from gate.cache import redemptions
 from gate.cache.codec import instant
-from gate.cache.redemptions import COMMITTED, HELD, RELEASED, Hold, Redemption, Statements, Step
+from gate.cache.redemptions import COMMITTED, HELD, RELEASED, VOIDED, Hold, Redemption, Statements, Step
 from gate.decision import Use
 from gate.records import Direction
 
@@ -83,6 +83,8 @@ class Tail:
             self.finished(Step(redemption_id, seq, [redemptions.plan_row(u) for u in data["uses"]], False))
         elif type_ == RELEASED:
             self.finished(Step(redemption_id, seq, [], False))
+        elif type_ == VOIDED:
+            self.voided(seq, data["committed_seq"])
 
     # --- our own writes, once committed ------------------------------------------------------
 
@@ -102,6 +104,15 @@ class Tail:
             use = Use(*plan)
             self._uses.setdefault(use.entitlement_id, []).append((row.seq, part, use))
         self.rows += 1
+
+    def voided(self, seq: int, committed_seq: int) -> None:
+        """A void: the uses the commit at `committed_seq` recorded are given back (those
+        already folded left table `usage` in the void's own transaction)."""
+        self.last_seq = max(self.last_seq, seq)
+        for entitlement_id, entries in list(self._uses.items()):
+            kept = [entry for entry in entries if entry[0] != committed_seq]
+            if len(kept) != len(entries):
+                self._uses[entitlement_id] = kept
 
     def seen(self, seq: int) -> None:
         """A journal row that changes no redemption (a refusal, a staff action)."""

@@ -72,7 +72,7 @@ def finish(
     if show is not None:
         params["show"] = show
     verdict = Verdict.ADMIT
-    flagged = attention(ent)
+    flagged = None if scan.ask.attended else attention(ent)
     if flagged is not None:
         verdict, reason = Verdict.ATTENTION, flagged
     uses = plan(admitted)
