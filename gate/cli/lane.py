@@ -1,4 +1,6 @@
-"""`gate lane status|mode|open|lookup|occupancy`: staff acts on the running daemon, over its control socket.
+"""`gate lane status|mode|open|lookup|occupancy|override|confirm|void`: staff acts on the running daemon.
+
+They go over its control socket.
 
 Requests are built from the command vocabulary's models (gate.point.commands).
 
@@ -18,7 +20,18 @@ from typing import Any
 from gate.cli.context import resolve_config
 from gate.cli.run import config_path
 from gate.daemon.control import DaemonUnreachable, request
-from gate.point.commands import Command, CorrectOccupancy, Lookup, OpenOnce, SetMode, Status, request_of
+from gate.point.commands import (
+    Command,
+    ConfirmAttention,
+    CorrectOccupancy,
+    Lookup,
+    OpenOnce,
+    Override,
+    SetMode,
+    Status,
+    Void,
+    request_of,
+)
 from gate.point.model import LaneMode
 
 
@@ -43,6 +56,8 @@ def _ask(args: argparse.Namespace, command: Command) -> dict[str, Any] | None:
         return None
     if not answer.get("ok"):
         print(f"gate: the daemon refused: {answer.get('error', 'no reason given')}", file=sys.stderr)
+        if answer.get("needs_confirmation"):
+            print("gate: to admit again anyway, repeat the command with --confirm", file=sys.stderr)
         return None
     return answer
 
@@ -89,11 +104,16 @@ def status_text(status: dict[str, Any]) -> str:
             f"reader {reader['id']} ({reader['type']}, {reader['direction']}): {link}, "
             f"{reader['reads']} read(s), {reader['restarts']} restart(s){error}"
         )
+    for decision_id in lane.get("attention", ()):
+        lines.append(f"waiting for staff: attention verdict {decision_id} (gate lane confirm {decision_id})")
+    if lane.get("staff_session"):
+        session = lane["staff_session"]
+        lines.append(f"staff session: {session['by']} ({session['role']}) until {session['until']}")
     for hold in lane["restart_holds"]:
         lines.append(f"at start: hold {hold['redemption']} ({hold['entitlement_id'] or '-'}) {hold['outcome']}")
     for decision in lane["last_decisions"][-5:]:
         lines.append(
-            f"decision {decision['at']}: {decision['verdict']} {decision['reason']} "
+            f"decision {decision['decision_id'] or '-'} {decision['at']}: {decision['verdict']} {decision['reason']} "
             f"{decision['entitlement_id'] or '-'} x{decision['admitted']} {decision['direction']}"
         )
     return "\n".join(lines)
@@ -137,6 +157,37 @@ def lane_occupancy(args: argparse.Namespace) -> int:
     return 0
 
 
+def _decided(answer: dict[str, Any], act: str) -> int:
+    decided = answer["decided"]
+    decision = decided["decision"]
+    what = f"{decision['verdict']} {decision['reason']} {decision['entitlement_id'] or '-'} x{decision['admitted']}"
+    if decided["redemption"]:
+        print(f"{act}: {what}, redemption {decided['redemption']}: the lane opens")
+        return 0
+    print(f"{act}: {what}, decision {decided['decision_id']}: nothing opens (override it if need be)")
+    return 1
+
+
+def lane_override(args: argparse.Namespace) -> int:
+    answer = _ask(args, Override(op="override", decision=args.decision, reason=args.reason, confirm=args.confirm))
+    return 1 if answer is None else _decided(answer, "override")
+
+
+def lane_confirm(args: argparse.Namespace) -> int:
+    answer = _ask(args, ConfirmAttention(op="confirm", decision=args.decision, reason=args.reason))
+    return 1 if answer is None else _decided(answer, "confirm")
+
+
+def lane_void(args: argparse.Namespace) -> int:
+    answer = _ask(args, Void(op="void", redemption=args.redemption, reason=args.reason))
+    if answer is None:
+        return 1
+    void = answer["void"]
+    withdrawn = f", admission {void['admission_withdrawn']} withdrawn" if void["admission_withdrawn"] else ""
+    print(f"void: redemption {void['redemption']}: {void['uses']} use(s) given back{withdrawn}")
+    return 0
+
+
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     lane = sub.add_parser("lane", help="status and staff actions of the running lane daemon")
     verbs = lane.add_subparsers(dest="verb", required=True, metavar="VERB")
@@ -168,3 +219,18 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     occupancy = verbs.add_parser("occupancy", parents=[common, staff], help="set the occupancy counter to a count")
     occupancy.add_argument("count", type=int)
     occupancy.set_defaults(func=lane_occupancy)
+
+    override = verbs.add_parser("override", parents=[common, staff], help="admit what a refusal refused (supervisor)")
+    override.add_argument("decision", help="the refused decision's id (gate lane status lists the last ones)")
+    override.add_argument("--confirm", action="store_true", help="admit again an entitlement admitted here lately")
+    override.set_defaults(func=lane_override)
+
+    confirm = verbs.add_parser("confirm", parents=[common], help="the attention check (ID, child) is done: admit")
+    confirm.add_argument("decision", help="the attention verdict's decision id")
+    confirm.add_argument("--reason", default="checked by staff", help="what staff checked (journaled)")
+    confirm.add_argument("--staff", metavar="ID", help="act as this staff member (asks for the PIN)")
+    confirm.set_defaults(func=lane_confirm)
+
+    void = verbs.add_parser("void", parents=[common, staff], help="give a committed redemption's uses back")
+    void.add_argument("redemption", help="the redemption's id")
+    void.set_defaults(func=lane_void)

@@ -10,11 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from gate.daemon.control import to_json
+from gate.engine import Outcome
 from gate.errors import GateError
 from gate.point import DecisionPoint
 from gate.point.commands import (
     Actor,
     Command,
+    ConfirmAttention,
     CorrectOccupancy,
     KioskCancel,
     KioskChoose,
@@ -23,10 +25,12 @@ from gate.point.commands import (
     KioskSession,
     Lookup,
     OpenOnce,
+    Override,
     SetMode,
     SimulateAlarm,
     SimulateFireLoop,
     SimulatePassage,
+    Void,
 )
 from gate.turnstile import Turnstile
 from gate.turnstile.kit import TestKit
@@ -53,6 +57,17 @@ async def execute(point: DecisionPoint, lane: str, turnstile: Turnstile | None, 
     if isinstance(command, CorrectOccupancy):
         previous, now = await point.correct_occupancy(lane, command.count, reason=command.reason, by=by)
         return {"occupancy": {"previous": previous, "count": now}}
+    if isinstance(command, Override):
+        outcome = await point.override(lane, command.decision, reason=command.reason, by=by, confirm=command.confirm)
+        return {"decided": _decided(outcome)}
+    if isinstance(command, ConfirmAttention):
+        outcome = await point.confirm_attention(lane, command.decision, reason=command.reason, by=by)
+        return {"decided": _decided(outcome)}
+    if isinstance(command, Void):
+        voided = await point.void(lane, command.redemption, reason=command.reason, by=by)
+        return {"void": {"journal_id": voided.journal_id, "redemption": command.redemption,
+                         "entitlement_id": voided.entitlement_id, "uses": len(voided.uses),
+                         "admission_withdrawn": voided.admission}}  # fmt: skip
     if isinstance(command, KioskSession):
         return {"session": to_json(point.kiosk_session(lane))}
     if isinstance(command, KioskChoose):
@@ -77,3 +92,8 @@ async def execute(point: DecisionPoint, lane: str, turnstile: Turnstile | None, 
         return None
     return None  # status
 
+
+def _decided(outcome: Outcome) -> dict[str, Any]:
+    """A staff act's decision, as the answer gives it: staff see why when it refuses."""
+    return {"decision": to_json(outcome.decision), "decision_id": outcome.decision_id,
+            "redemption": outcome.redemption, "reference": outcome.reference}  # fmt: skip

@@ -40,6 +40,7 @@ from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from gate.acts import NeedsConfirmation
 from gate.errors import GateError
 from gate.point.commands import (
     COMMANDS,
@@ -203,6 +204,8 @@ class ControlServer:
             allow(request, actor)
             log.info("control: %s by %s", request.op, actor.by)
             return {"ok": True, **await self.target.execute(request, actor)}
+        except NeedsConfirmation as exc:
+            return {"ok": False, "error": str(exc), "needs_confirmation": True}
         except GateError as exc:
             return {"ok": False, "error": str(exc)}
         except Exception as exc:

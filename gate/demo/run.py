@@ -31,6 +31,7 @@ from gate.demo.walker import Walker
 from gate.engine import Engine
 from gate.errors import GateError
 from gate.point import OPEN_MODES, DecisionPoint, LaneMode
+from gate.point.staff import StaffSession
 from gate.records import Direction
 from gate.scanner.read import Read, Reader
 from gate.turnstile import Turnstile
@@ -152,6 +153,8 @@ class Demo:
                 self.view.line(f"  {exc}")
                 return
             self.view.drain()  # the decision comes back as an event, as a screen would see it
+        if isinstance(outcome, StaffSession):
+            return  # a staff badge: the view showed the login
         decision = outcome.decision
         if decision.admits and self.point.mode(self.lane_id) in OPEN_MODES:
             self.walker.walk_through(read.direction, decision.admitted)

@@ -32,6 +32,8 @@ from gate.point.events import (
     ModeChanged,
     OutputsChanged,
     PassageStep,
+    StaffAct,
+    StaffLogin,
     TurnstileAlarm,
 )
 from gate.point.model import LAMPS
@@ -185,6 +187,13 @@ class LaneView:
             if event.view.refused is not None:
                 text = decision_text(event.view.refused, at=self._now(), tz=self.tz, language=self.language)
                 self.line(f"  {text}  (at {event.lane}, nothing held)")
+        elif isinstance(event, StaffLogin):
+            actor, refused = event.session.actor, event.session.refused
+            text = f"staff login {actor.by} ({actor.audience.value})" if actor else f"staff badge refused: {refused}"
+            self.event(text, event.monotonic)
+        elif isinstance(event, StaffAct):
+            self.event(f"staff act {event.act} by {event.by or '-'}" + (f" on {event.target}" if event.target else ""),
+                       event.monotonic)  # fmt: skip
         elif isinstance(event, Missed):
             self.event(f"({event.count} event(s) missed: the view fell behind)", event.monotonic)
 

@@ -7,8 +7,10 @@ sessions. Each command says which audiences may send it:
 - visitor screen: nothing here but display preferences (the screens issue adds them);
 - kiosk user: the kiosk commands, for the session of the code read at that kiosk only
   (no typed references, so nobody pages through other people's balances);
-- steward: open once, look up a typed reference, and the kiosk commands;
-- supervisor: also the lane's mode and the occupancy correction;
+- steward: open once, confirm an attention verdict, look up a typed reference, and the
+  kiosk commands;
+- supervisor: also override a refusal, void a redemption, the lane's mode and the
+  occupancy correction;
 - hub: signed remote commands (the sync issue).
 
 Every staff command names who gave it (`Actor.by`): `pin:<staff>`, `badge:<credential>`,
@@ -95,6 +97,28 @@ class CorrectOccupancy(Command):
     audiences = SUPERVISORS
 
 
+class Override(Command):
+    op: Literal["override"] = Field(description="Admit what a refusal at this lane refused; the turnstile opens.")
+    decision: str = Field(min_length=1, max_length=64, description="The refused decision's id (its journal row).")
+    reason: Reason
+    confirm: bool = Field(default=False, description="Yes, admit again an entitlement admitted here a short while ago.")
+    audiences = SUPERVISORS
+
+
+class ConfirmAttention(Command):
+    op: Literal["confirm"] = Field(description="Staff did an attention verdict's check (ID, child): decide again.")
+    decision: str = Field(min_length=1, max_length=64, description="The attention verdict's decision id.")
+    reason: Reason = "checked by staff"
+    audiences = STAFF
+
+
+class Void(Command):
+    op: Literal["void"] = Field(description="Give a committed redemption's uses back (a voucher's admission too).")
+    redemption: str = Field(min_length=1, max_length=64, description="The redemption's id.")
+    reason: Reason
+    audiences = SUPERVISORS
+
+
 class KioskSession(Command):
     op: Literal["kiosk_session"] = Field(description="The kiosk's open session, with what its codes can do.")
     audiences = AT_A_KIOSK
@@ -143,8 +167,22 @@ class SimulateAlarm(Command):
 
 
 AnyCommand = (
-    Status | SetMode | OpenOnce | Lookup | CorrectOccupancy | KioskSession | KioskChoose | KioskConfirm | KioskCancel
-    | KioskMoreTime | SimulatePassage | SimulateFireLoop | SimulateAlarm
+    Status
+    | SetMode
+    | OpenOnce
+    | Lookup
+    | CorrectOccupancy
+    | Override
+    | ConfirmAttention
+    | Void
+    | KioskSession
+    | KioskChoose
+    | KioskConfirm
+    | KioskCancel
+    | KioskMoreTime
+    | SimulatePassage
+    | SimulateFireLoop
+    | SimulateAlarm
 )
 COMMANDS: TypeAdapter[AnyCommand] = TypeAdapter(Annotated[AnyCommand, Field(discriminator="op")])
 

@@ -24,6 +24,7 @@ from typing import Literal, Self, TypeAlias
 from gate.decision import Decision
 from gate.point.kiosk import KioskView
 from gate.point.model import LaneMode, Outputs, PassageResult
+from gate.point.staff import StaffSession
 from gate.records import Direction
 
 SUBSCRIBER_QUEUE = 1000  # events a subscriber may lag behind before the oldest are dropped
@@ -127,6 +128,15 @@ class StaffAct:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class StaffLogin:
+    """A staff badge read at the lane's reader: a staff session opened (`session.actor`), or refused."""
+
+    lane: str
+    monotonic: float
+    session: StaffSession
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class KioskStep:
     """A kiosk session's step: opened, joined, held, refused, confirmed, cancelled, expired, touched."""
 
@@ -146,8 +156,18 @@ class Missed:
 
 
 Event: TypeAlias = (
-    DecisionMade | PassageStep | ModeChanged | FireAlarm | TurnstileAlarm | OutputsChanged | ReaderChanged
-    | ClockTrust | StaffAct | KioskStep | Missed
+    DecisionMade
+    | PassageStep
+    | ModeChanged
+    | FireAlarm
+    | TurnstileAlarm
+    | OutputsChanged
+    | ReaderChanged
+    | ClockTrust
+    | StaffAct
+    | StaffLogin
+    | KioskStep
+    | Missed
 )
 
 

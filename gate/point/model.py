@@ -126,6 +126,15 @@ class DeviceReport:
 
 
 @dataclass(frozen=True, slots=True)
+class StaffOnDuty:
+    """The staff session a badge read opened at a lane: who, as which role, until when."""
+
+    by: str
+    role: str
+    until: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
 class LaneStatus:
     lane: str
     kind: Literal["turnstile", "kiosk"]
@@ -141,3 +150,5 @@ class LaneStatus:
     alarms: int = 0
     unexpected_passages: int = 0
     free_passages: int = 0
+    attention: tuple[str, ...] = ()  # ids of the attention verdicts waiting for staff, oldest first
+    staff_session: StaffOnDuty | None = None  # opened by a staff badge read at the lane

@@ -5,6 +5,10 @@ tens of milliseconds) on a worker thread, so a login never holds up a decision. 
 a signed credential of kind staff, checked against the ledger's staff keys, revocations and
 the staff record. Either gives an `Actor` whose audience is the staff member's role.
 
+A staff badge read at a lane's reader is a login too (`badge_read`): journaled as
+`staff.login` (or `staff.login_refused`), on a closed lane as well, it opens a staff session
+at that lane for `[staff] session_s`.
+
 The acts here (lookup, occupancy correction) are journaled with who did them and why.
 """
 
@@ -23,7 +27,7 @@ from gate.decision import Use
 from gate.engine import Engine, Outcome
 from gate.errors import GateError
 from gate.point.commands import Actor, Audience, BadgeLogin, PinLogin
-from gate.records import Entitlement
+from gate.records import Direction, Entitlement
 from gate.staff import PinCheck, PinLockout, check_pin
 
 log = logging.getLogger("gate.point")
@@ -35,6 +39,29 @@ RECENT_USES = 10
 
 class LoginRefused(GateError, PermissionError):
     """A PIN or badge that does not log anybody in; the message never says whether the id exists."""
+
+
+@dataclass(frozen=True, slots=True)
+class StaffSession:
+    """What a staff badge read at a lane gave: a session (`actor`), or why not (`refused`)."""
+
+    lane: str
+    actor: Actor | None
+    refused: str | None  # the badge's reason code when it logs nobody in
+    journal_id: str
+    since: dt.datetime
+    until: dt.datetime  # the session's end (= since when refused)
+
+
+@dataclass(frozen=True, slots=True)
+class PendingAttention:
+    """An attention verdict waiting for staff: the read to decide again once they confirm."""
+
+    read: str | bytes
+    direction: Direction
+    party: int | None
+    entitlement_id: str | None
+    due: float  # loop time at which it expires
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +103,30 @@ class StaffDesk:
             log.info("pin login refused staff=%s", login.staff)
             raise LoginRefused("wrong staff id or PIN")
         return Actor(Audience(staff.role), f"pin:{staff.id}")
+
+    async def badge_read(self, lane: str, text: str, *, mode: str) -> StaffSession:
+        """A staff badge read at `lane`'s reader: a staff login, journaled whatever the lane's mode."""
+        at = self._clock()
+        session: StaffSession = await self._run(lambda: self._badge_read(lane, text, at, mode))
+        return session
+
+    def _badge_read(self, lane: str, text: str, at: dt.datetime, mode: str) -> StaffSession:
+        ledger = self._engine.ledger
+        try:
+            badge = check_badge(ledger, text, at)
+        except CredentialError as exc:
+            body = {"via": "badge", "reason": exc.reason.value, "mode": mode}
+            journal_id = ledger.record_event(
+                "staff.login_refused", at=at, lane=lane, body=body, reason=exc.reason.value
+            )
+            log.info("badge read lane=%s refused reason=%s", lane, exc.reason)
+            return StaffSession(lane, None, exc.reason.value, journal_id, at, at)
+        actor = Actor(Audience(badge.role), f"badge:{badge.credential_id}")
+        body = {"via": "badge", "staff": actor.by, "staff_id": badge.staff_id, "role": badge.role, "mode": mode}
+        journal_id = ledger.record_event("staff.login", at=at, lane=lane, body=body, reason=badge.role)
+        log.info("badge read lane=%s staff login by=%s role=%s", lane, actor.by, badge.role)
+        until = at + dt.timedelta(seconds=self._engine.config.staff.session_s)
+        return StaffSession(lane, actor, None, journal_id, at, until)
 
     async def lookup(self, lane: str, reference: str, *, by: str) -> LookupResult:
         at = self._clock()
