@@ -41,6 +41,18 @@ def claim_of(read: str | bytes) -> str | SignedRead | Unreadable:
     return reference_of_text(text)
 
 
+def badge_of(read: str | bytes) -> str | None:
+    """The text of a staff badge, if `read` is laid out as one (signature unchecked), else None.
+
+    For routing a read to the staff login before any decision; a cheap substring test first,
+    since nearly every read is a visitor's code.
+    """
+    if ("GT1." not in read) if isinstance(read, str) else (b"GT1." not in read):
+        return None
+    text = text_of(read)
+    return text if not isinstance(text, Unreadable) and looks_like_badge(text) else None
+
+
 __all__ = [
     "KEY_ID",
     "MAX_REFERENCE",
@@ -49,6 +61,7 @@ __all__ = [
     "SignedRead",
     "StaffBadge",
     "Unreadable",
+    "badge_of",
     "check_badge",
     "claim_of",
     "encode",

@@ -32,7 +32,7 @@ from typing import Literal, Self, TypeVar
 
 from gate.background import Background
 from gate.cache import LedgerError
-from gate.credentials.badge import looks_like_badge
+from gate.credentials import badge_of
 from gate.decision import Ask
 from gate.engine import Engine, Outcome, log_decision
 from gate.errors import GateError
@@ -216,8 +216,9 @@ class PointCore:
         """
         state = self._running_lane(lane)
         direction = read.direction
-        if isinstance(read.data, str) and looks_like_badge(read.data):
-            return await self._badge_read(state, read.data)
+        badge = badge_of(read.data)
+        if badge is not None:
+            return await self._badge_read(state, badge)
         if state.kiosk and state.mode not in CLOSED_MODES:
             return (await self._kiosk_read(state, read))[1]  # a closed kiosk refuses lane_closed below
         if direction not in state.directions:

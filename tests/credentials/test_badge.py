@@ -19,6 +19,7 @@ from gate.credentials import (
     Credential,
     CredentialError,
     StaffBadge,
+    badge_of,
     check_badge,
     encode,
     encode_badge,
@@ -123,6 +124,17 @@ def test_forged_and_unknown_keys_are_refused(ledger: Ledger) -> None:
     assert refusal(ledger, badge(key_id="retired")) == (Reason.KEY_NOT_VALID, {"key": "retired"})
     wrong_role = sign("badges", {"i": "b", "k": "staff", "s": "s-17", "r": "admin", "f": 0, "u": 2**31}, STAFF_KEY)
     assert refusal(ledger, wrong_role)[0] == Reason.FORGED
+
+
+def test_a_read_is_routed_to_the_staff_login_as_a_scanner_sends_it() -> None:
+    text = badge()
+    # As text or bytes, behind an AIM or ECI prefix, with the scanner's line end.
+    for read in (text, text.encode(), f"]Q1{text}\r\n", b"\\000026" + text.encode()):
+        assert badge_of(read) == text, read
+    start = NOON - dt.timedelta(hours=1)
+    ticket = encode(Credential("tickets", "t-1", "ticket", start, start + dt.timedelta(hours=8)), VISITOR_KEY)
+    for other in (ticket, "ONE", b"\xff\xfe GT1.", "GT1.x.y"):
+        assert badge_of(other) is None, other
 
 
 def test_a_visitor_credential_is_never_a_badge(ledger: Ledger) -> None:
