@@ -7,23 +7,11 @@ from pathlib import Path
 import pytest
 
 from gate.config import ConfigError, load_config, parse_config
+from tests.configs import ConfigFile, config_text
 
 EXAMPLE = Path(__file__).parent.parent / "config" / "gate.example.toml"
 
-GOOD = """
-[site]
-name = "Venue"
-timezone = "Europe/Berlin"
-
-[zones.main]
-name = "Main"
-
-[lanes.l1]
-zone = "main"
-
-[ledger]
-path = "ledger.sqlite"
-"""
+GOOD = config_text()  # one zone, one lane l1, the ledger beside the file
 
 
 def test_the_documented_example_is_valid() -> None:
@@ -40,30 +28,17 @@ def test_defaults_fill_what_a_small_venue_leaves_out() -> None:
     assert config.site.capacity is None
 
 
-def test_relative_ledger_path_is_relative_to_the_config_file(tmp_path: Path) -> None:
-    (tmp_path / "etc").mkdir()
-    file = tmp_path / "etc" / "gate.toml"
-    file.write_text(GOOD)
+def test_relative_ledger_path_is_relative_to_the_config_file(tmp_path: Path, config_file: ConfigFile) -> None:
+    file = config_file(name="etc/gate.toml")
     assert load_config(file).ledger.path == tmp_path / "etc" / "ledger.sqlite"
 
 
 def test_every_problem_is_reported_at_once_by_key_path() -> None:
-    bad = """
-[site]
-name = "Venue"
-timezone = "Europe/Atlantis"
-capacity = -3
-colour = "blue"
-
-[zones.main]
-name = "Main"
-
-[lanes.l1]
-zone = "main"
-mode = "production"
-
-[ledger]
-"""
+    bad = config_text(
+        site={"timezone": "Europe/Atlantis", "capacity": -3, "colour": "blue"},
+        lanes={"l1": {"mode": "production"}},
+        ledger={"path": None},
+    )
     with pytest.raises(ConfigError) as caught:
         parse_config(bad, source="gate.toml")
     problems = caught.value.problems
@@ -78,7 +53,7 @@ mode = "production"
 
 
 def test_a_lane_in_an_unknown_zone_names_the_lane_and_the_zones() -> None:
-    text = GOOD.replace('zone = "main"', 'zone = "hall"')
+    text = config_text(lanes={"l1": {"zone": "hall"}})
     with pytest.raises(ConfigError) as caught:
         parse_config(text)
     assert caught.value.problems == ["lanes.l1.zone: unknown zone 'hall' (zones: main)"]
@@ -101,18 +76,9 @@ def test_unreadable_file_is_an_error_not_a_crash(tmp_path: Path) -> None:
         load_config(binary)
 
 
-READERS = GOOD + """
-[readers.cam]
-type = "camera"
-lane = "l1"
-source = "file:/tmp/x.mp4"
-
-[readers.exit]
-type = "serial"
-lane = "l1"
-direction = "exit"
-port = "/dev/ttyACM0"
-"""
+CAMERA = {"type": "camera", "lane": "l1", "source": "file:/tmp/x.mp4"}
+EXIT = {"type": "serial", "lane": "l1", "direction": "exit", "port": "/dev/ttyACM0"}
+READERS = config_text(readers={"cam": CAMERA, "exit": EXIT})
 
 
 def test_readers_of_each_type_are_accepted() -> None:
@@ -123,17 +89,14 @@ def test_readers_of_each_type_are_accepted() -> None:
 
 
 def test_reader_mistakes_are_named_by_key_path() -> None:
-    bad = READERS.replace('lane = "l1"\nsource', 'lane = "l9"\nsource').replace("baud", "x") + """
-[readers.odd]
-type = "laser"
-lane = "l1"
-
-[readers.typo]
-type = "serial"
-lane = "l1"
-port = "/dev/ttyUSB0"
-parity = "even"
-"""
+    bad = config_text(
+        readers={
+            "cam": {**CAMERA, "lane": "l9"},
+            "exit": EXIT,
+            "odd": {"type": "laser", "lane": "l1"},
+            "typo": {"type": "serial", "lane": "l1", "port": "/dev/ttyUSB0", "parity": "even"},
+        }
+    )
     with pytest.raises(ConfigError) as caught:
         parse_config(bad)
     joined = "\n".join(caught.value.problems)
@@ -142,8 +105,7 @@ parity = "even"
 
 
 def test_a_reader_on_an_unknown_lane_or_direction() -> None:
-    bad = READERS.replace('lane = "l1"\nsource', 'lane = "l9"\nsource')
-    bad = bad.replace('[lanes.l1]\nzone = "main"', '[lanes.l1]\nzone = "main"\ndirections = ["entry"]')
+    bad = config_text(lanes={"l1": {"directions": ["entry"]}}, readers={"cam": {**CAMERA, "lane": "l9"}, "exit": EXIT})
     with pytest.raises(ConfigError) as caught:
         parse_config(bad)
     assert caught.value.problems == [

@@ -18,24 +18,12 @@ from gate.config import parse_config
 from gate.decision import Ask
 from gate.engine import Engine, Outcome, UnknownLane
 from gate.reasons import Reason, Verdict
+from tests.configs import config_text
 
 PARIS = ZoneInfo("Europe/Paris")
 NOON = dt.datetime(2026, 6, 1, 12, 0, tzinfo=PARIS)
-CONFIG = """
-[site]
-name = "V"
-timezone = "Europe/Paris"
-[zones.main]
-name = "Main"
-[lanes.a]
-zone = "main"
-product = "entry"
-[lanes.b]
-zone = "main"
-product = "entry"
-[ledger]
-path = "{path}"
-"""
+# Two lanes, as two readers or two lanes' daemons on one ledger.
+LANES = {"lanes": {"l1": None, "a": {"zone": "main", "product": "entry"}, "b": {"zone": "main", "product": "entry"}}}
 RECORDS = [
     {"type": "holder", "id": "h1", "version": 1, "display_name": "Jonas Weber"},
     {"type": "product", "id": "entry", "version": 1, "name": "Entry", "price_cents": 1500},
@@ -60,7 +48,7 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
     path = tmp_path / "ledger.sqlite"
     with Ledger.open(path) as ledger:
         ledger.import_lines([json.dumps(r) for r in RECORDS], source="test")
-        yield Engine(ledger, parse_config(CONFIG.format(path=path)))
+        yield Engine(ledger, parse_config(config_text(LANES, ledger={"path": path})))
 
 
 def test_two_readers_racing_on_a_single_use_code_admit_it_once(engine: Engine) -> None:

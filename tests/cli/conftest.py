@@ -8,29 +8,17 @@ from typing import Any
 import pytest
 
 from gate.cli import main
+from tests.configs import ConfigFile
 
-CONFIG = """
-[site]
-name = "Test venue"
-timezone = "Europe/Paris"
-
-[zones.main]
-name = "Main"
-
-[zones.hall]
-name = "Hall"
-
-[lanes.north-1]
-zone = "main"
-product = "entry-adult"
-
-[lanes.kiosk]
-zone = "hall"
-kiosk = true
-
-[ledger]
-path = "ledger.sqlite"
-"""
+# A turnstile lane north-1 (one entry is an adult's) and a kiosk in the hall.
+LANES = {
+    "zones": {"hall": {"name": "Hall"}},
+    "lanes": {
+        "l1": None,
+        "north-1": {"zone": "main", "product": "entry-adult"},
+        "kiosk": {"zone": "hall", "kiosk": True},
+    },
+}
 
 LEDGER = [
     {"type": "header", "format": "gate-ledger", "version": 1},
@@ -52,10 +40,9 @@ Run = Callable[..., tuple[int, str, str]]
 
 
 @pytest.fixture
-def venue(tmp_path: Path) -> Path:
-    """A config file whose ledger holds LEDGER; returns the config path."""
-    config = tmp_path / "gate.toml"
-    config.write_text(CONFIG)
+def venue(tmp_path: Path, config_file: ConfigFile) -> Path:
+    """A config file (LANES) whose ledger holds LEDGER; returns the config path."""
+    config = config_file(LANES)
     ledger = tmp_path / "ledger.jsonl"
     ledger.write_text("\n".join(json.dumps(r) for r in LEDGER) + "\n")
     assert main(["--config", str(config), "ledger", "import", str(ledger)]) == 0

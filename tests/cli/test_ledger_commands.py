@@ -7,6 +7,7 @@ from pathlib import Path
 
 from gate.cli.config import config_reference
 from tests.cli.conftest import Run
+from tests.configs import write_config
 
 
 def test_a_bad_file_changes_nothing_and_names_line_field_and_problem(run: Run, tmp_path: Path) -> None:
@@ -76,7 +77,7 @@ def test_balance_shows_credits_left_per_membership(run: Run) -> None:
 
 def test_config_check_lists_every_problem(run: Run, tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
-    bad.write_text('[site]\nname = "x"\ntimezone = "Mars/Olympus"\n[ledger]\npath = "l.sqlite"\n')
+    write_config(bad, site={"timezone": "Mars/Olympus"}, zones=None, lanes=None)
     code, _, err = run("config", "check", str(bad), config=None)
     assert code == 2
     assert "site.timezone" in err and "zones" in err and "lanes" in err

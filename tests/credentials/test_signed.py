@@ -19,22 +19,12 @@ from gate.config import parse_config
 from gate.credentials import Credential, encode
 from gate.engine import Engine
 from gate.reasons import Reason, Verdict
+from tests.configs import config_text
 
 PARIS = ZoneInfo("Europe/Paris")
 NOON = dt.datetime(2026, 6, 1, 12, 0, tzinfo=PARIS)
-CONFIG = """
-[site]
-name = "V"
-timezone = "Europe/Paris"
-[zones.main]
-name = "Main"
-[zones.hall]
-name = "Hall"
-[lanes.a]
-zone = "main"
-[ledger]
-path = "{path}"
-"""
+# Lane a is in the main zone; a credential may name the hall instead.
+LANES = {"zones": {"hall": {"name": "Hall"}}, "lanes": {"l1": None, "a": {"zone": "main"}}}
 K1, K2, OLD = (Ed25519PrivateKey.generate() for _ in range(3))
 
 
@@ -59,7 +49,7 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
     path = tmp_path / "ledger.sqlite"
     with Ledger.open(path) as ledger:
         ledger.import_lines([json.dumps(r) for r in KEYRING], source="keyring")
-        yield Engine(ledger, parse_config(CONFIG.format(path=path)))
+        yield Engine(ledger, parse_config(config_text(LANES, ledger={"path": path})))
 
 
 def ticket(id_: str = "web-42", *, key_id: str = "k1", key: Ed25519PrivateKey = K1, **fields: object) -> str:

@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 import tty
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,53 +24,40 @@ import pytest
 
 from gate.cli import main
 from gate.daemon.control import request
+from tests.configs import config_text
 
 ROOT = Path(__file__).parents[2]
 
-CONFIG = """
-[site]
-name = "Test venue"
-timezone = "Europe/Paris"
 
-[zones.main]
-name = "Main"
+def lane_sections(port: str, *, timeout: float = 30.0) -> dict[str, Any]:
+    """The daemon's lane l1 (entry only; a second lane l2 beside it): mock pins, a serial scanner on
+    `port`, the control socket beside the config, quick watchdog checks, no time sync needed."""
+    return {
+        "lanes": {"l1": {"product": "entry", "directions": ["entry"]}, "l2": {"zone": "main"}},
+        "turnstile": {"pin_factory": "mock", "passage_timeout_s": timeout, "entry": {"relay": 17, "sensor": 27}},
+        "readers": {"scan": {"type": "serial", "lane": "l1", "port": port, "dedupe_seconds": 0}},
+        "daemon": {
+            "lane": "l1",
+            "control_socket": "run/control.sock",
+            "watchdog": {"max_loop_lag_s": 0.5, "ledger_check_s": 0.5},
+            "clock": {"require_sync": False},
+        },
+    }
 
-[lanes.l1]
-zone = "main"
-product = "entry"
-directions = ["entry"]
 
-[lanes.l2]
-zone = "main"
+def lane_config(port: str, *layers: Mapping[str, Any], timeout: float = 30.0, **sections: Any) -> str:
+    """The text of the daemon tests' config (`lane_sections`), with `layers` and `sections` merged in."""
+    return config_text(lane_sections(port, timeout=timeout), *layers, **sections)
 
-[ledger]
-path = "ledger.sqlite"
 
-[turnstile]
-pin_factory = "mock"
-passage_timeout_s = {timeout}
+class _Template:
+    """`CONFIG.format(port=..., timeout=...)` as before tests/configs.py; new code calls lane_config."""
 
-[turnstile.entry]
-relay = 17
-sensor = 27
+    def format(self, *, port: str, timeout: float = 30.0) -> str:
+        return lane_config(port, timeout=timeout)
 
-[readers.scan]
-type = "serial"
-lane = "l1"
-port = "{port}"
-dedupe_seconds = 0
 
-[daemon]
-lane = "l1"
-control_socket = "run/control.sock"
-
-[daemon.watchdog]
-max_loop_lag_s = 0.5
-ledger_check_s = 0.5
-
-[daemon.clock]
-require_sync = false
-"""
+CONFIG = _Template()
 
 
 def ledger_lines() -> list[dict[str, Any]]:
@@ -102,8 +89,9 @@ class Venue:
     def scan(self, code: str) -> None:
         os.write(self.scanner, code.encode() + b"\r")
 
-    def write_config(self, *, timeout: float = 30.0, extra: str = "") -> None:
-        self.config.write_text(CONFIG.format(port=self.port, timeout=timeout) + extra)
+    def write_config(self, *layers: Mapping[str, Any], timeout: float = 30.0, extra: str = "", **sections: Any) -> None:
+        """The lane's config (`lane_config`) with `layers` and `sections` merged in, then `extra` text."""
+        self.config.write_text(lane_config(self.port, *layers, timeout=timeout, **sections) + extra)
 
 
 @pytest.fixture

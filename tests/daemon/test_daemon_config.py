@@ -8,27 +8,15 @@ import pytest
 
 from gate.config import ConfigError, load_config, parse_config
 from gate.daemon.run import choose_lane
+from tests.configs import ConfigFile, config_text
 
-BASE = """
-[site]
-name = "V"
-timezone = "Europe/Paris"
-[zones.main]
-name = "Main"
-[lanes.a]
-zone = "main"
-[lanes.b]
-zone = "main"
-[ledger]
-path = "ledger.sqlite"
-"""
+# Two lanes: a daemon must be told which one it runs.
+TWO_LANES = {"lanes": {"l1": None, "a": {"zone": "main"}, "b": {"zone": "main"}}}
 
 
-def test_defaults_and_relative_socket(tmp_path: Path) -> None:
-    assert str(parse_config(BASE).daemon.control_socket) == "/run/gate/control.sock"
-    path = tmp_path / "etc" / "gate.toml"
-    path.parent.mkdir()
-    path.write_text(BASE + '[daemon]\nlane = "b"\ncontrol_socket = "run/c.sock"\n')
+def test_defaults_and_relative_socket(tmp_path: Path, config_file: ConfigFile) -> None:
+    assert str(parse_config(config_text(TWO_LANES)).daemon.control_socket) == "/run/gate/control.sock"
+    path = config_file(TWO_LANES, daemon={"lane": "b", "control_socket": "run/c.sock"}, name="etc/gate.toml")
     config = load_config(path)
     assert config.daemon.control_socket == tmp_path / "etc" / "run" / "c.sock"
     assert choose_lane(config, None, source="f") == "b"
@@ -36,7 +24,7 @@ def test_defaults_and_relative_socket(tmp_path: Path) -> None:
 
 
 def test_every_problem_by_key_path() -> None:
-    text = BASE + '[daemon]\nlane = "c"\nwatchdog = { max_loop_lag_s = 0 }\nclock = { max_jump = 5 }\n'
+    text = config_text(TWO_LANES, daemon={"lane": "c", "watchdog": {"max_loop_lag_s": 0}, "clock": {"max_jump": 5}})
     with pytest.raises(ConfigError) as caught:
         parse_config(text)
     assert caught.value.problems == [
@@ -44,13 +32,13 @@ def test_every_problem_by_key_path() -> None:
         "daemon.clock.max_jump: unknown key",
     ]
     with pytest.raises(ConfigError) as unknown:
-        parse_config(BASE + '[daemon]\nlane = "c"\n')
+        parse_config(config_text(TWO_LANES, daemon={"lane": "c"}))
     assert unknown.value.problems == ["daemon.lane: unknown lane 'c' (lanes: a, b)"]
 
 
 def test_the_lane_to_run() -> None:
-    config = parse_config(BASE)
+    config = parse_config(config_text(TWO_LANES))
     with pytest.raises(ConfigError, match=r"daemon\.lane: required when the config has several lanes"):
         choose_lane(config, None, source="f")
-    single = parse_config(BASE.replace('[lanes.b]\nzone = "main"\n', ""))
+    single = parse_config(config_text(TWO_LANES, lanes={"b": None}))
     assert choose_lane(single, None, source="f") == "a"

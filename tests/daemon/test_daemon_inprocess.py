@@ -20,7 +20,7 @@ from gate.config import load_config
 from gate.daemon.run import Daemon
 from gate.daemon.systemd import Notifier
 from gate.scanner.read import Read, Reader
-from tests.daemon.conftest import CONFIG, ledger_lines
+from tests.daemon.conftest import lane_config, ledger_lines
 
 
 class Scripted(Reader):
@@ -40,10 +40,8 @@ class Scripted(Reader):
 @pytest.fixture
 def config_path(tmp_path: Path) -> Path:
     path = tmp_path / "gate.toml"
-    socket = 'control_socket = "run/control.sock"'
-    text = CONFIG.format(port="/dev/null", timeout=0.2).replace(socket, socket + "\nidle_checkpoint_s = 0.1")
-    text += '\n[readers.flaky]\ntype = "serial"\nlane = "l1"\nport = "/dev/null"\n'
-    path.write_text(text)
+    flaky = {"type": "serial", "lane": "l1", "port": "/dev/null"}
+    path.write_text(lane_config("/dev/null", timeout=0.2, daemon={"idle_checkpoint_s": 0.1}, readers={"flaky": flaky}))
     lines = tmp_path / "ledger.jsonl"
     lines.write_text("\n".join(json.dumps(r) for r in ledger_lines()) + "\n")
     assert main(["--config", str(path), "ledger", "import", str(lines)]) == 0

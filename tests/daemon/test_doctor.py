@@ -17,35 +17,26 @@ from gate.daemon import doctor
 from gate.daemon.clock import Sync
 from gate.daemon.control import ControlServer
 from gate.daemon.doctor import Finding
+from tests.configs import config_text, write_config
 
 ROOT = Path(__file__).parents[2]
 
-BASE = """
-[site]
-name = "V"
-timezone = "Europe/Paris"
-[zones.main]
-name = "Main"
-[lanes.l1]
-zone = "main"
-directions = ["entry"]
-[ledger]
-path = "{dir}/ledger.sqlite"
-[daemon]
-control_socket = "{dir}/control.sock"
-"""
-TURNSTILE = """
-[turnstile]
-pin_factory = "{factory}"
-[turnstile.entry]
-relay = 17
-sensor = 27
-"""
+
+def device(tmp_path: Path, factory: str | None = "lgpio") -> dict[str, Any]:
+    """Lane l1 (entry only) with its ledger and control socket in `tmp_path`, and its turnstile
+    on the `factory` pins (none: no [turnstile] section)."""
+    sections: dict[str, Any] = {
+        "lanes": {"l1": {"directions": ["entry"]}},
+        "ledger": {"path": tmp_path / "ledger.sqlite"},
+        "daemon": {"control_socket": tmp_path / "control.sock"},
+    }
+    if factory is not None:
+        sections["turnstile"] = {"pin_factory": factory, "entry": {"relay": 17, "sensor": 27}}
+    return sections
 
 
-def config(tmp_path: Path, extra: str = "", *, factory: str = "lgpio") -> GateConfig:
-    text = BASE.format(dir=tmp_path) + TURNSTILE.format(factory=factory) + extra
-    return parse_config(text)
+def config(tmp_path: Path, *, factory: str | None = "lgpio", **sections: Any) -> GateConfig:
+    return parse_config(config_text(device(tmp_path, factory), **sections))
 
 
 def test_gpio(tmp_path: Path) -> None:
@@ -58,7 +49,7 @@ def test_gpio(tmp_path: Path) -> None:
     assert found == lgpio_missing or found == [Finding("ok", "gpio", f"lgpio backend, {chip} opens")]
     (mock,) = doctor.check_gpio(config(tmp_path, factory="mock"), "l1", chip=chip)
     assert mock.status == "fix" and "simulated pins, no turnstile will move" in mock.text
-    (none,) = doctor.check_gpio(parse_config(BASE.format(dir=tmp_path)), "l1", chip=chip)
+    (none,) = doctor.check_gpio(config(tmp_path, factory=None), "l1", chip=chip)
     assert none.status == "fix" and "no [turnstile] section" in none.text
 
 
@@ -68,30 +59,15 @@ def test_readers(tmp_path: Path) -> None:
     master, slave = pty.openpty()
     fifo = tmp_path / "scanner0"
     os.mkfifo(fifo)
-    extra = f"""
-[readers.cam]
-type = "camera"
-lane = "l1"
-source = "{dev}/video0"
-[readers.serial]
-type = "serial"
-lane = "l1"
-port = "{os.ttyname(slave)}"
-[readers.net]
-type = "serial"
-lane = "l1"
-port = "socket://10.0.0.5:4001"
-[readers.wedge]
-type = "wedge"
-lane = "l1"
-device = "{fifo}"
-[readers.gone]
-type = "wedge"
-lane = "l1"
-device = "{tmp_path}/missing"
-"""
+    readers = {
+        "cam": {"type": "camera", "lane": "l1", "source": f"{dev}/video0"},
+        "serial": {"type": "serial", "lane": "l1", "port": os.ttyname(slave)},
+        "net": {"type": "serial", "lane": "l1", "port": "socket://10.0.0.5:4001"},
+        "wedge": {"type": "wedge", "lane": "l1", "device": fifo},
+        "gone": {"type": "wedge", "lane": "l1", "device": tmp_path / "missing"},
+    }
     try:
-        found = {f.topic: f for f in doctor.check_readers(config(tmp_path, extra), "l1", dev=dev)}
+        found = {f.topic: f for f in doctor.check_readers(config(tmp_path, readers=readers), "l1", dev=dev)}
         assert found["cameras"].status == "fix" and "no camera here" in found["cameras"].text
         assert found["reader cam"].status == "fix" and f"no camera at {dev}/video0" in found["reader cam"].text
         assert found["reader serial"] == Finding("ok", "reader serial", f"serial port {os.ttyname(slave)} opens")
@@ -99,7 +75,7 @@ device = "{tmp_path}/missing"
         assert found["reader wedge"] == Finding("ok", "reader wedge", f"input device {fifo} opens")
         assert found["reader gone"].status == "fix" and "check the udev rule" in found["reader gone"].text
         (dev / "video0").write_bytes(b"")  # a stand-in device node: present and openable
-        found = {f.topic: f for f in doctor.check_readers(config(tmp_path, extra), "l1", dev=dev)}
+        found = {f.topic: f for f in doctor.check_readers(config(tmp_path, readers=readers), "l1", dev=dev)}
         assert found["cameras"] == Finding("ok", "cameras", f"present: {dev}/video0")
         assert found["reader cam"].status == "ok"
     finally:
@@ -113,7 +89,7 @@ def test_clock_disk_and_user(tmp_path: Path) -> None:
     assert doctor.check_clock(None, lambda: Sync(True, True)).status == "ok"
     unsynced = doctor.check_clock(config(tmp_path), lambda: Sync(False, False))
     assert unsynced.status == "fix" and "timedatectl set-ntp true" in unsynced.text
-    offline = config(tmp_path, "[daemon.clock]\nrequire_sync = false\n")
+    offline = config(tmp_path, daemon={"clock": {"require_sync": False}})
     assert doctor.check_clock(offline, lambda: Sync(False, None)).status == "ok"
     assert doctor.check_disk(tmp_path / "a" / "b" / "ledger.sqlite").status == "ok"
     assert doctor.check_disk(tmp_path / "ledger.sqlite", minimum=1 << 62).status == "fix"
@@ -176,8 +152,7 @@ def test_daemon_running(tmp_path: Path) -> None:
 def test_the_command_on_this_machine(tmp_path: Path) -> None:
     """No GPIO, no camera here: the doctor must say so in words, not crash, and exit 1."""
     path = tmp_path / "gate.toml"
-    camera = '[readers.cam]\ntype = "camera"\nlane = "l1"\nsource = "/dev/video0"\n'
-    path.write_text(BASE.format(dir=tmp_path) + TURNSTILE.format(factory="lgpio") + camera)
+    write_config(path, device(tmp_path), readers={"cam": {"type": "camera", "lane": "l1", "source": "/dev/video0"}})
     done = subprocess.run([sys.executable, "-m", "gate", "doctor", "--config", str(path)],
                           check=False, cwd=ROOT, capture_output=True, text=True, timeout=60)  # fmt: skip
     assert done.returncode == 1, done.stdout + done.stderr
@@ -195,7 +170,7 @@ def test_the_command_on_this_machine(tmp_path: Path) -> None:
     assert any(line.startswith("FIX   ledger: no ledger at") for line in lines)
 
     broken = tmp_path / "broken.toml"
-    broken.write_text(BASE.format(dir=tmp_path).replace('name = "V"', 'name = "V"\ncolour = 1') + "[turnstile]\n")
+    write_config(broken, device(tmp_path, factory=None), site={"colour": 1}, turnstile={})
     done = subprocess.run([sys.executable, "-m", "gate", "doctor", "--config", str(broken)],
                           check=False, cwd=ROOT, capture_output=True, text=True, timeout=60)  # fmt: skip
     assert done.returncode == 1

@@ -11,36 +11,10 @@ from zoneinfo import ZoneInfo
 from gate.cache import Ledger
 from gate.cli import main
 from gate.daemon.control import request
+from tests.configs import write_config
 from tests.daemon.conftest import Start, Venue, wait_ready
 
 PARIS = ZoneInfo("Europe/Paris")
-
-KIOSK = """
-[site]
-name = "Test venue"
-timezone = "Europe/Paris"
-[zones.main]
-name = "Main"
-[lanes.k1]
-zone = "main"
-kiosk = true
-[lanes.l1]
-zone = "main"
-[ledger]
-path = "ledger.sqlite"
-[kiosk]
-inactivity_s = 2
-[readers.scan]
-type = "serial"
-lane = "k1"
-port = "{port}"
-dedupe_seconds = 0
-[daemon]
-lane = "k1"
-control_socket = "run/control.sock"
-[daemon.clock]
-require_sync = false
-"""
 
 
 def _records() -> list[dict[str, Any]]:
@@ -60,7 +34,14 @@ def _records() -> list[dict[str, Any]]:
 
 
 def _kiosk(venue: Venue) -> None:
-    venue.config.write_text(KIOSK.format(port=venue.port))
+    # A kiosk lane k1 beside the lane l1, its scanner on the venue's pty; no turnstile.
+    write_config(
+        venue.config,
+        lanes={"k1": {"zone": "main", "kiosk": True}},
+        kiosk={"inactivity_s": 2},
+        readers={"scan": {"type": "serial", "lane": "k1", "port": venue.port, "dedupe_seconds": 0}},
+        daemon={"lane": "k1", "control_socket": "run/control.sock", "clock": {"require_sync": False}},
+    )
     lines = venue.dir / "kiosk.jsonl"
     lines.write_text("\n".join(json.dumps(r) for r in _records()) + "\n")
     assert main(["--config", str(venue.config), "ledger", "import", str(lines)]) == 0

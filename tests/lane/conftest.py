@@ -25,6 +25,7 @@ from gate.records import Direction
 from gate.scanner.read import Read
 from gate.turnstile import Turnstile
 from gate.turnstile.mock import WiredPin, mock_factory, wired
+from tests.configs import config_text
 
 PARIS = ZoneInfo("Europe/Paris")
 NOON = dt.datetime(2026, 6, 1, 12, 0, tzinfo=PARIS)
@@ -36,40 +37,26 @@ PULSE_S = 0.1
 TIMEOUT_S = 0.3
 ACCESSIBLE_S = 0.5
 
-CONFIG = """
-[site]
-name = "V"
-timezone = "Europe/Paris"
-[zones.main]
-name = "Main"
-[lanes.l1]
-zone = "main"
-product = "entry"
-[ledger]
-path = "{path}"
-[turnstile]
-pin_factory = "mock"
-pulse_ms = 100
-passage_timeout_s = 0.3
-accessible_timeout_s = 0.5
-debounce_ms = 5
-fire_clear_s = 0.1
-lock_output = 5
-alarm_input = 6
-fire_loop = "GPIO13"
-buzzer = 16
-first_mode = "{first_mode}"
-[turnstile.entry]
-relay = 17
-sensor = "BOARD13"
-[turnstile.exit]
-relay = 22
-sensor = 23
-[turnstile.lamps]
-green = 24
-red = 25
-amber = 12
-"""
+# Lane l1 and its turnstile wired as above; two pins are named as on the board, as a venue may.
+LANE: dict[str, Any] = {
+    "lanes": {"l1": {"product": "entry"}},
+    "turnstile": {
+        "pin_factory": "mock",
+        "pulse_ms": round(PULSE_S * 1000),
+        "passage_timeout_s": TIMEOUT_S,
+        "accessible_timeout_s": ACCESSIBLE_S,
+        "debounce_ms": 5,
+        "fire_clear_s": 0.1,
+        "lock_output": LOCK,
+        "alarm_input": ALARM,
+        "fire_loop": "GPIO13",  # FIRE
+        "buzzer": BUZZER,
+        "first_mode": "normal",
+        "entry": {"relay": ENTRY_RELAY, "sensor": "BOARD13"},  # ENTRY_SENSOR
+        "exit": {"relay": EXIT_RELAY, "sensor": EXIT_SENSOR},
+        "lamps": {"green": GREEN, "red": RED, "amber": AMBER},
+    },
+}
 
 _DAY = "2026-06-01"
 RECORDS: list[dict[str, Any]] = [
@@ -146,7 +133,7 @@ class RunningLane:
 
 def make_rig(tmp_path: Path, *, first_mode: str = "normal") -> Iterator[Rig]:
     path = tmp_path / "ledger.sqlite"
-    config = parse_config(CONFIG.format(path=path, first_mode=first_mode))
+    config = parse_config(config_text(LANE, ledger={"path": path}, turnstile={"first_mode": first_mode}))
     factory = mock_factory()
     # The fire loop is closed (pulled to ground) before the lane starts, as on a healthy site.
     wired(factory, FIRE).drive_low()

@@ -4,48 +4,41 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from gate.config import ConfigError, parse_config
 from gate.point import DecisionPoint, LaneRefused
 from gate.turnstile import LaneHardwareError, Turnstile, make_factory
+from tests.configs import config_text
 
 from .conftest import Rig
 
-BASE = """
-[site]
-name = "V"
-timezone = "Europe/Paris"
-[zones.main]
-name = "Main"
-[lanes.l1]
-zone = "main"
-[ledger]
-path = "ledger.sqlite"
-"""
+ENTRY = {"relay": 17, "sensor": 27}
 
 
-def _problems(turnstile: str) -> list[str]:
+def _problems(**turnstile: Any) -> list[str]:
     with pytest.raises(ConfigError) as caught:
-        parse_config(BASE + turnstile)
+        parse_config(config_text(turnstile=turnstile))
     return caught.value.problems
 
 
 def test_defaults() -> None:
-    config = parse_config(BASE + "[turnstile]\nentry = {relay = 17, sensor = 27}\n")
+    config = parse_config(config_text(turnstile={"entry": ENTRY}))
     t = config.turnstile
     assert t is not None
     assert (t.pin_factory, t.relay_active_high, t.pulse_ms, t.debounce_ms) == ("lgpio", True, 200, 30)
     assert (t.passage_timeout_s, t.accessible_timeout_s, t.first_mode) == (8.0, 20.0, "normal")
     assert (t.sensor_active_low, t.sensor_pull, t.exit, t.fire_loop, t.buzzer) == (True, "up", None, None, None)
-    assert parse_config(BASE).turnstile is None  # a kiosk has none
+    assert parse_config(config_text()).turnstile is None  # a kiosk has none
 
 
 def test_pins_may_be_named_as_on_the_board() -> None:
     config = parse_config(
-        BASE + '[turnstile]\nentry = {relay = "GPIO17", sensor = "BOARD13"}\n'
-        'exit = {relay = "BCM22", sensor = "J8:16"}\n'
+        config_text(
+            turnstile={"entry": {"relay": "GPIO17", "sensor": "BOARD13"}, "exit": {"relay": "BCM22", "sensor": "J8:16"}}
+        )
     )
     assert config.turnstile is not None
     assert config.turnstile.pins() == [
@@ -56,12 +49,7 @@ def test_pins_may_be_named_as_on_the_board() -> None:
 
 def test_a_pin_used_twice_names_both_key_paths() -> None:
     problems = _problems(
-        """[turnstile]
-entry = {relay = 17, sensor = 27}
-exit = {relay = 22, sensor = "BOARD11"}
-fire_loop = 22
-lamps = {green = 24, red = 24}
-"""
+        entry=ENTRY, exit={"relay": 22, "sensor": "BOARD11"}, fire_loop=22, lamps={"green": 24, "red": 24}
     )
     assert problems == [
         "turnstile.exit.sensor: GPIO17 is already used by turnstile.entry.relay",
@@ -72,13 +60,7 @@ lamps = {green = 24, red = 24}
 
 def test_every_other_mistake_is_reported_at_once() -> None:
     problems = _problems(
-        """[turnstile]
-pin_factory = "pigpio"
-entry = {relay = 40, sensor = "BOARD1"}
-pulse_ms = 0
-buzzer = true
-colour = "red"
-"""
+        pin_factory="pigpio", entry={"relay": 40, "sensor": "BOARD1"}, pulse_ms=0, buzzer=True, colour="red"
     )
     assert problems[0].startswith("turnstile.pin_factory: Input should be 'lgpio', 'native' or 'mock'")
     assert "turnstile.entry.relay: GPIO40 does not exist (GPIO0..GPIO27)" in problems
@@ -90,25 +72,20 @@ colour = "red"
 
 
 def test_wiring_that_cannot_work_is_refused() -> None:
-    assert _problems("[turnstile]\n") == [
-        "turnstile.entry: a turnstile needs the pins of at least one direction (entry, exit)"
-    ]
-    assert _problems("[turnstile]\nentry = {relay = 17, sensor = 27}\nsensor_active_low = false\n") == [
+    assert _problems() == ["turnstile.entry: a turnstile needs the pins of at least one direction (entry, exit)"]
+    assert _problems(entry=ENTRY, sensor_active_low=False) == [
         "turnstile.sensor_active_low: a pulled-up input is active low (or set sensor_pull)"
     ]
-    assert _problems('[turnstile]\nentry = {relay = 17, sensor = 27}\nsensor_pull = "down"\n') == [
+    assert _problems(entry=ENTRY, sensor_pull="down") == [
         "turnstile.sensor_active_low: a pulled-down input is active high (or set sensor_pull)"
     ]
     # With an external resistor either level is fine.
-    for level in ("true", "false"):
-        parse_config(BASE + f'[turnstile]\nentry = {{relay = 17, sensor = 27}}\nsensor_pull = "none"\n'
-                     f"sensor_active_low = {level}\n")  # fmt: skip
+    for level in (True, False):
+        parse_config(config_text(turnstile={"entry": ENTRY, "sensor_pull": "none", "sensor_active_low": level}))
 
 
 def test_a_lane_that_reads_exits_needs_exit_pins(tmp_path: Path, rig: Rig) -> None:
-    config = parse_config(
-        BASE.replace("ledger.sqlite", str(tmp_path / "l.sqlite")) + "[turnstile]\nentry = {relay = 17, sensor = 27}\n"
-    )
+    config = parse_config(config_text(ledger={"path": tmp_path / "l.sqlite"}, turnstile={"entry": ENTRY}))
     assert config.turnstile is not None
     point = DecisionPoint(engine=rig.engine, lanes=["l1"])
     turnstile = Turnstile(point=point, lane_id="l1", config=config.turnstile, pin_factory=rig.factory)

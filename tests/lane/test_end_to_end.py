@@ -30,6 +30,7 @@ from gate.scanner.read import Read, Reader
 from gate.scanner.symbology import Symbology
 from gate.scanner.synth import Scene, lane_frame, render
 from gate.turnstile.mock import WiredPin, rotate, wired
+from tests.configs import ConfigFile
 
 CODE = "GATE-E2E-1"
 RELAY, SENSOR, GREEN, RED = 17, 27, 24, 25
@@ -37,48 +38,19 @@ PULSE_S = 0.15
 READ_TO_RELAY_S = 1.0
 FPS = 20.0
 
-CONFIG = """
-[site]
-name = "Test venue"
-timezone = "Europe/Paris"
-
-[zones.main]
-name = "Main"
-
-[lanes.l1]
-zone = "main"
-directions = ["entry"]
-
-[ledger]
-path = "ledger.sqlite"
-
-[turnstile]
-pin_factory = "mock"
-pulse_ms = 150
-passage_timeout_s = 20
-debounce_ms = 5
-
-[turnstile.entry]
-relay = 17
-sensor = 27
-
-[turnstile.lamps]
-green = 24
-red = 25
-
-[readers.cam]
-type = "camera"
-lane = "l1"
-source = "file:{video}"
-dedupe_seconds = 1.0
-
-[daemon]
-lane = "l1"
-control_socket = "run/control.sock"
-
-[daemon.clock]
-require_sync = false
-"""
+# Lane l1 (entry only) as the daemon runs it: mock pins, the camera reading a video file.
+LANE = {
+    "lanes": {"l1": {"directions": ["entry"]}},
+    "turnstile": {
+        "pin_factory": "mock",
+        "pulse_ms": round(PULSE_S * 1000),
+        "passage_timeout_s": 20,
+        "debounce_ms": 5,
+        "entry": {"relay": RELAY, "sensor": SENSOR},
+        "lamps": {"green": GREEN, "red": RED},
+    },
+    "daemon": {"lane": "l1", "control_socket": "run/control.sock", "clock": {"require_sync": False}},
+}
 
 
 def _video(path: Path) -> Path:
@@ -94,9 +66,9 @@ def _video(path: Path) -> Path:
     return path
 
 
-def _venue(tmp_path: Path) -> Path:
-    config = tmp_path / "gate.toml"
-    config.write_text(CONFIG.format(video=_video(tmp_path / "lane.avi")))
+def _venue(tmp_path: Path, config_file: ConfigFile) -> Path:
+    camera = {"type": "camera", "lane": "l1", "source": f"file:{_video(tmp_path / 'lane.avi')}", "dedupe_seconds": 1.0}
+    config = config_file(LANE, readers={"cam": camera})
     today = dt.datetime.now(ZoneInfo("Europe/Paris")).date().isoformat()
     records = [
         {"type": "header", "format": "gate-ledger", "version": 1},
@@ -136,8 +108,8 @@ async def _until_active(pin: WiredPin, timeout: float = 5.0) -> None:
             await asyncio.sleep(0.002)
 
 
-def test_a_video_of_a_ticket_opens_the_lane_once(tmp_path: Path) -> None:
-    config = load_config(_venue(tmp_path))
+def test_a_video_of_a_ticket_opens_the_lane_once(tmp_path: Path, config_file: ConfigFile) -> None:
+    config = load_config(_venue(tmp_path, config_file))
     seen: list[Read] = []
     built: list[str] = []
 

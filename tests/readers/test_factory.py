@@ -13,18 +13,7 @@ from gate.config import ConfigError, parse_config
 from gate.scanner import CameraReader, SerialReader, WedgeReader, build_reader, deduplicated
 from gate.scanner.symbology import Symbology
 from gate.scanner.synth import Scene, lane_frame, render
-
-BASE = """
-[site]
-name = "V"
-timezone = "Europe/Paris"
-[zones.main]
-name = "Main"
-[lanes.l1]
-zone = "main"
-[ledger]
-path = "x.sqlite"
-"""
+from tests.configs import config_text
 
 
 def test_every_reader_type_is_built_from_its_section(tmp_path: Path) -> None:
@@ -32,27 +21,25 @@ def test_every_reader_type_is_built_from_its_section(tmp_path: Path) -> None:
     frames.mkdir()
     cv2.imwrite(str(frames / "1.png"), lane_frame(render("CFG-1", Symbology.DATA_MATRIX), Scene(width=160)))
     cv2.imwrite(str(frames / "2.png"), lane_frame(render("IGNORED", Symbology.QR_CODE), Scene(width=200)))
-    config = parse_config(BASE + f"""
-[readers.cam]
-type = "camera"
-lane = "l1"
-source = "file:{frames}"
-symbologies = ["datamatrix", "]z0"]
-max_side = 480
-
-[readers.exit]
-type = "serial"
-lane = "l1"
-direction = "exit"
-port = "/dev/ttyACM0"
-terminator = "none"
-idle_timeout_ms = 120
-
-[readers.wedge]
-type = "wedge"
-lane = "l1"
-device = "/dev/input/scanner0"
-""")
+    readers = {
+        "cam": {
+            "type": "camera",
+            "lane": "l1",
+            "source": f"file:{frames}",
+            "symbologies": ["datamatrix", "]z0"],
+            "max_side": 480,
+        },
+        "exit": {
+            "type": "serial",
+            "lane": "l1",
+            "direction": "exit",
+            "port": "/dev/ttyACM0",
+            "terminator": "none",
+            "idle_timeout_ms": 120,
+        },
+        "wedge": {"type": "wedge", "lane": "l1", "device": "/dev/input/scanner0"},
+    }
+    config = parse_config(config_text(readers=readers))
     built = {name: build_reader(name, section) for name, section in config.readers.items()}
     assert isinstance(built["exit"], SerialReader)
     assert (built["exit"].port, built["exit"].idle_timeout, built["exit"].direction) == ("/dev/ttyACM0", 0.12, "exit")
@@ -80,5 +67,7 @@ device = "/dev/input/scanner0"
 
 def test_an_unknown_symbology_is_named_with_its_key_path() -> None:
     with pytest.raises(ConfigError) as caught:
-        parse_config(BASE + '[readers.cam]\ntype = "camera"\nlane = "l1"\nsource = "0"\nsymbologies = ["laser"]\n')
+        parse_config(
+            config_text(readers={"cam": {"type": "camera", "lane": "l1", "source": "0", "symbologies": ["laser"]}})
+        )
     assert any(p.startswith("readers.cam.camera.symbologies: unknown symbology 'laser'") for p in caught.value.problems)
