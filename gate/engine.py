@@ -156,10 +156,13 @@ class Engine:
         claim = claim_of(read)
         reference = claim if isinstance(claim, str) else None  # a signed or unreadable read names no reference
         entitlement_id = None
-        if reference is not None:
-            with self.ledger.snapshot():
+        with self.ledger.snapshot():
+            if reference is not None:
                 found = self.ledger.resolve(reference)
-            entitlement_id = found[0] if len(found) == 1 else None
+                entitlement_id = found[0] if len(found) == 1 else None
+            elif isinstance(claim, SignedRead):  # the credential's entitlement, once its signature checks out
+                signed = self._signed(claim, at)
+                entitlement_id = signed.entitlement_id if isinstance(signed, Decision) else signed[0]
         decision = Decision(Verdict.DENY, Reason.LANE_CLOSED, {"mode": mode}, entitlement_id=entitlement_id)
         return Outcome(decision, reference)
 

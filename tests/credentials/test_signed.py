@@ -148,3 +148,13 @@ def test_a_credential_read_as_bytes_or_with_an_aim_prefix_is_the_same(engine: En
     code = ticket("b-1")
     assert engine.decide(code.encode(), lane="a", at=NOON).decision.admits
     assert engine.decide("]Q1" + code, lane="a", at=NOON).decision.admits
+
+
+def test_a_credential_read_at_a_closed_lane_is_journaled_with_its_entitlement(engine: Engine) -> None:
+    closed = engine.admit(ticket("web-44"), lane="a", at=NOON, closed="locked")
+    assert (closed.decision.reason, closed.decision.entitlement_id) == (Reason.LANE_CLOSED, "web-44")
+    revoked = engine.admit(ticket("lost-7"), lane="a", at=NOON, closed="locked")
+    assert (revoked.decision.reason, revoked.decision.entitlement_id) == (Reason.LANE_CLOSED, "lost-7")
+    forged = engine.admit(ticket("web-45", key=K2), lane="a", at=NOON, closed="locked")
+    assert (forged.decision.reason, forged.decision.entitlement_id) == (Reason.LANE_CLOSED, None)
+    assert [e.entitlement_id for e in engine.ledger.journal() if e.type == "refusal"] == ["web-44", "lost-7", None]
