@@ -35,9 +35,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from gate.cache import Ledger
-from gate.cache.ledger import _FIND, CHECKPOINT_AFTER_COMMITS
+from gate.cache.ledger import CHECKPOINT_AFTER_COMMITS
 from gate.cache.redemptions import _INSERT_JOURNAL
 from gate.cache.schema import connect
+from gate.cache.sql import FIND
 from gate.config import parse_config
 from gate.decision import Use
 from gate.engine import Engine
@@ -200,7 +201,7 @@ class RawStatements:
         db.execute("BEGIN IMMEDIATE")
         db.execute("PRAGMA data_version").fetchone()
         if find:
-            db.execute(_FIND, (self.codes[self.rnd.randrange(len(self.codes))],)).fetchall()
+            db.execute(FIND, (self.codes[self.rnd.randrange(len(self.codes))],)).fetchall()
         ids = f"{time.time_ns():016x}{self.rnd.getrandbits(64):016x}"
         db.execute(_INSERT_JOURNAL, (ids, time.time(), "redemption.held", "l1", "e1", ids, "ok", self.BODY, 0))
         db.execute("COMMIT")

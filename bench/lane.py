@@ -41,7 +41,7 @@ from zoneinfo import ZoneInfo
 from gate.cache import Ledger
 from gate.cli.run import LOG_FORMAT
 from gate.config import parse_config
-from gate.engine import Engine
+from gate.engine import Engine, Outcome
 from gate.point import DecisionPoint
 from gate.scanner.read import Read
 from gate.turnstile import Turnstile
@@ -127,7 +127,7 @@ async def measure(engine: Engine, config_text: str, reads: int) -> dict[str, lis
             read = Read(code, None, "bench", "entry")
             start = time.monotonic()
             outcome = await point.decide(read, lane="l1")
-            assert outcome.decision.admits, outcome.decision
+            assert isinstance(outcome, Outcome) and outcome.decision.admits, outcome
             opened = relay.first_change(True, start)
             assert opened is not None
             results["lane"].append(opened - start)

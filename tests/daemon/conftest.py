@@ -50,16 +50,6 @@ def lane_config(port: str, *layers: Mapping[str, Any], timeout: float = 30.0, **
     return config_text(lane_sections(port, timeout=timeout), *layers, **sections)
 
 
-class _Template:
-    """`CONFIG.format(port=..., timeout=...)` as before tests/configs.py; new code calls lane_config."""
-
-    def format(self, *, port: str, timeout: float = 30.0) -> str:
-        return lane_config(port, timeout=timeout)
-
-
-CONFIG = _Template()
-
-
 def ledger_lines() -> list[dict[str, Any]]:
     today = dt.datetime.now(ZoneInfo("Europe/Paris")).date().isoformat()
     return [

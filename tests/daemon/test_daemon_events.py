@@ -24,7 +24,7 @@ from gate.daemon.systemd import Notifier
 from gate.point import DecisionPoint, Subscription
 from gate.point.events import ClockTrust, DecisionMade, Event, ReaderChanged
 from gate.scanner.read import Read, Reader
-from tests.daemon.conftest import CONFIG, ledger_lines
+from tests.daemon.conftest import lane_config, ledger_lines
 
 _E = TypeVar("_E", bound=Event)
 
@@ -67,7 +67,7 @@ def scanner(tmp_path: Path) -> Iterator[Scanner]:
 @pytest.fixture
 def config_path(tmp_path: Path, scanner: Scanner) -> Path:
     path = tmp_path / "gate.toml"
-    path.write_text(CONFIG.format(port=scanner.path, timeout=0.2))
+    path.write_text(lane_config(str(scanner.path), timeout=0.2))
     lines = tmp_path / "ledger.jsonl"
     lines.write_text("\n".join(json.dumps(r) for r in ledger_lines()) + "\n")
     assert main(["--config", str(path), "ledger", "import", str(lines)]) == 0

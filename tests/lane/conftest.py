@@ -18,7 +18,7 @@ from gpiozero.pins.mock import MockFactory
 from gate.cache import JournalEntry, Ledger
 from gate.config import GateConfig, parse_config
 from gate.decision import Decision
-from gate.engine import Engine
+from gate.engine import Engine, Outcome
 from gate.point import DecisionPoint, LaneMode, LaneStatus, Subscription
 from gate.point.events import Event
 from gate.records import Direction
@@ -105,7 +105,9 @@ class RunningLane:
     id: str = "l1"
 
     async def handle(self, read: Read, *, party: int | None = None) -> Decision:
-        return (await self.point.decide(read, lane=self.id, party=party)).decision
+        outcome = await self.point.decide(read, lane=self.id, party=party)
+        assert isinstance(outcome, Outcome), outcome  # the lane tests read visitors' codes, never a badge
+        return outcome.decision
 
     async def set_mode(self, mode: LaneMode, *, reason: str = "", staff: str | None = None) -> None:
         await self.point.set_mode(self.id, mode, reason=reason, by=staff)

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from gate.engine import Outcome
 from gate.point import DecisionPoint, LaneMode, PassageResult, PointStopped
 from gate.point.events import Event, PassageStep, TurnstileAlarm
 from gate.reasons import Reason, Verdict
@@ -294,7 +295,8 @@ def test_active_low_relays_and_active_high_sensors(rig: Rig) -> None:
     relay, sensor = rig.pin(ENTRY_RELAY), rig.pin(ENTRY_SENSOR)
 
     async def decide(code: str) -> bool:
-        return (await point.decide(Read(code, None, "test", "entry"), lane="l1")).decision.admits
+        outcome = await point.decide(Read(code, None, "test", "entry"), lane="l1")
+        return isinstance(outcome, Outcome) and outcome.decision.admits
 
     async def scenario() -> None:
         with pytest.raises(PointStopped):
