@@ -12,9 +12,11 @@ session is journaled as a lookup):
   for the lanes...).
 
 Choosing a performance or items holds (one redemption per code of the session); confirming
-commits them durably; cancelling, the inactivity timer or the hard cap releases them. A
-second voucher read during a session joins it when it shares the first one's product, seat
-categories and tariffs (several vouchers redeemed at once, S-360's multiple redemption).
+commits them durably in one transaction, every one of them or none (the session then still
+holds them all, and its view says why); cancelling, the inactivity timer or the hard cap
+releases them, in one transaction too. A second voucher read during a session joins it when
+it shares the first one's product, seat categories and tariffs (several vouchers redeemed at
+once, S-360's multiple redemption).
 
 Everything here runs on the event loop under the decision point's lock; ledger work goes
 through the point's ledger thread (`run`).
@@ -30,6 +32,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypeAlias, TypeVar
 
+from gate.cache import LedgerError
 from gate.decision import Ask, Decision
 from gate.engine import Engine, Outcome
 from gate.errors import GateError
@@ -88,6 +91,7 @@ class KioskView:
     refused: Decision | None  # why the last choice was refused, if it was
     seconds_left: float  # before the session ends by itself
     lookup_id: str | None  # the journal row of the session's first read
+    unconfirmed: str | None = None  # why the last confirm committed nothing (the session still holds)
 
 
 @dataclass(eq=False)
@@ -102,6 +106,7 @@ class _Session:
     lookup_id: str | None
     held: list[Outcome] = field(default_factory=list)
     refused: Decision | None = None
+    unconfirmed: str | None = None
     state: SessionState = "open"
 
 
@@ -129,7 +134,7 @@ class KioskSessions:
         left = min(session.touched + self.inactivity_s, session.opened + self.cap_s) - now
         return KioskView(
             session.id, session.lane, session.state, tuple(session.codes), tuple(session.held), session.refused,
-            max(0.0, left) if session.state not in ENDED else 0.0, session.lookup_id,
+            max(0.0, left) if session.state not in ENDED else 0.0, session.lookup_id, session.unconfirmed,
         )  # fmt: skip
 
     def _session(self, lane: str, session_id: str) -> _Session:
@@ -188,6 +193,7 @@ class KioskSessions:
         session = self._session(lane, session_id)
         session.touched = self._monotonic()
         await self._release(session, "chosen again")
+        session.unconfirmed = None
         at = self._clock()
         ask = Ask(performance=performance, items=items)
         held: list[Outcome] = []
@@ -203,16 +209,22 @@ class KioskSessions:
         return self.view(session)
 
     async def confirm(self, *, lane: str, session_id: str) -> KioskView:
-        """Commit what the session holds, durably; the session ends."""
+        """Commit what the session holds, durably and all at once; the session ends.
+
+        One commit that fails commits none of them (KioskError): the session still holds
+        them all, its view's `unconfirmed` says why, and a retry or a cancel starts clean.
+        """
         session = self._session(lane, session_id)
         if not session.held:
             raise KioskError("nothing is chosen yet: choose a performance or items first")
         at = self._clock()
-        for outcome in session.held:
-            redemption = outcome.redemption
-            assert redemption is not None
-            await self._run(functools.partial(self._engine.commit, redemption, at=at))
-        session.state = "confirmed"
+        try:
+            await self._run(functools.partial(self._commit_all, _redemptions(session.held), at))
+        except LedgerError as exc:
+            session.unconfirmed = f"nothing was committed: {exc}"
+            log.warning("kiosk %s: session %s not confirmed, nothing committed: %s", lane, session.id, exc)
+            raise KioskError(f"kiosk session {session.id} not confirmed, nothing committed: {exc}") from exc
+        session.state, session.unconfirmed = "confirmed", None
         confirmed = self.view(session)
         log.info("kiosk %s: session %s confirmed, %d redemption(s)", lane, session.id, len(session.held))
         session.held = []  # committed: nothing left for an end to release
@@ -244,16 +256,45 @@ class KioskSessions:
         ]  # fmt: skip
 
     async def _release(self, session: _Session, why: str) -> None:
-        at = self._clock()
-        held, session.held = session.held, []
-        for outcome in held:
-            redemption = outcome.redemption
-            assert redemption is not None
-            await self._run(functools.partial(self._engine.release, redemption, at=at, why=f"kiosk: {why}"))
+        """Release what the session holds, in one transaction (LedgerError: it still holds it all)."""
+        if session.held:
+            at = self._clock()
+            await self._run(functools.partial(self._release_all, _redemptions(session.held), at, f"kiosk: {why}"))
+            session.held = []
         if session.state == "held":
             session.state = "open"
 
     # --- on the ledger thread -------------------------------------------------------------------
+
+    def _commit_all(self, redemptions: list[str], at: dt.datetime) -> None:
+        """Every redemption committed in one durable transaction (each commit joins it), or none.
+
+        LedgerError when none was; once COMMIT went through, only the WAL's sync can fail:
+        then all of them are committed, and the error is logged, not raised.
+        """
+        ledger = self._engine.ledger
+        written = False
+        try:
+            with ledger.recording():
+                for redemption in redemptions:
+                    self._engine.commit(redemption, at=at)
+                written = True
+        except LedgerError as exc:
+            if not written or any(hold.id in redemptions for hold in ledger.open_holds()):
+                raise  # rolled back: every one of them is still held (or was finished elsewhere)
+            log.error("kiosk: redemptions %s committed, but may not be on disk: %s", ", ".join(redemptions), exc)
+
+    def _release_all(self, redemptions: list[str], at: dt.datetime, why: str) -> None:
+        """Release in one durable transaction those still held; one finished elsewhere
+        meanwhile (released by staff, say) is left as it is."""
+        engine = self._engine
+        with engine.ledger.recording():
+            held = {hold.id for hold in engine.ledger.open_holds()}
+            for redemption in redemptions:
+                if redemption in held:
+                    engine.release(redemption, at=at, why=why)
+                else:
+                    log.warning("kiosk: redemption %s is no longer held: nothing to release", redemption)
 
     def _explore(self, read: str | bytes, lane: str, at: dt.datetime) -> tuple[Outcome, KioskCode, Voucher | None]:
         engine = self._engine
@@ -295,3 +336,6 @@ class KioskSessions:
             options.append(Option(outcome.decision, items=(product,)))
         return options
 
+
+def _redemptions(held: list[Outcome]) -> list[str]:
+    return [outcome.redemption for outcome in held if outcome.redemption is not None]  # a held one has its id

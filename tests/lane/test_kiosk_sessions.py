@@ -1,0 +1,109 @@
+"""Kiosk sessions on a real ledger, engine and decision point: a kiosk lane, no turnstile."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from gate.cache import JournalEntry, Ledger
+from gate.config import parse_config
+from gate.engine import Engine
+from gate.errors import GateError
+from gate.point import DecisionPoint
+from gate.scanner.read import Read
+from tests.configs import config_text
+
+PARIS = ZoneInfo("Europe/Paris")
+NOON = dt.datetime(2026, 6, 1, 12, 0, tzinfo=PARIS)
+SHOW = dt.datetime(2026, 6, 1, 19, 0, tzinfo=PARIS)
+RECORDS: list[dict[str, Any]] = [
+    {"type": "event", "id": "hamlet", "version": 1, "name": "Hamlet"},
+    {"type": "performance", "id": "p1", "version": 1, "event": "hamlet", "starts_at": SHOW.isoformat()},
+    {"type": "entitlement", "kind": "voucher", "id": "v-1", "version": 1, "events": ["hamlet"],
+     "references": ["GIFT-1"]},
+    {"type": "entitlement", "kind": "voucher", "id": "v-2", "version": 1, "events": ["hamlet"],
+     "references": ["GIFT-2"]},
+]  # fmt: skip
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    path = tmp_path / "ledger.sqlite"
+    config = parse_config(config_text(lanes={"l1": None, "k": {"zone": "main", "kiosk": True}}, ledger={"path": path}))
+    with Ledger.open(path) as ledger:
+        ledger.import_lines([json.dumps(r) for r in RECORDS], source="test")
+        yield Engine(ledger, config)
+
+
+@contextlib.asynccontextmanager
+async def kiosk(engine: Engine) -> AsyncIterator[DecisionPoint]:
+    async with DecisionPoint(engine=engine, lanes=["k"], clock=lambda: NOON) as point:
+        yield point
+
+
+def read(code: str) -> Read:
+    return Read(code, None, "test", "entry")
+
+
+def journal(engine: Engine, type_: str) -> list[JournalEntry]:
+    return [e for e in engine.ledger.journal() if e.type == type_]
+
+
+async def _two_vouchers_held_and_one_released_elsewhere(point: DecisionPoint) -> tuple[str, str, str]:
+    """Two vouchers in one session, both held; then staff release the second (a session's
+    hold finished by someone else): its commit fails."""
+    await point.kiosk_read(read("GIFT-1"), lane="k")
+    view = await point.kiosk_read(read("GIFT-2"), lane="k")
+    assert [c.entitlement_id for c in view.codes] == ["v-1", "v-2"]
+    view = await point.kiosk_choose("k", view.session, performance="p1")
+    first, second = (outcome.redemption for outcome in view.held)
+    assert first is not None and second is not None
+    await point.release(second, why="staff: wrong voucher")
+    return view.session, first, second
+
+
+@pytest.mark.parametrize("then", ["choose again", "cancel"])
+def test_a_confirm_whose_second_commit_fails_commits_nothing(engine: Engine, then: str) -> None:
+    async def scenario() -> None:
+        async with kiosk(engine) as point:
+            session, first, second = await _two_vouchers_held_and_one_released_elsewhere(point)
+            with pytest.raises(GateError, match="already released"):
+                await point.kiosk_confirm("k", session)
+            # All or nothing: the first voucher's commit is not kept either.
+            assert journal(engine, "redemption.committed") == []
+            assert [h.id for h in engine.ledger.open_holds()] == [first]
+            assert [e.id for e in engine.ledger.find("GIFT-1")] == ["v-1"]  # no admission issued
+            # The session still holds both, and says why it is not confirmed.
+            view = point.kiosk_session("k")
+            assert view is not None and view.state == "held"
+            assert [o.redemption for o in view.held] == [first, second]
+            assert view.unconfirmed is not None and "already released" in view.unconfirmed
+
+            if then == "cancel":
+                # A cancel is clean: the first is released, the one released elsewhere left as it is.
+                done = await point.kiosk_cancel("k", session)
+                assert done.state == "cancelled" and point.kiosk_session("k") is None
+                assert engine.ledger.open_holds() == []
+                released = {e.redemption_id: e.body["why"] for e in journal(engine, "redemption.released")}
+                assert released == {second: "staff: wrong voucher", first: "kiosk: cancelled"}
+                assert journal(engine, "redemption.committed") == []
+                return
+            # A retry is clean: choosing again holds both anew, and the confirm commits both.
+            view = await point.kiosk_choose("k", session, performance="p1")
+            assert view.state == "held" and len(view.held) == 2 and view.unconfirmed is None
+            done = await point.kiosk_confirm("k", session)
+            assert done.state == "confirmed" and done.unconfirmed is None
+            committed = journal(engine, "redemption.committed")
+            assert sorted(e.entitlement_id or "" for e in committed) == ["v-1", "v-2"]
+            assert engine.ledger.open_holds() == []
+            assert [e.id for e in engine.ledger.find("GIFT-1")] == ["v-1:admission"]
+
+    asyncio.run(scenario())
