@@ -12,7 +12,16 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from gate.errors import GateError
 from gate.records import Direction, Id, Mode, TimeZoneName
@@ -341,7 +350,7 @@ class GateConfig(_Section):
     daemon: DaemonConfig = Field(default_factory=DaemonConfig, description="The lane daemon (gate run).")
 
     @model_validator(mode="after")
-    def _references(self) -> GateConfig:
+    def _references(self, info: ValidationInfo) -> GateConfig:
         problems = [
             f"lanes.{lane_id}.zone: unknown zone {lane.zone!r} (zones: {', '.join(sorted(self.zones))})"
             for lane_id, lane in self.lanes.items()
@@ -358,9 +367,38 @@ class GateConfig(_Section):
                 problems.append(
                     f"readers.{reader_id}.direction: lane {reader.lane!r} has no {reader.direction} direction"
                 )
+        context = info.context if isinstance(info.context, dict) else {}
+        if context.get("daemon"):
+            problems += self.daemon_problems(context.get("lane"))
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    def daemon_lane(self, asked: str | None = None) -> str | None:
+        """The lane a daemon of this config runs: `asked` (gate run --lane), else [daemon] lane,
+        else the only lane; None when that is not known (several lanes, none named)."""
+        lane = asked or self.daemon.lane
+        if lane is None and len(self.lanes) == 1:
+            lane = next(iter(self.lanes))
+        return lane
+
+    def daemon_problems(self, asked: str | None = None) -> list[str]:
+        """What a lane daemon (`gate run`) could not run with, beyond what every tool needs.
+
+        The CLI tools (gate check, import) may use a config of several lanes and no
+        [turnstile]; the daemon of a lane that is not a kiosk drives a turnstile.
+        """
+        lane = self.daemon_lane(asked)
+        if lane is None or lane not in self.lanes or self.lanes[lane].kiosk or self.turnstile is not None:
+            return []
+        return [missing_turnstile(lane)]
+
+
+def missing_turnstile(lane: str) -> str:
+    return (
+        f"turnstile: lane {lane!r} is not a kiosk: its daemon needs a [turnstile] section "
+        '(pin_factory = "mock" without hardware)'
+    )
 
 
 class ConfigError(GateError):
@@ -390,30 +428,35 @@ def _problems(exc: ValidationError) -> list[str]:
     return problems
 
 
-def parse_config(text: str, *, source: str = "<config>") -> GateConfig:
+def parse_config(text: str, *, source: str = "<config>", daemon: bool = False, lane: str | None = None) -> GateConfig:
+    """A config from TOML text; ConfigError lists every problem by key path.
+
+    `daemon`: the config of a lane daemon (gate run, gate config check), which must also be
+    able to run its lane (`lane`, else its [daemon] lane or only lane; `daemon_problems`).
+    """
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(source, [f"not valid TOML: {exc}"]) from exc
     try:
-        return GateConfig.model_validate(data)
+        return GateConfig.model_validate(data, context={"daemon": daemon, "lane": lane})
     except ValidationError as exc:
         raise ConfigError(source, _problems(exc)) from exc
 
 
-def load_config(path: Path) -> GateConfig:
+def load_config(path: Path, *, daemon: bool = False, lane: str | None = None) -> GateConfig:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(str(path), [f"cannot read: {exc}"]) from exc
-    config = parse_config(text, source=str(path))
+    config = parse_config(text, source=str(path), daemon=daemon, lane=lane)
     if not config.ledger.path.is_absolute():
         # A relative ledger path is relative to the config file, not to wherever gate was started.
         ledger = config.ledger.model_copy(update={"path": (path.parent / config.ledger.path).resolve()})
         config = config.model_copy(update={"ledger": ledger})
     if not config.daemon.control_socket.is_absolute():
-        daemon = config.daemon.model_copy(
+        settings = config.daemon.model_copy(
             update={"control_socket": (path.parent / config.daemon.control_socket).resolve()}
         )
-        config = config.model_copy(update={"daemon": daemon})
+        config = config.model_copy(update={"daemon": settings})
     return config

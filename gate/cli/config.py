@@ -12,7 +12,8 @@ from gate.config import GateConfig, load_config
 
 
 def config_check(args: argparse.Namespace) -> int:
-    config = load_config(args.file)  # a ConfigError lists every problem; main prints it
+    # As `gate run` loads it: a ConfigError lists every problem, the daemon's lane's too; main prints it.
+    config = load_config(args.file, daemon=True)
     print(f"{args.file}: ok ({config.site.name}, {len(config.zones)} zone(s), {len(config.lanes)} lane(s))")
     return 0
 

@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("gate run needs a config: --config FILE (or $GATE_CONFIG); see docs/install.md")
     # The daemon logs to stdout (journald adds its own metadata), with times for a foreground run.
     logging.basicConfig(level=args.log_level or "INFO", stream=sys.stdout, format=LOG_FORMAT, force=True)
-    config = load_config(path)  # ConfigError: every problem by key path, exit 2
+    config = load_config(path, daemon=True, lane=args.lane)  # ConfigError: every problem by key path, exit 2
     # Imported here: `gate check` and friends need not load the lane and gpiozero.
     from gate.daemon.run import choose_lane, run_daemon  # noqa: PLC0415
 

@@ -33,7 +33,7 @@ from collections.abc import Callable
 from typing import Any
 
 from gate.cache import Ledger, LedgerError
-from gate.config import ConfigError, GateConfig, TurnstileConfig
+from gate.config import ConfigError, GateConfig, TurnstileConfig, missing_turnstile
 from gate.daemon import acts
 from gate.daemon.clock import DecisionClock
 from gate.daemon.control import ControlError, ControlServer, to_json
@@ -142,9 +142,8 @@ class Daemon:
             await asyncio.to_thread(ledger.close)
 
     def _turnstile_config(self) -> TurnstileConfig:
-        if self.config.turnstile is None:
-            problem = f"turnstile: lane {self.lane_id!r} is not a kiosk, so it needs a [turnstile] section"
-            raise ConfigError(self.source, [problem])
+        if self.config.turnstile is None:  # gate run said so already; a Daemon built in-process did not
+            raise ConfigError(self.source, [missing_turnstile(self.lane_id)])
         return self.config.turnstile
 
     async def _serve(self, point: DecisionPoint) -> None:

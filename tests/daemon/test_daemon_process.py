@@ -246,7 +246,8 @@ def test_a_config_the_lane_cannot_drive_is_refused(venue: Venue) -> None:
     done = gate(venue, "run")
     assert done.returncode == 2
     assert done.stderr.splitlines()[1:] == [
-        "  turnstile: lane 'l1' is not a kiosk, so it needs a [turnstile] section"
+        "  turnstile: lane 'l1' is not a kiosk: its daemon needs a [turnstile] section"
+        ' (pin_factory = "mock" without hardware)'
     ]
 
 
