@@ -153,7 +153,11 @@ class Redemption(NamedTuple):
 
 
 def decision_summary(decision: Decision) -> dict[str, Any]:
-    """What the journal and a held redemption keep of a decision: never the holder's name."""
+    """What the journal and a held redemption keep of a decision: never the holder's name.
+
+    `balance`, `covered` and `to_pay` only when the decision has them (a credit membership's,
+    a subscription's): most rows are a ticket's, and the hot path writes them.
+    """
     summary: dict[str, Any] = {
         "verdict": decision.verdict.value,
         "reason": decision.reason.value,
@@ -164,6 +168,10 @@ def decision_summary(decision: Decision) -> dict[str, Any]:
     }
     if decision.balance is not None:
         summary["balance"] = decision.balance
+    if decision.covered:
+        summary["covered"] = list(decision.covered)
+    if decision.to_pay is not None:
+        summary["to_pay"] = decision.to_pay
     return summary
 
 
@@ -288,7 +296,9 @@ def _release(
 
 # --- reading redemptions back: the tail and the fold ----------------------------------------
 
-_SUMMARY_KEYS = ("verdict", "reason", "params", "admitted", "entitlement_id", "kind", "balance", "kiosk")
+_SUMMARY_KEYS = (
+    "verdict", "reason", "params", "admitted", "entitlement_id", "kind", "balance", "covered", "to_pay", "kiosk",
+)  # fmt: skip
 
 
 def plan_row(use: Mapping[str, Any]) -> tuple[Any, ...]:

@@ -25,6 +25,12 @@ PARIS = ZoneInfo("Europe/Paris")
 NOON = dt.datetime(2026, 6, 1, 12, 0, tzinfo=PARIS)
 SHOW = dt.datetime(2026, 6, 1, 19, 0, tzinfo=PARIS)
 RECORDS: list[dict[str, Any]] = [
+    {"type": "holder", "id": "h1", "version": 1, "display_name": "Jonas Weber"},
+    {"type": "product", "id": "entry", "version": 1, "name": "Entry", "price_cents": 1500},
+    {"type": "product", "id": "workshop", "version": 1, "name": "Workshop", "price_cents": 1200},
+    {"type": "entitlement", "kind": "credit_membership", "id": "card", "version": 1, "holder": "h1", "credits": 3,
+     "eligible_products": ["entry"], "purchased_at": "2026-01-01T10:00+01:00", "purchase_tz": "Europe/Paris",
+     "expires_on": "2026-12-31", "references": ["CARD"]},
     {"type": "event", "id": "hamlet", "version": 1, "name": "Hamlet"},
     {"type": "performance", "id": "p1", "version": 1, "event": "hamlet", "starts_at": SHOW.isoformat()},
     {"type": "entitlement", "kind": "voucher", "id": "v-1", "version": 1, "events": ["hamlet"],
@@ -107,3 +113,24 @@ def test_a_confirm_whose_second_commit_fails_commits_nothing(engine: Engine, the
             assert [e.id for e in engine.ledger.find("GIFT-1")] == ["v-1:admission"]
 
     asyncio.run(scenario())
+
+
+def test_a_credit_purchase_at_a_kiosk_journals_what_the_credits_cover_and_what_is_left_to_pay(engine: Engine) -> None:
+    async def scenario() -> None:
+        async with kiosk(engine) as point:
+            view = await point.kiosk_read(read("CARD"), lane="k")
+            # An entry, which a credit pays for, and a workshop, which no credit covers.
+            view = await point.kiosk_choose("k", view.session, items=("entry", "workshop"))
+            (held,) = view.held
+            assert (held.decision.covered, held.decision.to_pay) == (("entry",), 1200)
+            await point.kiosk_confirm("k", view.session)
+            # A voucher's redemption has neither: its rows stay as small as they were.
+            view = await point.kiosk_read(read("GIFT-1"), lane="k")
+            await point.kiosk_choose("k", view.session, performance="p1")
+            await point.kiosk_confirm("k", view.session)
+
+    asyncio.run(scenario())
+    for type_ in ("redemption.held", "redemption.committed"):
+        card, gift = journal(engine, type_)
+        assert card.entitlement_id == "card" and (card.body["covered"], card.body["to_pay"]) == (["entry"], 1200)
+        assert gift.entitlement_id == "v-1" and "covered" not in gift.body and "to_pay" not in gift.body
