@@ -15,7 +15,7 @@ from gate.records import EntryBenefit, Membership, Product
 from gate.rules.access import check_access, check_mode, check_state, in_scope
 from gate.rules.context import Refusal, Scan, refusal
 from gate.rules.outcome import asked, finish
-from gate.rules.periods import ONE_DAY, day_start, last_day_of, midnight, next_midnight
+from gate.rules.periods import day_start, last_day_of, midnight, midnight_after, next_midnight
 
 
 def membership_expires_on(m: Membership, products: Mapping[str, Product]) -> dt.date | None:
@@ -37,7 +37,7 @@ def check_validity(scan: Scan, m: Membership) -> Refusal | None:
     if scan.ts < midnight(m.valid_from, scan.tz):
         return refusal(Reason.NOT_YET_VALID, valid_from=day_start(m.valid_from, scan.tz))
     last = membership_expires_on(m, scan.schedule.products)
-    if last is not None and scan.ts >= midnight(last + ONE_DAY, scan.tz):
+    if last is not None and scan.ts >= midnight_after(last, scan.tz):
         return refusal(Reason.EXPIRED, expired_at=next_midnight(last, scan.tz))
     return None
 

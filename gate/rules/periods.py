@@ -4,12 +4,20 @@ Every boundary is an aware datetime in the zone given, built from the wall-clock
 day is the visitor's day even on the 23- and 25-hour days of a daylight-saving change.
 Instants are compared as epoch seconds: two aware datetimes that share a tzinfo compare by
 wall-clock time and ignore the fold, which is wrong in the repeated autumn hour.
+
+Every function is total: arithmetic that would leave the calendar (years 1 to 9999) stops at
+its first or last day instead of raising. Inputs are bounded where they enter (gate.bounds,
+the import), far inside the calendar; a record that slipped through (an old ledger, a
+validity of 100 000 years) then reads as valid "forever" rather than crashing a decision.
+The guards are `except` clauses, which cost nothing until they fire: no check is added to
+the decision's hot path.
 """
 
 from __future__ import annotations
 
 import calendar
 import datetime as dt
+import math
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -45,9 +53,21 @@ def day_end(day: dt.date, tz: dt.tzinfo) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day, 23, 59, 59, 999999, tzinfo=tz)
 
 
+@lru_cache(maxsize=4096)
+def midnight_after(day: dt.date, tz: dt.tzinfo) -> float:
+    """Epoch seconds of the local midnight that ends a day; +inf after the calendar's last day."""
+    try:
+        return midnight(day + ONE_DAY, tz)
+    except OverflowError:
+        return math.inf
+
+
 def next_midnight(day: dt.date, tz: dt.tzinfo) -> dt.datetime:
     """The local midnight that ends a day: the instant something valid through that day expired at."""
-    return day_start(day + ONE_DAY, tz)
+    try:
+        return day_start(day + ONE_DAY, tz)
+    except OverflowError:  # the calendar's last day ends at its last instant
+        return dt.datetime.max.replace(tzinfo=tz)
 
 
 def week_start(day: dt.date) -> dt.date:
@@ -65,7 +85,10 @@ def add_months(day: dt.date, months: int) -> dt.date:
     year, month = divmod(index, 12)
     month += 1
     last = calendar.monthrange(year, month)[1]
-    return dt.date(year, month, min(day.day, last))
+    try:
+        return dt.date(year, month, min(day.day, last))
+    except ValueError:  # past the calendar's ends
+        return dt.date.max if year > dt.MAXYEAR else dt.date.min
 
 
 def add_period(day: dt.date, period: Period) -> dt.date:
@@ -74,7 +97,10 @@ def add_period(day: dt.date, period: Period) -> dt.date:
 
 
 def _add(day: dt.date, months: int, days: int) -> dt.date:
-    return add_months(day, months) + dt.timedelta(days=days)
+    try:
+        return add_months(day, months) + dt.timedelta(days=days)
+    except OverflowError:  # past the calendar's ends
+        return dt.date.max if days > 0 else dt.date.min
 
 
 def last_day_of(start: dt.date, period: Period) -> dt.date:
@@ -86,7 +112,8 @@ def last_day_of(start: dt.date, period: Period) -> dt.date:
 def _last_day(start: dt.date, months: int, days: int) -> dt.date:
     """Cached, being pure: a membership's expiry is computed from it on every scan. Keyed by
     numbers, not by the period: hashing a pydantic model costs more than the computation."""
-    return _add(start, months, days) - ONE_DAY
+    end = _add(start, months, days)
+    return end if end == dt.date.max else end - ONE_DAY  # saturated: valid to the calendar's end
 
 
 def season_of(day: dt.date, seasons: Iterable[Season]) -> Season | None:
@@ -117,4 +144,8 @@ def period_start(per: str, today: dt.date, tz: dt.tzinfo, seasons: Mapping[str, 
 
 def days_before(instant: dt.datetime, days: int, tz: dt.tzinfo) -> dt.datetime:
     """The same local wall-clock time `days` calendar days earlier (a DST change keeps 20:00 at 20:00)."""
-    return instant.astimezone(tz) - dt.timedelta(days=days)
+    try:
+        return instant.astimezone(tz) - dt.timedelta(days=days)
+    except OverflowError:  # past the calendar's ends: the side the instant is on, unless days took it over
+        late = instant.year > 5000 and days < 1_000_000
+        return (dt.datetime.max if late else dt.datetime.min).replace(tzinfo=tz)
