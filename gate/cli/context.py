@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from gate.bounds import instant_problem
 from gate.cache import Ledger
 from gate.config import GateConfig, load_config, parse_config
 from gate.demo.ledger import DEMO_CONFIG, demo_lines
@@ -73,12 +74,21 @@ def open_engine(config_path: Path | None, *, ledger_path: Path | None = None) ->
 _ZONED = re.compile(r"^(?P<stamp>[^\[]+)\[(?P<zone>[^\]]+)\]$")
 
 
-def parse_time(text: str | None, tz: dt.tzinfo) -> dt.datetime:
+def parse_time(text: str | None, tz: dt.tzinfo, *, option: str = "") -> dt.datetime:
     """An instant from the command line: ISO 8601 with an offset or Z, or with a zone in brackets.
 
     A time without a zone is refused rather than guessed: across a DST change a local
-    time can name two instants, and a rule audit must say which one it tried.
+    time can name two instants, and a rule audit must say which one it tried. A time outside
+    the range gate decides on (gate.bounds: 2000 to 2100) is refused too. `option` (`--at`)
+    leads each error, so the one line names what was wrong and where.
     """
+    try:
+        return _parse_time(text, tz)
+    except UsageError as exc:
+        raise UsageError(f"{option} {exc}" if option else str(exc)) from None
+
+
+def _parse_time(text: str | None, tz: dt.tzinfo) -> dt.datetime:
     if text is None or text == "now":
         return dt.datetime.now(tz)
     zoned = _ZONED.match(text.strip())
@@ -91,12 +101,14 @@ def parse_time(text: str | None, tz: dt.tzinfo) -> dt.datetime:
         if at.tzinfo is not None:
             raise UsageError(f"{text!r}: give either an offset or a zone, not both")
         try:
-            return at.replace(tzinfo=ZoneInfo(zoned["zone"]))
+            at = at.replace(tzinfo=ZoneInfo(zoned["zone"]))
         except (ZoneInfoNotFoundError, ValueError):
             raise UsageError(f"{text!r}: unknown time zone {zoned['zone']!r}") from None
-    if at.tzinfo is None:
+    elif at.tzinfo is None:
         raise UsageError(
             f"{text!r} has no time zone: add an offset (2026-05-01T10:00+02:00), Z for UTC, "
             "or a zone (2026-05-01T10:00[Europe/Paris])"
         )
+    if problem := instant_problem(at):
+        raise UsageError(f"{text!r}: {problem}")
     return at

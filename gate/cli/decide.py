@@ -47,7 +47,7 @@ def _read(code: str) -> str | bytes:
 def check(args: argparse.Namespace) -> int:
     with open_engine(args.config) as engine:
         lane = args.lane or engine.lanes[0].id
-        at = parse_time(args.at, engine.tz)
+        at = parse_time(args.at, engine.tz, option="--at")
         ask = _ask(args)
         engine.lane(lane)  # an unknown lane is a usage error, before anything is decided
         if args.commit:
