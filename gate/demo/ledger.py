@@ -94,6 +94,7 @@ DEMO_CONFIG = f"""
 name = "Demo venue"
 timezone = "{DEMO_TZ}"
 capacity = 500
+currency = "EUR"
 
 [zones.main]
 name = "Main entrance"

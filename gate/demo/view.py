@@ -22,6 +22,7 @@ from typing import TextIO
 
 from gate.cli.output import decision_text
 from gate.config import Language
+from gate.decision import Decision
 from gate.point import DecisionPoint, LaneMode, LaneStatus, Outputs, PassageResult
 from gate.point.events import (
     DecisionMade,
@@ -66,6 +67,7 @@ class LaneView:
         self.out = out
         self.tz = tz
         self.language = language
+        self.currency = point.config.site.currency  # money in the site's currency, as gate check shows it
         self.hint = hint  # the last line of the status block: what can be typed
         self.walking: bool | None = None  # shown in the status block when the demo walks
         self.lock = asyncio.Lock()
@@ -164,7 +166,7 @@ class LaneView:
             return
         if isinstance(event, DecisionMade):
             where = "" if event.lane == self.lane_id else f"  (at {event.lane})"
-            text = decision_text(event.decision, at=event.at, tz=self.tz, language=self.language)
+            text = self._text(event.decision, event.at)
             self._last = text
             self.line(f"  {text}{where}")
             return
@@ -182,11 +184,9 @@ class LaneView:
             self.event(f"ALARM: {event.detail}", event.monotonic)
         elif isinstance(event, KioskStep) and event.step in ("held", "refused"):
             for outcome in event.view.held:
-                self.line("  " + decision_text(outcome.decision, at=self._now(), tz=self.tz, language=self.language)
-                          + f"  (at {event.lane}, held)")  # fmt: skip
+                self.line(f"  {self._text(outcome.decision, self._now())}  (at {event.lane}, held)")
             if event.view.refused is not None:
-                text = decision_text(event.view.refused, at=self._now(), tz=self.tz, language=self.language)
-                self.line(f"  {text}  (at {event.lane}, nothing held)")
+                self.line(f"  {self._text(event.view.refused, self._now())}  (at {event.lane}, nothing held)")
         elif isinstance(event, StaffLogin):
             actor, refused = event.session.actor, event.session.refused
             text = f"staff login {actor.by} ({actor.audience.value})" if actor else f"staff badge refused: {refused}"
@@ -196,6 +196,9 @@ class LaneView:
                        event.monotonic)  # fmt: skip
         elif isinstance(event, Missed):
             self.event(f"({event.count} event(s) missed: the view fell behind)", event.monotonic)
+
+    def _text(self, decision: Decision, at: dt.datetime) -> str:
+        return decision_text(decision, at=at, tz=self.tz, language=self.language, currency=self.currency)
 
     def _flush_changes(self) -> None:
         if self._changes_at is not None:

@@ -50,13 +50,14 @@ def render(
     language: Language = "en",
     tz: dt.tzinfo,
     now: dt.datetime | None = None,
-    currency: str = "EUR",
+    currency: str | None = None,
 ) -> str:
     """The text for `decision`, as `audience` sees it in `language`.
 
     Instants are shown in the site's zone `tz`: a bare time ("09:00") when on the same local
     day as `now`, else with the date ("Sat 12 Dec, 09:00"); without `now`, always with the date.
-    Money is in the site's `currency` (an ISO 4217 code).
+    Money is in the site's `currency` (an ISO 4217 code, `site.currency`): pass it, since
+    without one an amount is shown alone ("25.00"), never in a currency the site may not use.
     """
     if language not in CATALOGS:
         raise ValueError(f"unknown language {language!r}; expected one of {', '.join(LANGUAGES)}")

@@ -23,14 +23,16 @@ class Args:
     Every accessor returns None for a missing parameter or one of an unexpected type, so a
     text always has a sensible fallback and never shows "None" or a Python repr. The holder is
     the only personal datum offered: it is already reduced to first name and initial.
-    `to_pay` is what a credit purchase leaves to pay, in the site's currency, when anything.
+    `to_pay` is what a credit purchase leaves to pay, in the site's currency, when anything
+    (the amount alone when no currency is given: `format_money`).
     """
 
     __slots__ = ("_now", "_params", "_tz", "admitted", "balance", "holder", "kind", "language", "read", "to_pay")
 
     def __init__(
-        self, decision: Decision, language: Language, tz: dt.tzinfo, now: dt.datetime | None, currency: str = "EUR"
-    ) -> None:
+        self, decision: Decision, language: Language, tz: dt.tzinfo, now: dt.datetime | None,
+        currency: str | None = None,
+    ) -> None:  # fmt: skip
         self._params = decision.params
         self._tz = tz
         self._now = now

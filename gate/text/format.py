@@ -146,16 +146,23 @@ _DECIMALS: Mapping[str, int] = {
 }
 
 
-def format_money(minor: int, currency: str, language: Language) -> str:
+def format_money(minor: int, currency: str | None, language: Language) -> str:
     """An amount given in the currency's minor units: "€12.50" in English, "12,50 €" in French
     and German, with a no-break space so the sign never starts a line of its own. A currency
-    without a sign here shows its code: "CHF 12.50", "12,50 CHF"."""
-    decimals = _DECIMALS.get(currency, 2)
+    without a sign here shows its code: "CHF 12.50", "12,50 CHF".
+
+    Without a currency (a caller that was not given the site's), the amount alone, in
+    hundredths as most currencies have them: "12.50", "12,50"; never the bare minor units,
+    nor a currency the site may not use.
+    """
+    decimals = 2 if currency is None else _DECIMALS.get(currency, 2)
     units, fraction = divmod(abs(minor), 10**decimals)
     number = format_count(units, language)
     if decimals:
         number += f"{'.' if language == 'en' else ','}{fraction:0{decimals}d}"
     minus = "-" if minor < 0 else ""
+    if currency is None:
+        return f"{minus}{number}"
     sign = _SIGNS.get(currency)
     if language != "en":
         return f"{minus}{number}\u00a0{sign or currency}"

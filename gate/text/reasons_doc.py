@@ -74,7 +74,7 @@ def _section(reason: Reason) -> Iterator[str]:
     yield "| --- | --- | --- |"
     for decision in examples(reason):
         visitor, staff = (
-            render(decision, audience=audience, language="en", tz=EXAMPLE_TZ, now=EXAMPLE_NOW)
+            render(decision, audience=audience, language="en", tz=EXAMPLE_TZ, now=EXAMPLE_NOW, currency="EUR")
             for audience in ("visitor", "staff")
         )
         yield f"| {_cell(_inputs(decision))} | {_cell(visitor)} | {_cell(staff)} |"

@@ -35,6 +35,30 @@ def test_amounts(minor: int, currency: str, language: Language, expected: str) -
     assert format_money(minor, currency, language) == expected
 
 
+@pytest.mark.parametrize(
+    ("minor", "language", "expected"),
+    [
+        (1250, "en", "12.50"),
+        (1250, "fr", "12,50"),
+        (123456, "en", "1,234.56"),
+        (5, "de", "0,05"),
+        (-250, "en", "-2.50"),
+    ],
+)
+def test_without_a_currency_an_amount_stands_alone_never_in_minor_units(
+    minor: int, language: Language, expected: str
+) -> None:
+    assert format_money(minor, None, language) == expected
+
+
+def test_a_text_given_no_currency_shows_the_amount_alone() -> None:
+    # A caller that was not given the site's currency: no euro sign it may not use, no raw cents.
+    amounts: tuple[tuple[Language, str], ...] = (("en", "25.00"), ("fr", "25,00"), ("de", "25,00"))
+    for language, amount in amounts:
+        visitor = render(_credits(2500), audience="visitor", language=language, tz=EXAMPLE_TZ, now=EXAMPLE_NOW)
+        assert amount in visitor and "€" not in visitor and "2500" not in visitor
+
+
 def _credits(to_pay: int | None, reason: Reason = Reason.PARTIAL) -> Decision:
     params = {"admitted": 1, "asked": 2, "need_tickets": 1} if reason is Reason.PARTIAL else {}
     return Decision(
