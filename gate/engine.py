@@ -72,14 +72,16 @@ class Engine:
         return tuple(self._lanes.values())
 
     def decide(
-        self, read: str | bytes, *, lane: str, at: dt.datetime, ask: Ask = PLAIN, logged: bool = True
-    ) -> Outcome:
+        self, read: str | bytes, *, lane: str, at: dt.datetime, ask: Ask = PLAIN, logged: bool = True,
+        closed: str | None = None,
+    ) -> Outcome:  # fmt: skip
         """One decision, recorded nowhere (what `gate check` without --commit shows).
 
-        `logged=False` for a decision nobody acts on (a kiosk weighing its options).
+        `logged=False` for a decision nobody acts on (a kiosk weighing its options); `closed`
+        as for `admit` (a lane in a storage fault decides so, and journals once it can).
         """
         with self._lock:
-            outcome = self._decide(read, self.lane(lane), at, ask)
+            outcome = self._decide(read, self.lane(lane), at, ask) if closed is None else self._closed(read, closed, at)
         if logged:
             log_decision(lane, outcome)
         return outcome
@@ -130,6 +132,11 @@ class Engine:
         with self._lock:
             self.ledger.commit(redemption, passed=passed, at=at)
         log.info("commit redemption=%s passed=%s", redemption, "all" if passed is None else passed)
+
+    def journal_refusal(self, outcome: Outcome, *, lane: str, at: dt.datetime, direction: Direction) -> str:
+        """Journal a refusal decided earlier (by `decide`, while the ledger could not be written)."""
+        with self._lock:
+            return self._record(outcome, self.lane(lane), at, hold_only=True, direction=direction).decision_id or ""
 
     def release(self, redemption: str, *, at: dt.datetime, why: str) -> None:
         with self._lock:

@@ -8,7 +8,7 @@ it (docs/architecture.md). See docs/ledger-format.md for the exchange format eve
 arrives in.
 """
 
-from gate.cache.errors import ImportProblem, LedgerError, LedgerImportError
+from gate.cache.errors import ImportProblem, LedgerError, LedgerImportError, StorageError
 from gate.cache.exchange import ImportReport
 from gate.cache.ledger import Ledger
 from gate.cache.redemptions import Hold, JournalEntry
@@ -27,4 +27,5 @@ __all__ = [
     "Ledger",
     "LedgerError",
     "LedgerImportError",
+    "StorageError",
 ]

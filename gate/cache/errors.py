@@ -12,6 +12,12 @@ class LedgerError(GateError):
     """The ledger cannot do what was asked; the message says why in an operator's words."""
 
 
+class StorageError(LedgerError):
+    """The ledger's file cannot be written or read now: a full disk, a read-only file, an I/O
+    error, a corrupt page. Nothing of the write was kept; it may work again later (a lane
+    enters a storage fault and retries, docs/lane.md "Storage faults")."""
+
+
 class ImportProblem(NamedTuple):
     """One thing wrong with an import file: where (line, field path) and what."""
 

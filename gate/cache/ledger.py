@@ -146,12 +146,16 @@ class Ledger:
         """
         self._conn.execute("PRAGMA busy_timeout = 0")
         try:
-            with self._tx.write():
-                self._conn.execute(TOUCH)
+            self.touch(durable=True)
         except LedgerError:
             pass
         finally:
             self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+
+    def touch(self, *, durable: bool = False) -> None:
+        """Rewrite one meta row: proves the file writable (a lane's health probe) with no journal row."""
+        with self._tx.write(durable=durable):
+            self._conn.execute(TOUCH)
 
     def __enter__(self) -> Ledger:
         return self

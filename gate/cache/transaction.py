@@ -19,7 +19,19 @@ from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
-from gate.cache.errors import LedgerError
+from gate.cache.errors import LedgerError, StorageError
+
+
+def fault(exc: sqlite3.Error, doing: str) -> LedgerError:
+    """SQLite's error as ours: busy (another writer held the lock too long) or a storage fault.
+
+    A full disk, a read-only or vanished file, an I/O error or a corrupt page is a
+    StorageError, which the decision point turns into a lane state instead of a crash.
+    """
+    name = getattr(exc, "sqlite_errorname", "") or type(exc).__name__
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        return LedgerError(f"ledger is busy: {exc}")
+    return StorageError(f"cannot {doing} the ledger: {exc} ({name})")
 
 
 class WalSync:
@@ -39,7 +51,7 @@ class WalSync:
                 self._fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
             os.fdatasync(self._fd)
         except OSError as exc:
-            raise LedgerError(f"a commit may not be on disk: cannot sync {self.path}: {exc.strerror or exc}") from exc
+            raise StorageError(f"a commit may not be on disk: cannot sync {self.path}: {exc.strerror or exc}") from exc
 
     def close(self) -> None:
         if self._fd >= 0:
@@ -98,15 +110,20 @@ class Snapshot:
         self._began = True
         try:
             tx.refresh()
-        except BaseException:
+        except BaseException as exc:
             tx.control.execute("COMMIT")
+            if isinstance(exc, sqlite3.Error):
+                raise fault(exc, "read") from exc
             raise
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         if self._began:
-            self._tx.control.execute("COMMIT")
+            if self._tx.conn.in_transaction:
+                self._tx.control.execute("COMMIT")
+            if isinstance(exc, sqlite3.Error):
+                raise fault(exc, "read") from exc
 
 
 class Write:
@@ -140,12 +157,15 @@ class Write:
         try:
             try:
                 control.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                raise LedgerError(f"ledger is busy: {exc}") from exc
+            except sqlite3.Error as exc:
+                raise fault(exc, "write") from exc
             try:
                 tx.refresh()
-            except BaseException:
-                control.execute("ROLLBACK")
+            except BaseException as exc:
+                if tx.conn.in_transaction:
+                    control.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise fault(exc, "read") from exc
                 raise
         except BaseException:
             self._done()
@@ -160,13 +180,18 @@ class Write:
         control = tx.control
         try:
             if exc_type is not None:
-                control.execute("ROLLBACK")
+                if tx.conn.in_transaction:  # SQLite may have rolled back already (a full disk)
+                    control.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise fault(exc, "write") from exc
                 return
             try:
                 control.execute("COMMIT")
-            except BaseException:
+            except BaseException as failed:
                 if tx.conn.in_transaction:
                     control.execute("ROLLBACK")
+                if isinstance(failed, sqlite3.Error):
+                    raise fault(failed, "write") from failed
                 raise
             # Committed, so visible to other connections: the tail learns it even if the sync fails.
             for learn in tx.committed:

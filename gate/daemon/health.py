@@ -14,7 +14,7 @@ import asyncio
 import logging
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +28,10 @@ class Check:
     name: str
     ok: bool
     detail: str
+    # A failing vital check stops the watchdog's pings, so systemd restarts the daemon. A
+    # lane out of order for storage is alive: a restart would not free the disk, so that
+    # failure is reported and the pings go on (no restart loop).
+    vital: bool = True
 
 
 class LoopTicker:
@@ -67,10 +71,18 @@ class LedgerProbe:
         self.path = path
         self.every = every
         self.result = Check("ledger", True, "not checked yet")
+        # Once the decision point runs, it answers: a real write of its own within the last
+        # seconds proves the ledger writable, else it writes a meta row (no fsync, no
+        # journal row); None means writable, else the storage fault's description.
+        self.point_check: Callable[[], Awaitable[str | None]] | None = None
 
     async def run(self) -> None:
         while True:
-            result = await asyncio.to_thread(self.probe)
+            if self.point_check is not None:
+                fault = await self.point_check()
+                result = Check("ledger", True, "writable") if fault is None else Check("ledger", False, fault, False)
+            else:
+                result = await asyncio.to_thread(self.probe)
             if result.ok != self.result.ok:
                 (log.info if result.ok else log.error)("ledger write check: %s", result.detail)
             self.result = result
@@ -127,9 +139,11 @@ class Watchdog:
     def tick(self) -> None:
         checks = self.evaluate(reset=True)
         failing = tuple(f"{c.name}: {c.detail}" for c in checks if not c.ok)
+        fatal = any(not c.ok and c.vital for c in checks)
         if failing != self._failing:
             if failing:
-                log.error("unhealthy, not feeding the watchdog: %s", "; ".join(failing))
+                what = "not feeding the watchdog" if fatal else "still feeding the watchdog (a restart would not help)"
+                log.error("unhealthy, %s: %s", what, "; ".join(failing))
             elif self._failing:
                 log.info("healthy again")
             self._failing = failing
@@ -138,6 +152,6 @@ class Watchdog:
         if status != self._status:
             self.notifier.status(status)
             self._status = status
-        if not failing and self.notifier.watchdog_interval is not None:
+        if not fatal and self.notifier.watchdog_interval is not None:
             self.notifier.watchdog()
             self.pings += 1

@@ -134,6 +134,8 @@ class Daemon:
                     except LaneRefused as exc:  # wiring that cannot serve this lane: no restart loop
                         raise ConfigError(self.source, [str(exc)]) from exc
                 self.point = point
+                self.probe.point_check = point.check_storage
+                stack.callback(setattr, self.probe, "point_check", None)
                 self._report_restart(point)
                 await self._serve(point)
             log.info("lane %s drained", self.lane_id)

@@ -23,19 +23,16 @@ import contextlib
 import datetime as dt
 import functools
 import logging
-from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Literal, Self, TypeVar
 
 from gate.background import Background
-from gate.cache import LedgerError
+from gate.cache import LedgerError, StorageError
 from gate.credentials import badge_of
-from gate.decision import Ask
+from gate.decision import Ask, Decision
 from gate.engine import Engine, Outcome, log_decision
-from gate.errors import GateError
 from gate.point import modes
 from gate.point.device import LaneDevice
 from gate.point.events import (
@@ -53,48 +50,22 @@ from gate.point.model import (
     CLOSED_MODES,
     DecisionRecord,
     DeviceReport,
-    HoldReport,
     LaneMode,
     LaneStatus,
     StaffOnDuty,
 )
+from gate.point.restart import release_left_holds
 from gate.point.staff import PendingAttention, StaffDesk, StaffSession
-from gate.reasons import Verdict
+from gate.point.state import LaneRefused, LaneState, PointStopped
+from gate.point.storage import RECOVERY_TICK_S, KeptRefusal, Storage
+from gate.reasons import Reason, Verdict
 from gate.records import Direction
 from gate.scanner.read import Read
 
 log = logging.getLogger("gate.point")
 
 _T = TypeVar("_T")
-HISTORY = 20  # decisions kept per lane for the status
-RESTART_WHY = "restart: passage not confirmed"
 KIOSK_TICK_S = 0.25  # how often kiosk sessions are checked for their end
-
-
-class PointStopped(GateError, RuntimeError):
-    """The decision point is not running (not entered yet, or stopped): it takes no reads."""
-
-
-class LaneRefused(GateError, ValueError):
-    """A request the lane cannot do as asked (a direction it has no reader for, a second device)."""
-
-
-@dataclass(eq=False)
-class _Lane:
-    id: str
-    kiosk: bool
-    directions: tuple[Direction, ...]
-    staff: modes.StoredMode
-    emergency: bool = False
-    device: LaneDevice | None = None
-    decisions: deque[DecisionRecord] = field(default_factory=lambda: deque(maxlen=HISTORY))
-    restart_holds: tuple[HoldReport, ...] = ()
-    attention: dict[str, PendingAttention] = field(default_factory=dict)  # by decision id, oldest first
-    staff_session: StaffSession | None = None  # opened by a staff badge read here
-
-    @property
-    def mode(self) -> LaneMode:
-        return LaneMode.EMERGENCY if self.emergency else self.staff.mode
 
 
 class PointCore:
@@ -107,12 +78,12 @@ class PointCore:
         self.config = config
         self.tz = engine.tz
         self._clock = clock or (lambda: dt.datetime.now(dt.UTC))
-        self._lanes: dict[str, _Lane] = {}
+        self._lanes: dict[str, LaneState] = {}
         for lane_id in lanes:
             lane = engine.lane(lane_id)  # UnknownLane for a lane the config does not have
             start = LaneMode.NORMAL if lane.kiosk else first
             stored = modes.StoredMode(start, "first start", None, None)
-            self._lanes[lane_id] = _Lane(lane_id, lane.kiosk, config.lanes[lane_id].directions, stored)
+            self._lanes[lane_id] = LaneState(lane_id, lane.kiosk, config.lanes[lane_id].directions, stored)
         self._lock = asyncio.Lock()
         self._executor: ThreadPoolExecutor | None = None
         self.events = EventStream()  # its clock, time.monotonic, is the loop's
@@ -124,6 +95,7 @@ class PointCore:
             inactivity_s=config.kiosk.inactivity_s, cap_s=config.kiosk.session_cap_s,
         )  # fmt: skip
         self._desk = StaffDesk(engine=engine, run=self._ledger, clock=self._clock)
+        self._storage = Storage(engine=engine, run=self._ledger, monotonic=self._monotonic)
 
     # --- life cycle -------------------------------------------------------------------------
 
@@ -137,7 +109,8 @@ class PointCore:
                 stored = await self._ledger(functools.partial(modes.load_mode, self._engine.ledger, lane.id))
                 if stored is not None:
                     lane.staff = stored
-                lane.restart_holds = tuple(await self._ledger(functools.partial(self._release_left_holds, lane.id)))
+                release = functools.partial(release_left_holds, self._engine, lane.id, self._clock())
+                lane.restart_holds = tuple(await self._ledger(release))
             self._tasks = await stack.enter_async_context(Background("point"))
             stack.push_async_callback(self._flush_journal)
             self._spawn_tasks()
@@ -158,6 +131,7 @@ class PointCore:
         """Start the point's own tasks (a subclass adds its own): kiosk sessions end on time."""
         if any(lane.kiosk for lane in self._lanes.values()):
             self._tasks.spawn(self._kiosk_timer(), "kiosk-timer")
+        self._tasks.spawn(self._storage_watch(), "storage")
 
     def _stop_executor(self) -> None:
         if self._executor is not None:
@@ -172,14 +146,14 @@ class PointCore:
             raise PointStopped("the decision point is not running")
         return await self._loop.run_in_executor(self._executor, call)
 
-    def _lane(self, lane_id: str) -> _Lane:
+    def _lane(self, lane_id: str) -> LaneState:
         try:
             return self._lanes[lane_id]
         except KeyError:
             known = ", ".join(self._lanes)
             raise LaneRefused(f"this decision point serves no lane {lane_id!r} (lanes: {known})") from None
 
-    def _running_lane(self, lane_id: str) -> _Lane:
+    def _running_lane(self, lane_id: str) -> LaneState:
         if not self._running:
             raise PointStopped(f"lane {lane_id} is not running")
         return self._lane(lane_id)
@@ -230,7 +204,14 @@ class PointCore:
             admit = functools.partial(
                 self._engine.admit, read.data, lane=lane, at=at, ask=ask, logged=False, closed=closed
             )
-            outcome = await self._ledger(admit)
+            outcome = None
+            if not state.storage:
+                try:
+                    outcome = await self._storage.write(admit)
+                except StorageError as exc:
+                    self._storage_fault(exc, at)
+            if outcome is None:  # never held: refused out of order, journaled once the ledger can be written
+                outcome = await self._unwritten(read.data, state, at, ask)
             if outcome.decision.verdict is Verdict.ATTENTION and outcome.decision_id is not None:
                 due = self._loop.time() + self.config.staff.attention_expiry_s
                 pending = PendingAttention(read.data, direction, party, outcome.decision.entitlement_id, due)
@@ -247,7 +228,50 @@ class PointCore:
             self._decided(state, outcome, direction, at)
         return outcome
 
-    async def _badge_read(self, state: _Lane, text: str) -> StaffSession:
+    async def _unwritten(self, read: str | bytes, state: LaneState, at: dt.datetime, ask: Ask) -> Outcome:
+        decide = functools.partial(self._engine.decide, read, lane=state.id, at=at, ask=ask, logged=False,
+                                   closed=LaneMode.OUT_OF_ORDER.value)  # fmt: skip
+        try:
+            outcome = await self._ledger(decide)
+        except LedgerError:  # not even readable: refused all the same
+            outcome = Outcome(Decision(Verdict.DENY, Reason.LANE_CLOSED, {"mode": LaneMode.OUT_OF_ORDER.value}), None)
+        self._storage.keep(KeptRefusal(outcome, state.id, at, ask.direction))
+        return outcome
+
+    def _storage_fault(self, exc: StorageError, at: dt.datetime) -> None:
+        if self._storage.enter(exc, at):
+            self._lanes_changed(True, "storage fault")
+
+    def _lanes_changed(self, storage: bool, reason: str) -> None:
+        for lane in self._lanes.values():
+            lane.storage = storage
+            if lane.device is not None:
+                lane.device.mode_changed(lane.mode)
+            self.emit(ModeChanged(lane=lane.id, monotonic=self._loop.time(), mode=lane.mode,
+                                  staff_mode=lane.staff.mode, reason=reason, by=None))  # fmt: skip
+
+    async def _storage_watch(self) -> None:
+        while True:
+            await asyncio.sleep(RECOVERY_TICK_S)
+            if self._storage.fault is not None:
+                async with self._lock:
+                    if await self._storage.recover(self._clock()):
+                        self._lanes_changed(False, "storage fault over")
+
+    async def check_storage(self) -> str | None:
+        """None when the ledger is writable (a recent write, or a probe), else the storage fault."""
+        if self._storage.fault is None:
+            try:
+                await self._storage.probe()
+            except StorageError as exc:
+                self._storage_fault(exc, self._clock())
+        storage = self._storage
+        if storage.fault is None:
+            return None
+        return (f"storage fault since {storage.since}: {storage.fault}; out of order, retrying "
+                f"({len(storage.deferred)} write(s) and {len(storage.refusals)} refusal(s) kept)")  # fmt: skip
+
+    async def _badge_read(self, state: LaneState, text: str) -> StaffSession:
         session = await self._desk.badge_read(state.id, text, mode=state.mode.value)
         if session.actor is not None:
             state.staff_session = session
@@ -262,7 +286,7 @@ class PointCore:
             lane.staff_session = session = None
         return session
 
-    def _decided(self, state: _Lane, outcome: Outcome, direction: Direction, at: dt.datetime) -> None:
+    def _decided(self, state: LaneState, outcome: Outcome, direction: Direction, at: dt.datetime) -> None:
         decision = outcome.decision
         state.decisions.append(
             DecisionRecord.of(
@@ -281,7 +305,7 @@ class PointCore:
         """A code read at a kiosk: the session it opened (or joined), with what the code can do here."""
         return (await self._kiosk_read(self._running_lane(lane), read))[0]
 
-    async def _kiosk_read(self, state: _Lane, read: Read) -> tuple[KioskView, Outcome]:
+    async def _kiosk_read(self, state: LaneState, read: Read) -> tuple[KioskView, Outcome]:
         if state.mode in CLOSED_MODES:
             raise LaneRefused(f"kiosk {state.id} is {state.mode.value}")
         async with self._lock:
@@ -352,14 +376,27 @@ class PointCore:
     # --- what a device reports ----------------------------------------------------------------
 
     async def commit(self, redemption: str, *, passed: int | None = None) -> None:
-        """The persons of a held redemption went through: durable before it returns (LedgerError if not)."""
+        """The persons of a held redemption went through: durable before it returns (LedgerError if not).
+
+        In a storage fault the commit is kept and written once the ledger can be.
+        """
         at = self._clock()
-        await self._ledger(lambda: self._engine.commit(redemption, at=at, passed=passed))
+        await self._write_or_keep(f"commit of {redemption}", lambda: self._engine.commit(redemption, at=at,
+                                                                                         passed=passed))  # fmt: skip
 
     async def release(self, redemption: str, *, why: str) -> None:
         """Nobody went through: nothing consumed (LedgerError if the ledger cannot say so yet)."""
         at = self._clock()
-        await self._ledger(lambda: self._engine.release(redemption, at=at, why=why))
+        await self._write_or_keep(f"release of {redemption}", lambda: self._engine.release(redemption, at=at, why=why))
+
+    async def _write_or_keep(self, what: str, call: Callable[[], object]) -> None:
+        if not self._storage.fault:
+            try:
+                await self._storage.write(call)
+                return
+            except StorageError as exc:
+                self._storage_fault(exc, self._clock())
+        self._storage.defer(what, call)
 
     def fire(self, lane_id: str, alarm: bool) -> None:
         """The fire loop opened (every way free, mode emergency) or the alarm is over.
@@ -397,7 +434,7 @@ class PointCore:
         at = self._clock()
         record = functools.partial(self._engine.ledger.record_event, kind, at=at, lane=lane_id, body=body)
         try:
-            await self._ledger(record)
+            await self._write_or_keep(f"{kind} at lane {lane_id}", record)
         except LedgerError as exc:
             log.error("lane %s: cannot journal %s: %s", lane_id, kind, exc)
 
@@ -449,32 +486,9 @@ class PointCore:
         on_duty = StaffOnDuty(actor.by, actor.audience.value, session.until) if actor and session else None
         return LaneStatus(
             lane=lane_id, kind=kind, mode=lane.mode, staff_mode=lane.staff.mode, mode_reason=lane.staff.reason,
+            mode_cause=lane.cause, storage_fault=self._storage.fault,
             fire_alarm=lane.emergency, last_decisions=tuple(lane.decisions), restart_holds=lane.restart_holds,
             passage=report.passage, outputs=report.outputs, last_passages=report.last_passages,
             alarms=report.alarms, unexpected_passages=report.unexpected_passages, free_passages=report.free_passages,
             attention=tuple(lane.attention), staff_session=on_duty,
         )  # fmt: skip
-
-    def _release_left_holds(self, lane_id: str) -> list[HoldReport]:
-        """Release the holds this lane left when its process died mid-passage (on the ledger thread).
-
-        The sensor's edges died with the process, so nobody can say who passed: the visitor
-        keeps the credit rather than lose it, and staff see the list (docs/lane.md, "Start-up").
-        """
-        reports: list[HoldReport] = []
-        for hold in self._engine.ledger.open_holds():
-            if hold.lane != lane_id:
-                continue
-            outcome: Literal["released", "failed"]
-            try:
-                self._engine.release(hold.id, at=self._clock(), why=RESTART_WHY)
-                outcome = "released"
-                log.warning(
-                    "lane %s: hold %s of entitlement %s (%d admitted, %s) released: passage not confirmed",
-                    lane_id, hold.id, hold.entitlement_id or "-", hold.admitted, hold.direction,
-                )  # fmt: skip
-            except LedgerError as exc:
-                outcome = "failed"
-                log.error("lane %s: hold %s cannot be released: %s", lane_id, hold.id, exc)
-            reports.append(HoldReport(hold.id, hold.entitlement_id, hold.direction, hold.admitted, hold.at, outcome))
-        return reports

@@ -141,6 +141,8 @@ class LaneStatus:
     mode: LaneMode  # in force: emergency while the fire loop is open
     staff_mode: LaneMode  # the mode last set (persisted); the lane returns to it after a fire alarm
     mode_reason: str  # why the mode was set, as staff gave it
+    mode_cause: Literal["staff", "fire_alarm", "storage"]  # what holds the lane in its mode
+    storage_fault: str | None  # what failed, while the ledger cannot be written (the lane is out of order)
     fire_alarm: bool
     last_decisions: tuple[DecisionRecord, ...]  # newest last
     restart_holds: tuple[HoldReport, ...]  # holds resolved at this start (see docs/lane.md)

@@ -26,11 +26,13 @@ from gate.decision import Ask
 from gate.engine import Outcome, log_decision
 from gate.point import modes
 from gate.point.commands import Actor, BadgeLogin, PinLogin
-from gate.point.core import RESTART_WHY, LaneRefused, PointCore, PointStopped, _Lane
+from gate.point.core import PointCore
 from gate.point.events import ModeChanged, StaffAct
 from gate.point.kiosk import KioskError
 from gate.point.model import LaneMode
+from gate.point.restart import RESTART_WHY
 from gate.point.staff import LoginRefused, LookupResult, StaffSession
+from gate.point.state import LaneRefused, LaneState, PointStopped
 from gate.records import Direction
 
 log = logging.getLogger("gate.point")
@@ -161,13 +163,13 @@ class DecisionPoint(PointCore):
         self._act(lane_id, acts.VOID, by, reason, voided.journal_id, redemption_id)
         return voided
 
-    def _turnstile_lane(self, lane_id: str) -> _Lane:
+    def _turnstile_lane(self, lane_id: str) -> LaneState:
         lane = self._running_lane(lane_id)
         if lane.kiosk or lane.device is None:
             raise LaneRefused(f"lane {lane_id} has no turnstile to open")
         return lane
 
-    async def _admitted(self, lane: _Lane, outcome: Outcome, at: dt.datetime) -> Direction:
+    async def _admitted(self, lane: LaneState, outcome: Outcome, at: dt.datetime) -> Direction:
         """Hand a staff act's decision to the lane's device and history, as a read's would be."""
         decision = outcome.decision
         direction: Direction = decision.plan[0].direction if decision.plan else "entry"
