@@ -1,7 +1,9 @@
 """The configuration file: TOML validated by pydantic models, one per section.
 
-Unknown keys are refused, and a bad file reports every error at once, each by its key path
-(`lanes.north-1.zone: unknown zone 'hall'`), so an operator fixes a file in one go.
+Unknown keys are refused, values are never coerced (`kiosk = "no"` is an error, not false:
+pydantic's strict mode, with gate.config_fields for lists, paths and pins), and a bad file
+reports every error at once, each by its key path (`lanes.north-1.zone: unknown zone 'hall'`),
+so an operator fixes a file in one go.
 Later parts (readers, turnstile, screens, sync) add their own sections here.
 """
 
@@ -14,7 +16,6 @@ from zoneinfo import ZoneInfo
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -23,21 +24,37 @@ from pydantic import (
     model_validator,
 )
 
+from gate.config_fields import (
+    PIN_KEYS,
+    ConfigPath,
+    Line,
+    Listed,
+    Pin,
+    Region,
+    ZoneName,
+    clashes,
+    given,
+    raw_clashes,
+    short,
+)
 from gate.errors import GateError
-from gate.records import Direction, Id, Mode, TimeZoneName
+from gate.records import Direction, Id, Mode
 from gate.scanner.symbology import parse_symbologies
 
 Language = Literal["en", "fr", "de"]
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: TOML already gives each value its type, so a quoted number or "no" is a mistake.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class SiteConfig(_Section):
-    name: str = Field(min_length=1, max_length=200, description="The venue's name, shown to staff.")
-    timezone: TimeZoneName = Field(description="IANA time zone all local-time rules use, e.g. Europe/Paris.")
-    capacity: int | None = Field(default=None, ge=1, description="Occupancy limit of the site; none = no limit.")
+    name: Line = Field(min_length=1, max_length=200, description="The venue's name, shown to staff.")
+    timezone: ZoneName = Field(description="IANA time zone all local-time rules use, e.g. Europe/Paris.")
+    capacity: int | None = Field(
+        default=None, ge=1, le=1_000_000, description="Occupancy limit of the site; none = no limit."
+    )
     currency: str = Field(
         default="EUR", description="ISO 4217 code of the currency prices are in (three capital letters), e.g. EUR."
     )
@@ -50,18 +67,18 @@ class SiteConfig(_Section):
     @classmethod
     def _currency_code(cls, code: str) -> str:
         if len(code) != 3 or not (code.isascii() and code.isalpha() and code.isupper()):
-            raise ValueError(f"not an ISO 4217 currency code: {code!r} (three capital letters, e.g. EUR)")
+            raise ValueError(f"not an ISO 4217 currency code: {short(code)} (three capital letters, e.g. EUR)")
         return code
 
 
 class ZoneConfig(_Section):
-    name: str = Field(min_length=1, max_length=200, description="Name shown to staff.")
+    name: Line = Field(min_length=1, max_length=200, description="Name shown to staff.")
 
 
 class LaneConfig(_Section):
     zone: Id = Field(description="The zone this lane admits to (a key of [zones]).")
     mode: Mode = Field(default="live", description="live admits live entitlements only; test only test ones.")
-    directions: tuple[Direction, ...] = Field(
+    directions: Listed[Direction] = Field(
         default=("entry", "exit"), min_length=1, description="Directions this lane has readers for."
     )
     kiosk: bool = Field(default=False, description="A kiosk redeems at a screen instead of opening a turnstile.")
@@ -71,7 +88,7 @@ class LaneConfig(_Section):
 
 
 class LedgerConfig(_Section):
-    path: Path = Field(description="The SQLite ledger file; created on first use.")
+    path: ConfigPath = Field(description="The SQLite ledger file; created on first use.")
 
 
 class EngineConfig(_Section):
@@ -126,36 +143,40 @@ class _ReaderConfig(_Section):
 
 class SerialReaderConfig(_ReaderConfig):
     type: Literal["serial"] = Field(description="A serial or USB CDC scanner.")
-    port: str = Field(min_length=1, description="Device path (/dev/ttyACM0) or pyserial URL (socket://host:port).")
-    baudrate: int = Field(default=9600, gt=0, description="Line speed.")
+    port: Line = Field(
+        min_length=1, max_length=4096, description="Device path (/dev/ttyACM0) or pyserial URL (socket://host:port)."
+    )
+    baudrate: int = Field(default=9600, gt=0, le=4_000_000, description="Line speed.")
     terminator: Literal["cr", "lf", "crlf", "none"] = Field(
         default="cr", description="What ends a code; none = an idle gap (idle_timeout_ms)."
     )
     idle_timeout_ms: int = Field(default=80, ge=10, le=2000, description="Gap that ends a code without terminator.")
-    max_length: int = Field(default=4096, ge=16, description="Longer reads are dropped (and logged).")
+    max_length: int = Field(default=4096, ge=16, le=65_536, description="Longer reads are dropped (and logged).")
 
 
 class WedgeReaderConfig(_ReaderConfig):
     type: Literal["wedge"] = Field(description="A keyboard-wedge USB scanner read through evdev.")
-    device: Path = Field(description="Its input device, ideally a stable udev alias such as /dev/input/scanner0.")
+    device: ConfigPath = Field(description="Its input device, ideally a stable udev alias such as /dev/input/scanner0.")
     grab: bool = Field(default=True, description="Grab it exclusively so keystrokes never reach the browser.")
 
 
 class CameraReaderConfig(_ReaderConfig):
     type: Literal["camera"] = Field(description="A camera: USB (V4L2), Pi CSI (picamera2) or a file.")
-    source: str = Field(
-        min_length=1, description="/dev/video0 or 0 (V4L2), csi:0 (picamera2), file:PATH (video or image folder)."
+    source: Line = Field(
+        min_length=1,
+        max_length=4096,
+        description="/dev/video0 or 0 (V4L2), csi:0 (picamera2), file:PATH (video or image folder).",
     )
     backend: Literal["zxing", "zbar"] = Field(default="zxing", description="Decoder: zxing-cpp, or pyzbar (ZBar).")
-    symbologies: tuple[str, ...] | None = Field(
+    symbologies: Listed[str] | None = Field(
         default=None,
         description="Symbologies to accept (qr, aztec, pdf417, datamatrix, code128, ean13...); none = all.",
     )
-    region: tuple[int, int, int, int] | None = Field(
+    region: Region | None = Field(
         default=None, description="Region of interest x, y, width, height in pixels; none = whole frame."
     )
     max_side: int | None = Field(
-        default=None, ge=64, description="Downscale frames so their longer side is at most this many pixels."
+        default=None, ge=64, le=16_384, description="Downscale frames so their longer side is at most this many pixels."
     )
 
     @field_validator("symbologies")
@@ -166,9 +187,7 @@ class CameraReaderConfig(_ReaderConfig):
         return names
 
 
-ReaderConfig = Annotated[
-    SerialReaderConfig | WedgeReaderConfig | CameraReaderConfig, Field(discriminator="type")
-]
+ReaderConfig = Annotated[SerialReaderConfig | WedgeReaderConfig | CameraReaderConfig, Field(discriminator="type")]
 
 
 class WatchdogConfig(_Section):
@@ -196,7 +215,7 @@ class DaemonConfig(_Section):
     lane: Id | None = Field(
         default=None, description="The lane of [lanes] this daemon runs; required when there are several."
     )
-    control_socket: Path = Field(
+    control_socket: ConfigPath = Field(
         default=Path("/run/gate/control.sock"),
         description="Unix socket of the control interface (gate lane ...); relative to the config file if relative.",
     )
@@ -207,40 +226,6 @@ class DaemonConfig(_Section):
     clock: ClockConfig = Field(default_factory=ClockConfig, description="When the wall clock is trusted.")
 
 
-# The Raspberry Pi's 40-pin header: physical pin -> BCM GPIO number, so that `BOARD11` and
-# `17` are known to be one pin when the config is checked for a pin used twice.
-_BOARD_TO_BCM = {
-    3: 2, 5: 3, 7: 4, 8: 14, 10: 15, 11: 17, 12: 18, 13: 27, 15: 22, 16: 23, 18: 24, 19: 10, 21: 9, 22: 25,
-    23: 11, 24: 8, 26: 7, 27: 0, 28: 1, 29: 5, 31: 6, 32: 12, 33: 13, 35: 19, 36: 16, 37: 26, 38: 20, 40: 21,
-}  # fmt: skip
-_MAX_GPIO = 27
-
-
-def _bcm(value: object) -> object:
-    """A pin as its BCM GPIO number: 17, "17", "GPIO17", "BCM17", "BOARD11" or "J8:11"."""
-    if isinstance(value, bool):
-        raise ValueError(f"{str(value).lower()} is not a pin: use a GPIO number (17) or GPIO17, BCM17, BOARD11")
-    if not isinstance(value, int | str):
-        return value  # pydantic reports the wrong type
-    if isinstance(value, int):
-        number = value
-    else:
-        text = value.strip().upper()
-        board = text.removeprefix("BOARD").removeprefix("J8:")
-        if board != text:
-            if not board.isdigit() or int(board) not in _BOARD_TO_BCM:
-                raise ValueError(f"{value!r} is not a GPIO pin of the 40-pin header")
-            return _BOARD_TO_BCM[int(board)]
-        digits = text.removeprefix("GPIO").removeprefix("BCM")
-        if not digits.isdigit():
-            raise ValueError(f"{value!r} is not a pin: use a GPIO number (17) or GPIO17, BCM17, BOARD11, J8:11")
-        number = int(digits)
-    if not 0 <= number <= _MAX_GPIO:
-        raise ValueError(f"GPIO{number} does not exist (GPIO0..GPIO{_MAX_GPIO})")
-    return number
-
-
-Pin = Annotated[int, BeforeValidator(_bcm)]
 LaneModeName = Literal["normal", "free", "locked", "out_of_order"]
 
 
@@ -303,15 +288,14 @@ class TurnstileConfig(_Section):
 
     def pins(self) -> list[tuple[str, int]]:
         """(key path, GPIO) of every pin the section uses."""
-        found: list[tuple[str, int | None]] = []
-        for direction in ("entry", "exit"):
-            pins = getattr(self, direction)
-            if pins is not None:
-                found += [(f"turnstile.{direction}.relay", pins.relay), (f"turnstile.{direction}.sensor", pins.sensor)]
-        found += [(f"turnstile.lamps.{name}", getattr(self.lamps, name)) for name in ("green", "red", "amber")]
-        for key in ("lock_output", "alarm_input", "fire_loop", "buzzer"):
-            found.append((f"turnstile.{key}", getattr(self, key)))
-        return [(key, pin) for key, pin in found if pin is not None]
+        found: list[tuple[str, int]] = []
+        for keys in PIN_KEYS:
+            value: object = self
+            for key in keys:
+                value = getattr(value, key, None)
+            if isinstance(value, int):
+                found.append(("turnstile." + ".".join(keys), value))
+        return found
 
     @model_validator(mode="after")
     def _wiring(self) -> TurnstileConfig:
@@ -319,12 +303,7 @@ class TurnstileConfig(_Section):
         problems: list[str] = []
         if self.entry is None and self.exit is None:
             problems.append("turnstile.entry: a turnstile needs the pins of at least one direction (entry, exit)")
-        seen: dict[int, str] = {}
-        for key, pin in self.pins():
-            if pin in seen:
-                problems.append(f"{key}: GPIO{pin} is already used by {seen[pin]}")
-            else:
-                seen[pin] = key
+        problems += clashes(self.pins())
         # An input pulled towards its own active level would read a passage with nothing connected.
         if self.sensor_pull == "up" and not self.sensor_active_low:
             problems.append("turnstile.sensor_active_low: a pulled-up input is active low (or set sensor_pull)")
@@ -413,6 +392,10 @@ class ConfigError(GateError):
         return f"{self.source}: {len(self.problems)} problem(s)\n" + "\n".join(f"  {p}" for p in self.problems)
 
 
+MAX_CONFIG_CHARS = 1_000_000  # a config is a few kB; more is not a config (or is /dev/zero)
+MAX_SOCKET_BYTES = 107  # sun_path of a unix socket, less its NUL
+
+
 def _problems(exc: ValidationError) -> list[str]:
     problems: list[str] = []
     for err in exc.errors():
@@ -420,6 +403,9 @@ def _problems(exc: ValidationError) -> list[str]:
         message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             message = "unknown key"
+        elif err["type"].endswith("_type") or err["type"] in ("literal_error", "is_instance_of", "finite_number"):
+            # A wrong type: say what was written, since strict mode refuses "no" for false.
+            message = f"{message}, got {given(err['input'])}"
         if not path or message.startswith(f"{path}."):
             # A model's own check names full key paths (a clash names both of its keys).
             problems.extend(message.split("; "))
@@ -434,19 +420,28 @@ def parse_config(text: str, *, source: str = "<config>", daemon: bool = False, l
     `daemon`: the config of a lane daemon (gate run, gate config check), which must also be
     able to run its lane (`lane`, else its [daemon] lane or only lane; `daemon_problems`).
     """
+    if len(text) > MAX_CONFIG_CHARS:
+        raise ConfigError(source, [f"longer than {MAX_CONFIG_CHARS} characters: not a config file"])
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(source, [f"not valid TOML: {exc}"]) from exc
+    except RecursionError:
+        raise ConfigError(source, ["not valid TOML: arrays or tables nested too deeply"]) from None
     try:
         return GateConfig.model_validate(data, context={"daemon": daemon, "lane": lane})
     except ValidationError as exc:
-        raise ConfigError(source, _problems(exc)) from exc
+        problems = _problems(exc)
+        # [turnstile]'s own check of pins used twice runs only when its keys are valid: check
+        # the raw table too, so a clash is not hidden behind another mistake in the section.
+        problems += [p for p in raw_clashes(data.get("turnstile")) if p not in problems]
+        raise ConfigError(source, problems) from exc
 
 
 def load_config(path: Path, *, daemon: bool = False, lane: str | None = None) -> GateConfig:
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open(encoding="utf-8") as file:
+            text = file.read(MAX_CONFIG_CHARS + 1)  # parse_config refuses more than MAX_CONFIG_CHARS
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(str(path), [f"cannot read: {exc}"]) from exc
     config = parse_config(text, source=str(path), daemon=daemon, lane=lane)
@@ -459,4 +454,8 @@ def load_config(path: Path, *, daemon: bool = False, lane: str | None = None) ->
             update={"control_socket": (path.parent / config.daemon.control_socket).resolve()}
         )
         config = config.model_copy(update={"daemon": settings})
+    socket = bytes(config.daemon.control_socket)
+    if len(socket) > MAX_SOCKET_BYTES:
+        problem = f"daemon.control_socket: {len(socket)} bytes long once resolved, a unix socket's limit is 107"
+        raise ConfigError(str(path), [problem])
     return config

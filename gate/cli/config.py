@@ -44,7 +44,17 @@ def _rows(model: type[BaseModel], prefix: str, rows: list[str], only: str = "") 
             _rows(nested, f"{key}.", rows)
         else:
             default = "required" if field.is_required() else f"`{field.get_default(call_default_factory=True)!r}`"
-            rows.append(f"| `{key}`{only} | {_type_name(annotation)} | {default} | {field.description} |")
+            type_name = _type_name(annotation)
+            optional = " (optional)" if type_name.endswith(" (optional)") else ""
+            type_name = type_name.removesuffix(optional) + _bounds(field.metadata) + optional
+            rows.append(f"| `{key}`{only} | {type_name} | {default} | {field.description} |")
+
+
+def _bounds(metadata: list[Any]) -> str:
+    """A field's range as the models' constraints give it: `, ≥ 2, ≤ 600`, or nothing."""
+    signs = (("ge", "≥"), ("gt", ">"), ("le", "≤"), ("lt", "<"))
+    parts = [f"{sign} {getattr(m, name):_}" for m in metadata for name, sign in signs if hasattr(m, name)]
+    return "".join(f", {part}" for part in parts)
 
 
 def _type_name(annotation: Any) -> str:

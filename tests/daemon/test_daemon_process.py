@@ -187,7 +187,7 @@ def test_a_config_with_several_errors_refuses_to_start_with_all_of_them(venue: V
     assert done.stderr.splitlines()[1:] == [
         "  site.colour: unknown key",
         "  turnstile.entry.sensor: GPIO17 is already used by turnstile.entry.relay",
-        "  daemon.watchdog.max_loop_lag_s: Input should be a valid number, unable to parse string as a number",
+        "  daemon.watchdog.max_loop_lag_s: Input should be a valid number, got text 'short'",
     ]
     assert done.stderr.startswith(f"gate: {venue.config}: 3 problem(s)")
     checked = subprocess.run(
