@@ -37,7 +37,8 @@ class Reason(enum.StrEnum):
     WRONG_ZONE = "wrong_zone"  # params: zone
     WRONG_LANE = "wrong_lane"  # params: lane
     KIOSK_ONLY = "kiosk_only"  # a voucher must be redeemed at a kiosk first
-    FOR_LANES = "for_lanes"  # an admission read at a kiosk, which uses nothing; params: show, starts_at when known
+    # An admission, a membership or a subscription read at a kiosk: it opens lanes and uses nothing here.
+    FOR_LANES = "for_lanes"  # params: show, starts_at when known
     LANE_CLOSED = "lane_closed"  # the lane is locked or out of order (nothing asked of the ledger); params: mode
     # states
     REVOKED = "revoked"

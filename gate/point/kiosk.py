@@ -6,10 +6,11 @@ session is journaled as a lookup):
 
 - a voucher: every eligible performance with its redemption window, seat category, tariff
   and the decision it would get now;
-- a credit or plain membership: for each product, the decision it would get (what a credit
-  covers, what is left to pay);
-- a reservation, an admission, anything else: the decision alone (unpaid with its deadline,
-  for the lanes...).
+- a credit membership: for each product, the decision it would get (what a credit covers,
+  what is left to pay);
+- a plain membership, a subscription, a reservation, an admission, anything else: the
+  decision alone (for the lanes with what it is, a subscription's seats left for the show
+  on now; unpaid with its deadline...). What opens lanes is never consumed here.
 
 Choosing a performance or items holds (one redemption per code of the session); confirming
 commits them durably in one transaction, every one of them or none (the session then still
@@ -37,7 +38,7 @@ from gate.decision import Ask, Decision
 from gate.engine import Engine, Outcome
 from gate.errors import GateError
 from gate.reasons import Reason, Verdict
-from gate.records import CreditMembership, Membership, Performance, Voucher
+from gate.records import CreditMembership, Performance, Voucher
 from gate.rules.voucher import redemption_window
 
 log = logging.getLogger("gate.point")
@@ -305,7 +306,7 @@ class KioskSessions:
         voucher = entitlement if isinstance(entitlement, Voucher) else None
         if voucher is not None and decision.reason is Reason.CHOOSE_PERFORMANCE:
             options = self._performances(read, lane, at, voucher)
-        elif isinstance(entitlement, Membership | CreditMembership) and decision.verdict is not Verdict.DENY:
+        elif isinstance(entitlement, CreditMembership) and decision.verdict is not Verdict.DENY:
             options = self._products(read, lane, at)
         code = KioskCode(base.reference, decision.entitlement_id, decision.kind, decision, tuple(options))
         return base, code, voucher

@@ -18,6 +18,7 @@ from gate.records import Entitlement, reduce_display_name
 class Refusal(NamedTuple):
     reason: Reason
     params: dict[str, Param]
+    balance: int | None = None  # what is left all the same (a subscription's seats, read at a kiosk)
 
 
 def refusal(reason: Reason, **params: Param) -> Refusal:
@@ -87,6 +88,7 @@ def deny(scan: Scan, ent: Entitlement | None, refused: Refusal) -> Decision:
         verdict=Verdict.DENY,
         reason=refused.reason,
         params=refused.params,
+        balance=refused.balance,
         holder=scan.holder,
         entitlement_id=ent.id if ent is not None else None,
         kind=ent.kind if ent is not None else None,

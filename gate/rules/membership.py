@@ -1,7 +1,8 @@
 """Memberships: a validity period in local days and an ordered list of benefits.
 
 The first entry benefit whose own access and the membership's access both pass is applied,
-and its index is recorded on the use so that benefit's limits count only its own uses.
+and its index is recorded on the use so that benefit's limits count only its own uses. A
+membership opens lanes: a kiosk that reads one says so and consumes no visit.
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ def decide_membership(scan: Scan, m: Membership, uses: tuple[Use, ...]) -> Decis
     entry = [(i, b) for i, b in enumerate(m.benefits) if isinstance(b, EntryBenefit)]
     if not entry:
         return refusal(Reason.NO_ENTRY_BENEFIT)
+    if scan.lane.kiosk:
+        return refusal(Reason.FOR_LANES)  # a visit is for the lanes, whatever its access here
     first: Refusal | None = None
     first_in_scope: Refusal | None = None
     for index, benefit in entry:

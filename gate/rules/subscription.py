@@ -1,7 +1,8 @@
 """Season subscriptions: `quantity` seats for each show, at any one performance of it.
 
 Seats are counted per show, not per performance: once a show's seats were used at one
-performance, another performance of it is refused, and an exit gives no seat back.
+performance, another performance of it is refused, and an exit gives no seat back. A kiosk
+that reads a subscription says it is for the lanes, with the seats left, and uses none.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from gate.rules.access import check_access, check_mode, check_state
 from gate.rules.context import Refusal, Scan, refusal
 from gate.rules.outcome import asked, finish
 from gate.rules.performances import current_performances, show_name
-from gate.rules.ticket import check_performance
+from gate.rules.ticket import check_performance, for_lanes
 
 
 def seats_left(scan: Scan, sub: Subscription, perf: Performance, show: str, uses: Sequence[Use]) -> Refusal | int:
@@ -47,10 +48,25 @@ def _performances(scan: Scan, sub: Subscription) -> list[Performance] | Refusal:
     return refused if refused is not None else [perf]
 
 
+def _at_a_kiosk(scan: Scan, sub: Subscription, uses: Sequence[Use]) -> Refusal:
+    """FOR_LANES with the performance asked for, else the one on now, and its show's seats left."""
+    wanted = scan.ask.performance
+    perf = scan.schedule.performances.get(wanted) if wanted is not None else None
+    if perf is None or perf.event not in sub.events:
+        on = current_performances(scan, sub.events)
+        perf = on[0] if isinstance(on, list) else None
+    if perf is None:
+        return for_lanes(scan, None)
+    left = seats_left(scan, sub, perf, show_name(scan, perf.event), uses)
+    return for_lanes(scan, perf)._replace(balance=left if isinstance(left, int) else 0)
+
+
 def decide_subscription(scan: Scan, sub: Subscription, uses: tuple[Use, ...]) -> Decision | Refusal:
     refused = check_mode(scan, sub) or check_state(sub)
     if refused is not None:
         return refused
+    if scan.lane.kiosk:
+        return _at_a_kiosk(scan, sub, uses)
     candidates = _performances(scan, sub)
     if isinstance(candidates, Refusal):
         return candidates

@@ -43,6 +43,20 @@ def _to_pay(a: Args) -> str | None:
     return f"{a.to_pay} zu zahlen" if a.to_pay else None
 
 
+# Was ein Terminal über etwas für den Einlass sagt (eine Eintrittskarte, außer hier genannt).
+_SHOW_AT_ENTRANCE = {"membership": "die Mitgliedskarte", "subscription": "das Abonnement"}
+_FOR_THE_LANES = {"membership": "Mitgliedschaft", "subscription": "Abonnement"}
+
+
+def _for_lanes(a: Args) -> str:
+    return then(f"Bitte {_SHOW_AT_ENTRANCE.get(a.kind or '', 'dieses Ticket')} am Einlass vorzeigen", performance(a))
+
+
+def _for_lanes_staff(a: Args) -> str:
+    head = f"{_FOR_THE_LANES.get(a.kind or '', 'Eintrittskarte')} für den Einlass, nichts verbraucht"
+    return dotted(labelled(a, head, performance(a)), _balance(a))
+
+
 def _welcome(a: Args) -> str:
     head = f"Willkommen, {a.holder}" if a.holder else "Willkommen"
     extras = []
@@ -257,10 +271,7 @@ CATALOG: Catalog = {
         "Bitte einen anderen Durchgang nutzen",
         lambda a: f"Am Durchgang {x} nicht gültig" if (x := a.text("lane")) else "Falscher Durchgang",
     ),
-    Reason.FOR_LANES: Entry(
-        lambda a: then("Bitte dieses Ticket am Einlass vorzeigen", performance(a)),
-        lambda a: labelled(a, "Eintrittskarte für den Einlass, nichts verbraucht", performance(a)),
-    ),
+    Reason.FOR_LANES: Entry(_for_lanes, _for_lanes_staff),
     Reason.LANE_CLOSED: Entry(
         "Durchgang geschlossen — bitte einen anderen nutzen",
         lambda a: {"locked": "Durchgang gesperrt", "out_of_order": "Durchgang außer Betrieb"}.get(

@@ -43,6 +43,20 @@ def _to_pay(a: Args) -> str | None:
     return f"{a.to_pay} to pay" if a.to_pay else None
 
 
+# What a kiosk read of something for the lanes says it is (an admission unless said here).
+_SHOW_AT_ENTRANCE = {"membership": "your membership card", "subscription": "your subscription"}
+_FOR_THE_LANES = {"membership": "Membership", "subscription": "Subscription"}
+
+
+def _for_lanes(a: Args) -> str:
+    return then(f"Please show {_SHOW_AT_ENTRANCE.get(a.kind or '', 'this ticket')} at the entrance", performance(a))
+
+
+def _for_lanes_staff(a: Args) -> str:
+    head = f"{_FOR_THE_LANES.get(a.kind or '', 'Admission')} for the lanes, nothing used"
+    return dotted(labelled(a, head, performance(a)), _balance(a))
+
+
 def _welcome(a: Args) -> str:
     head = f"Welcome, {a.holder}" if a.holder else "Welcome"
     extras = []
@@ -264,10 +278,7 @@ CATALOG: Catalog = {
     Reason.WRONG_LANE: Entry(
         "Please use another lane", lambda a: f"Not valid at lane {x}" if (x := a.text("lane")) else "Wrong lane"
     ),
-    Reason.FOR_LANES: Entry(
-        lambda a: then("Please show this ticket at the entrance", performance(a)),
-        lambda a: labelled(a, "Admission for the lanes, nothing used", performance(a)),
-    ),
+    Reason.FOR_LANES: Entry(_for_lanes, _for_lanes_staff),
     Reason.LANE_CLOSED: Entry(
         "This lane is closed — please use another lane",
         lambda a: {"locked": "Lane locked", "out_of_order": "Lane out of order"}.get(

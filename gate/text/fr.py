@@ -51,6 +51,20 @@ def _to_pay(a: Args) -> str | None:
     return f"{a.to_pay} à payer" if a.to_pay else None
 
 
+# Ce qu'une borne dit de ce qui est pour les couloirs (un billet, sauf ce qui est nommé ici).
+_SHOW_AT_ENTRANCE = {"membership": "votre carte de membre", "subscription": "votre abonnement"}
+_FOR_THE_LANES = {"membership": "Adhésion", "subscription": "Abonnement"}
+
+
+def _for_lanes(a: Args) -> str:
+    return then(f"Présentez {_SHOW_AT_ENTRANCE.get(a.kind or '', 'ce billet')} à l'entrée", performance(a))
+
+
+def _for_lanes_staff(a: Args) -> str:
+    head = f"{_FOR_THE_LANES.get(a.kind or '', 'Billet')} pour les couloirs d'entrée, rien de consommé"
+    return dotted(labelled(a, head, performance(a)), _balance(a))
+
+
 def _welcome(a: Args) -> str:
     head = f"Bienvenue, {a.holder}" if a.holder else "Bienvenue"
     extras = []
@@ -267,10 +281,7 @@ _ENTRIES: Catalog = {
         "Veuillez utiliser un autre couloir",
         lambda a: f"Non valable au couloir {x}" if (x := a.text("lane")) else "Mauvais couloir",
     ),
-    Reason.FOR_LANES: Entry(
-        lambda a: then("Présentez ce billet à l'entrée", performance(a)),
-        lambda a: labelled(a, "Billet pour les couloirs d'entrée, rien de consommé", performance(a)),
-    ),
+    Reason.FOR_LANES: Entry(_for_lanes, _for_lanes_staff),
     Reason.LANE_CLOSED: Entry(
         "Couloir fermé — veuillez utiliser un autre couloir",
         lambda a: {"locked": "Couloir verrouillé", "out_of_order": "Couloir hors service"}.get(

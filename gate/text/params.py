@@ -192,4 +192,12 @@ def examples(reason: Reason) -> tuple[Decision, ...]:
         return (first, _decision(reason, {}))
     if reason is Reason.VOUCHER_USED:
         return (first, _decision(reason, {"show": "Hamlet", "used_at": _at(12, 10, 5)}))
+    if reason is Reason.FOR_LANES:
+        # Read at a kiosk: an admission, a membership, a subscription with its seats left for the show on now.
+        on_now: dict[str, Param] = {"show": "Hamlet", "starts_at": _at(12, 12, 30)}
+        return (
+            first,
+            _decision(reason, {}, kind="membership"),
+            Decision(Verdict.DENY, reason, on_now, balance=1, kind="subscription"),
+        )
     return (first,)

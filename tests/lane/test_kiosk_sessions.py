@@ -18,6 +18,7 @@ from gate.config import parse_config
 from gate.engine import Engine
 from gate.errors import GateError
 from gate.point import DecisionPoint
+from gate.reasons import Reason
 from gate.scanner.read import Read
 from tests.configs import config_text
 
@@ -33,6 +34,13 @@ RECORDS: list[dict[str, Any]] = [
      "expires_on": "2026-12-31", "references": ["CARD"]},
     {"type": "event", "id": "hamlet", "version": 1, "name": "Hamlet"},
     {"type": "performance", "id": "p1", "version": 1, "event": "hamlet", "starts_at": SHOW.isoformat()},
+    {"type": "event", "id": "lear", "version": 1, "name": "King Lear"},
+    {"type": "performance", "id": "lear-1", "version": 1, "event": "lear", "starts_at": "2026-06-01T12:30+02:00"},
+    {"type": "entitlement", "kind": "membership", "id": "m1", "version": 1, "holder": "h1", "valid_from": "2026-01-01",
+     "expires_on": "2026-12-31", "references": ["MEMBER"],
+     "benefits": [{"kind": "entry", "access": {"limits": [{"per": "day", "count": 1}]}}]},
+    {"type": "entitlement", "kind": "subscription", "id": "s1", "version": 1, "events": ["lear"], "quantity": 2,
+     "references": ["SUB"]},
     {"type": "entitlement", "kind": "voucher", "id": "v-1", "version": 1, "events": ["hamlet"],
      "references": ["GIFT-1"]},
     {"type": "entitlement", "kind": "voucher", "id": "v-2", "version": 1, "events": ["hamlet"],
@@ -43,7 +51,7 @@ RECORDS: list[dict[str, Any]] = [
 @pytest.fixture
 def engine(tmp_path: Path) -> Iterator[Engine]:
     path = tmp_path / "ledger.sqlite"
-    config = parse_config(config_text(lanes={"l1": None, "k": {"zone": "main", "kiosk": True}}, ledger={"path": path}))
+    config = parse_config(config_text(lanes={"k": {"zone": "main", "kiosk": True}}, ledger={"path": path}))
     with Ledger.open(path) as ledger:
         ledger.import_lines([json.dumps(r) for r in RECORDS], source="test")
         yield Engine(ledger, config)
@@ -134,3 +142,33 @@ def test_a_credit_purchase_at_a_kiosk_journals_what_the_credits_cover_and_what_i
         card, gift = journal(engine, type_)
         assert card.entitlement_id == "card" and (card.body["covered"], card.body["to_pay"]) == (["entry"], 1200)
         assert gift.entitlement_id == "v-1" and "covered" not in gift.body and "to_pay" not in gift.body
+
+
+def test_a_membership_or_a_subscription_read_at_a_kiosk_is_for_the_lanes_and_nothing_is_consumed(
+    engine: Engine,
+) -> None:
+    async def scenario() -> None:
+        async with kiosk(engine) as point:
+            # A member (one visit a day): the session shows the card for the lanes, nothing to choose.
+            view = await point.kiosk_read(read("MEMBER"), lane="k")
+            (code,) = view.codes
+            assert (code.entitlement_id, code.kind, code.decision.reason) == ("m1", "membership", Reason.FOR_LANES)
+            assert code.decision.holder == "Jonas W." and code.options == ()
+            # Choosing anyway holds nothing.
+            view = await point.kiosk_choose("k", view.session, items=("entry",))
+            assert view.held == () and view.refused is not None and view.refused.reason is Reason.FOR_LANES
+            # A subscription: for the lanes, with its seats left for the show on now.
+            view = await point.kiosk_read(read("SUB"), lane="k")
+            (code,) = view.codes
+            decision = code.decision
+            assert (decision.reason, decision.kind, decision.balance) == (Reason.FOR_LANES, "subscription", 2)
+            assert decision.params["show"] == "King Lear"
+            await point.kiosk_cancel("k", view.session)
+
+    asyncio.run(scenario())
+    assert journal(engine, "redemption.held") == [] and engine.ledger.open_holds() == []
+    # The member's visit of the day and both seats are still there at the lane.
+    later = NOON + dt.timedelta(minutes=5)
+    assert engine.redeem("MEMBER", lane="l1", at=later).decision.reason is Reason.OK
+    seats = engine.redeem("SUB", lane="l1", at=later).decision
+    assert (seats.reason, seats.admitted) == (Reason.OK, 2)

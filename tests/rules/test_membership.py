@@ -12,7 +12,7 @@ from gate.records import Access, DiscountBenefit, EntryBenefit, Limit, Membershi
 from gate.rules import membership_expires_on
 from gate.rules.periods import add_period, last_day_of
 
-from .build import LANE, SCHEDULE, at, check, membership, schedule, use, window
+from .build import KIOSK, LANE, SCHEDULE, at, check, membership, schedule, use, window
 
 PRODUCTS = SCHEDULE.products
 
@@ -225,3 +225,18 @@ def test_membership_product_validity_from_a_custom_schedule() -> None:
     m = membership(product="fortnight", valid_from=dt.date(2026, 3, 1))
     assert check(m, when=at(2026, 3, 14, 23, 59), sched=sched).admits
     assert check(m, when=at(2026, 3, 15, 0, 0), sched=sched).reason is Reason.EXPIRED
+
+
+def test_a_kiosk_read_is_for_the_lanes_and_plans_no_visit() -> None:
+    # A plain membership opens lanes: a kiosk says so and plans no visit, whatever its limits.
+    once_a_day = membership(benefits=(EntryBenefit(access=Access(limits=(Limit(per="day", count=1),))),))
+    d = check(once_a_day, when=at(2026, 3, 10, 10), lane=KIOSK)
+    assert (d.verdict, d.reason, d.params, d.admitted, d.plan) == (Verdict.DENY, Reason.FOR_LANES, {}, 0, ())
+    assert (d.entitlement_id, d.kind, d.holder) == ("m1", "membership", "Marie-Claire D.")
+    # What the card is comes first: expired, not yet valid, or without any entry right.
+    assert check(membership(), when=at(2025, 12, 31, 10), lane=KIOSK).reason is Reason.NOT_YET_VALID
+    assert check(membership(expires_on=dt.date(2026, 3, 1)), when=at(2026, 3, 10, 10), lane=KIOSK).reason is (
+        Reason.EXPIRED
+    )
+    discounts = membership(benefits=(DiscountBenefit(percent=10),))
+    assert check(discounts, when=at(2026, 3, 10, 10), lane=KIOSK).reason is Reason.NO_ENTRY_BENEFIT

@@ -8,7 +8,7 @@ from gate.decision import Lane, Use
 from gate.reasons import Reason, Verdict
 from gate.records import Access, Limit
 
-from .build import at, calendar, check, performance, schedule, subscription, use, window
+from .build import KIOSK, at, calendar, check, performance, schedule, subscription, use, window
 
 DOORS_OPEN = at(2026, 3, 14, 19, 30)  # Hamlet at 20:00 admits 19:00-20:30
 
@@ -133,3 +133,20 @@ def test_subscription_limits_apply() -> None:
     uses = [use("sub1", at(2026, 3, 14, 14, 5), performance="tempest-1", event="tempest")]
     d = check(sub, when=DOORS_OPEN, uses=uses)
     assert d.reason is Reason.LIMIT_REACHED
+
+
+def test_a_kiosk_read_is_for_the_lanes_with_the_seats_left_and_uses_none() -> None:
+    # The show on now, and its seats left; no seat is planned.
+    d = check(subscription(), when=DOORS_OPEN, lane=KIOSK, uses=[seat(at(2026, 3, 14, 19, 10))])
+    assert (d.verdict, d.reason, d.admitted, d.plan, d.balance) == (Verdict.DENY, Reason.FOR_LANES, 0, (), 1)
+    assert d.params == {"show": "Hamlet", "starts_at": at(2026, 3, 14, 20)}
+    assert (d.entitlement_id, d.kind) == ("sub1", "subscription")
+    # A performance asked for (a kiosk's choice), whatever its window; its show's seats used up leave none.
+    used = [seat(at(2026, 3, 14, 19, 10), persons=2)]
+    d = check(subscription(), when=at(2026, 3, 10, 10), lane=KIOSK, performance="hamlet-2", uses=used)
+    assert (d.reason, d.balance) == (Reason.FOR_LANES, 0)
+    assert d.params == {"show": "Hamlet", "starts_at": at(2026, 3, 21, 20)}
+    # No show on now: for the lanes all the same, with nothing to say of seats.
+    d = check(subscription(), when=at(2026, 3, 10, 10), lane=KIOSK)
+    assert (d.reason, d.params, d.balance) == (Reason.FOR_LANES, {}, None)
+    assert check(subscription(state="revoked"), when=DOORS_OPEN, lane=KIOSK).reason is Reason.REVOKED
