@@ -15,6 +15,9 @@ LATEST = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)  # exclusive
 EARLIEST_TS = EARLIEST.timestamp()
 LATEST_TS = LATEST.timestamp()
 RANGE_TEXT = "from 2000-01-01T00:00:00Z to before 2100-01-01T00:00:00Z"
+# Local days the ledger holds (a day is local: 2000-01-01T00:00Z is still 1999 in New York).
+FIRST_DAY = dt.date(2000, 1, 1)
+LAST_DAY = dt.date(2099, 12, 31)
 
 
 def in_range(timestamp: float) -> bool:

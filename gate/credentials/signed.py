@@ -11,6 +11,10 @@ p product, n pax, m mode ("test" only when not live), z zones.
 
 A credential never outranks the ledger: when the ledger holds its entitlement, that record
 decides. The credential only stands in until the ledger catches up.
+
+A payload is checked key by key even under a valid signature (a signer's bug must not open a
+lane, nor crash one): exact JSON types (no "2" for 2, no true for 1), times within
+gate.bounds, pax 1 to 999, ids as the ledger's, no unknown key. Anything else is FORGED.
 """
 
 from __future__ import annotations
@@ -26,7 +30,9 @@ from typing import Any, Literal
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from pydantic import ValidationError
 
+from gate.bounds import FIRST_DAY, LAST_DAY, in_range
 from gate.decision import Param
 from gate.reasons import Reason
 from gate.records import Access, Entitlement, Key, Membership, Mode, Slot, Ticket
@@ -38,6 +44,8 @@ PREFIX = "GT1"
 KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
 MAX_LENGTH = 1024
 CredentialKind = Literal["ticket", "membership"]
+PAYLOAD_KEYS = frozenset("ikfupnmz")
+MAX_PAX = 999
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,9 +120,14 @@ def verify(text: str, keys: Iterable[Key], at: dt.datetime) -> Credential:
     # Past the signature the payload is the signer's own; a malformed one is still refused
     # rather than trusted, since a signer's bug must not open a lane.
     try:
-        return _credential(key_id, payload)
-    except (ValueError, TypeError, KeyError, OverflowError) as exc:
+        credential = _credential(key_id, payload)
+        entitlement_of(credential, dt.UTC)  # what the engine builds from it: the ledger's own checks
+    except ValidationError as exc:  # a ValueError too: first
+        fields = ", ".join(sorted({str(e["loc"][0]) for e in exc.errors() if e["loc"]})) or "payload"
+        raise CredentialError(Reason.FORGED, f"signed payload is malformed: not a valid {fields}") from None
+    except ValueError as exc:
         raise CredentialError(Reason.FORGED, f"signed payload is malformed: {exc}") from None
+    return credential
 
 
 def signed_payload(text: str, keys: Iterable[Key], at: dt.datetime, *, purpose: KeyPurpose) -> tuple[str, Any]:
@@ -138,32 +151,55 @@ def signed_payload(text: str, keys: Iterable[Key], at: dt.datetime, *, purpose: 
         raise CredentialError(Reason.FORGED, f"signature does not verify with key {key_id!r}") from None
     try:
         return key_id, json.loads(_unb64(body))
-    except ValueError as exc:
-        raise CredentialError(Reason.FORGED, f"signed payload is malformed: {exc}") from None
+    except (ValueError, RecursionError) as exc:
+        raise CredentialError(Reason.FORGED, f"signed payload is malformed: {type(exc).__name__}") from None
 
 
-def _credential(key_id: str, payload: dict[str, Any]) -> Credential:
-    kind = payload["k"]
+def _credential(key_id: str, payload: object) -> Credential:
+    """The claim of a payload, every key checked for its JSON type and range (ValueError names it)."""
+    if not isinstance(payload, dict):
+        raise ValueError("not a JSON object")
+    if unknown := sorted(str(key)[:8] for key in payload.keys() - PAYLOAD_KEYS):
+        raise ValueError(f"unknown key {', '.join(unknown)}")
+    missing = sorted(key for key in "ikfu" if key not in payload)
+    if missing:
+        raise ValueError(f"missing {', '.join(missing)}")
+    kind, mode = payload["k"], payload.get("m", "live")
     if kind not in ("ticket", "membership"):
-        raise ValueError(f"unknown kind {kind!r}")
-    mode = payload.get("m", "live")
+        raise ValueError("k: not ticket or membership")
     if mode not in ("live", "test"):
-        raise ValueError(f"unknown mode {mode!r}")
-    pax = int(payload.get("n", 1))
-    if not 1 <= pax <= 999:
-        raise ValueError("pax out of range")
+        raise ValueError("m: not live or test")
+    entitlement_id, product, pax = payload["i"], payload.get("p"), payload.get("n", 1)
+    if not isinstance(entitlement_id, str):
+        raise ValueError("i: not text")
+    if product is not None and not isinstance(product, str):
+        raise ValueError("p: not text")
+    if type(pax) is not int or not 1 <= pax <= MAX_PAX:  # not bool, not float
+        raise ValueError(f"n: not a whole number from 1 to {MAX_PAX}")
     zones = payload.get("z")
+    if zones is not None and not (isinstance(zones, list) and all(isinstance(z, str) for z in zones)):
+        raise ValueError("z: not a list of zone ids")
+    valid_from, valid_until = _instant(payload, "f"), _instant(payload, "u")
+    if valid_until <= valid_from:
+        raise ValueError("u: not after f")
     return Credential(
         key_id=key_id,
-        entitlement_id=str(payload["i"]),
+        entitlement_id=entitlement_id,
         kind=kind,
-        valid_from=dt.datetime.fromtimestamp(int(payload["f"]), dt.UTC),
-        valid_until=dt.datetime.fromtimestamp(int(payload["u"]), dt.UTC),
-        product=payload.get("p"),
+        valid_from=valid_from,
+        valid_until=valid_until,
+        product=product,
         pax=pax,
         mode=mode,
-        zones=None if zones is None else tuple(str(z) for z in zones),
+        zones=None if zones is None else tuple(zones),
     )
+
+
+def _instant(payload: dict[str, Any], key: str) -> dt.datetime:
+    seconds = payload[key]
+    if type(seconds) is not int or not in_range(seconds):  # not bool, not float
+        raise ValueError(f"{key}: not whole Unix seconds from 2000 to 2100")
+    return dt.datetime.fromtimestamp(seconds, dt.UTC)
 
 
 def entitlement_of(credential: Credential, tz: dt.tzinfo) -> Entitlement:
@@ -180,10 +216,11 @@ def entitlement_of(credential: Credential, tz: dt.tzinfo) -> Entitlement:
         "access": access,
     }
     if credential.kind == "membership":
+        # Local days, kept within the ledger's (a first instant of 2000 is 1999 in New York).
         return Membership(
             **common,
-            valid_from=credential.valid_from.astimezone(tz).date(),
-            expires_on=credential.valid_until.astimezone(tz).date(),
+            valid_from=min(max(credential.valid_from.astimezone(tz).date(), FIRST_DAY), LAST_DAY),
+            expires_on=min(max(credential.valid_until.astimezone(tz).date(), FIRST_DAY), LAST_DAY),
         )
     return Ticket(**common, slot=Slot(starts_at=credential.valid_from, ends_at=credential.valid_until),
                   pax=credential.pax)  # fmt: skip
