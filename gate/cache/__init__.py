@@ -8,7 +8,7 @@ it (docs/architecture.md). See docs/ledger-format.md for the exchange format eve
 arrives in.
 """
 
-from gate.cache.errors import ImportProblem, LedgerError, LedgerImportError, StorageError
+from gate.cache.errors import ImportProblem, LedgerError, LedgerImportError, LedgerUnusable, StorageError
 from gate.cache.exchange import ImportReport
 from gate.cache.ledger import Ledger
 from gate.cache.redemptions import Hold, JournalEntry
@@ -27,5 +27,6 @@ __all__ = [
     "Ledger",
     "LedgerError",
     "LedgerImportError",
+    "LedgerUnusable",
     "StorageError",
 ]

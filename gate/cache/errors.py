@@ -18,6 +18,12 @@ class StorageError(LedgerError):
     enters a storage fault and retries, docs/lane.md "Storage faults")."""
 
 
+class LedgerUnusable(LedgerError):
+    """This file cannot serve as a ledger: a directory, not SQLite, another application's
+    database, a newer gate's schema, corrupt pages. Restarting will not change that: an
+    operator restores a backup or re-imports (docs/operations.md)."""
+
+
 class ImportProblem(NamedTuple):
     """One thing wrong with an import file: where (line, field path) and what."""
 

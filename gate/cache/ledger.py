@@ -152,10 +152,14 @@ class Ledger:
         finally:
             self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
-    def touch(self, *, durable: bool = False) -> None:
-        """Rewrite one meta row: proves the file writable (a lane's health probe) with no journal row."""
+    def touch(self, *, durable: bool = False, settings: dict[str, str] | None = None) -> None:
+        """Rewrite one meta row (proves the file writable: a lane's health probe), or keep
+        device `settings` (a daemon's clean stop), with no journal row."""
         with self._tx.write(durable=durable):
-            self._conn.execute(TOUCH)
+            for key, value in (settings or {}).items():
+                self._conn.execute(PUT_SETTING, (SETTING_PREFIX + key, value))
+            if not settings:
+                self._conn.execute(TOUCH)
 
     def __enter__(self) -> Ledger:
         return self
@@ -391,7 +395,8 @@ class Ledger:
 
     def setting(self, key: str) -> str | None:
         """A device setting kept by `record_event(settings=...)`, or None when never set."""
-        row = self._conn.execute(GET_META, (SETTING_PREFIX + key,)).fetchone()
+        with self.snapshot():  # a damaged file: StorageError, not SQLite's own
+            row = self._conn.execute(GET_META, (SETTING_PREFIX + key,)).fetchone()
         return None if row is None else str(row[0])
 
     def open_holds(self) -> list[Hold]:

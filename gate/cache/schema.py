@@ -15,7 +15,7 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
-from gate.cache.errors import LedgerError
+from gate.cache.errors import LedgerError, LedgerUnusable
 
 log = logging.getLogger("gate.cache")
 
@@ -158,7 +158,7 @@ SCHEMA_VERSION = len(MIGRATIONS)
 def connect(path: Path, *, create: bool) -> sqlite3.Connection:
     """Open `path` as a gate ledger, creating or upgrading its schema; LedgerError if it is not one."""
     if path.is_dir():
-        raise LedgerError(f"{path} is a directory, not a gate ledger")
+        raise LedgerUnusable(f"{path} is a directory, not a gate ledger")
     if not path.exists():
         if not create:
             raise LedgerError(f"no ledger at {path}")
@@ -185,13 +185,15 @@ def _configure(conn: sqlite3.Connection, path: Path) -> None:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         application_id, version = _identity(conn)
     except sqlite3.DatabaseError as exc:
-        if "not a database" in str(exc) or "malformed" in str(exc):
-            raise LedgerError(f"{path} is not a gate ledger (not an SQLite database)") from exc
+        if "not a database" in str(exc):
+            raise LedgerUnusable(f"{path} is not a gate ledger (not an SQLite database)") from exc
+        if "malformed" in str(exc):
+            raise LedgerUnusable(f"{path} is damaged ({exc}): restore a backup (docs/operations.md)") from exc
         raise LedgerError(f"cannot open ledger {path}: {exc}") from exc
     if application_id != APPLICATION_ID and (application_id != 0 or version != 0 or _has_tables(conn)):
-        raise LedgerError(f"{path} is not a gate ledger (an SQLite database of another application)")
+        raise LedgerUnusable(f"{path} is not a gate ledger (an SQLite database of another application)")
     if version > SCHEMA_VERSION:
-        raise LedgerError(
+        raise LedgerUnusable(
             f"{path} was written by a newer gate (ledger schema {version}; this program knows up to "
             f"{SCHEMA_VERSION}): upgrade gate"
         )
@@ -225,7 +227,7 @@ def _migrate(conn: sqlite3.Connection, path: Path) -> None:
         # Read again under the write lock: another process may have migrated meanwhile.
         application_id, version = _identity(conn)
         if application_id == 0 and _has_tables(conn):
-            raise LedgerError(f"{path} is not a gate ledger (an SQLite database of another application)")
+            raise LedgerUnusable(f"{path} is not a gate ledger (an SQLite database of another application)")
         for step in range(version, SCHEMA_VERSION):
             for statement in _statements(MIGRATIONS[step]):
                 conn.execute(statement)
@@ -248,6 +250,21 @@ def _statements(script: str) -> list[str]:
     """
     lines = [line for line in script.splitlines() if not line.lstrip().startswith("--")]
     return [part.strip() for part in "\n".join(lines).split(";") if part.strip()]
+
+
+def quick_check(path: Path) -> str | None:
+    """SQLite's `quick_check` of the ledger, on a read-only connection of its own: None when
+    sound, else the first problems found (corrupt pages). It reads the whole file (seconds
+    for a large ledger), so a daemon runs it in a worker thread."""
+    try:
+        conn = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True, timeout=5)
+        try:
+            rows = conn.execute("PRAGMA quick_check(3)").fetchall()
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        return str(exc)
+    return None if rows == [("ok",)] else "; ".join(str(row[0]) for row in rows)
 
 
 def release_memory(conn: sqlite3.Connection) -> None:

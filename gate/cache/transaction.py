@@ -13,6 +13,7 @@ hold, a refusal: about 10 to 25 us each).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from collections.abc import Callable
@@ -120,8 +121,15 @@ class Snapshot:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         if self._began:
-            if self._tx.conn.in_transaction:
-                self._tx.control.execute("COMMIT")
+            tx = self._tx
+            try:
+                if tx.conn.in_transaction:
+                    tx.control.execute("COMMIT")
+            except sqlite3.Error as failed:  # a damaged file fails its read transaction's end too
+                with contextlib.suppress(sqlite3.Error):
+                    if tx.conn.in_transaction:
+                        tx.control.execute("ROLLBACK")
+                raise fault(exc if isinstance(exc, sqlite3.Error) else failed, "read") from failed
             if isinstance(exc, sqlite3.Error):
                 raise fault(exc, "read") from exc
 

@@ -1,7 +1,9 @@
 """`gate run --config FILE [--lane L]`: the lane daemon, in the foreground (systemd runs it so).
 
 Exit status: 0 after SIGTERM/SIGINT and a clean drain; 1 after a failure (logged); 2 for a
-config that cannot run (every problem listed by key path) or a lane the config lacks.
+config that cannot run (every problem listed by key path) or a lane the config lacks; 3 for
+a ledger that cannot serve (not a gate ledger, a newer schema, corrupt pages). The unit
+restarts after neither 2 nor 3.
 """
 
 from __future__ import annotations

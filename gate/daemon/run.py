@@ -32,7 +32,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from gate.cache import Ledger, LedgerError
+from gate.cache import Ledger, LedgerError, LedgerUnusable
+from gate.cache.schema import quick_check
 from gate.config import ConfigError, GateConfig, TurnstileConfig, missing_turnstile
 from gate.daemon import acts
 from gate.daemon.clock import DecisionClock
@@ -81,6 +82,7 @@ class Daemon:
         self.started = time.monotonic()
         self.started_at = dt.datetime.now(dt.UTC)
         self._stop = asyncio.Event()
+        self._checked = False  # the ledger's pages were checked before READY
         self._state = "starting"
 
     # --- life cycle ---------------------------------------------------------------------------
@@ -119,9 +121,11 @@ class Daemon:
 
     async def _run_lane(self) -> None:
         path = self.config.ledger.path
-        # Opening may create or migrate the ledger: disk work, off the loop.
+        # Opening may create or migrate the ledger: disk work, off the loop. It checks the
+        # file's identity and schema (LedgerUnusable: one line, an exit the unit does not restart).
         ledger = await asyncio.to_thread(Ledger.open, path)
         try:
+            self._checked = await self._check_at_start(ledger)
             engine = Engine(ledger, self.config)
             async with contextlib.AsyncExitStack() as stack:
                 point = DecisionPoint(engine=engine, lanes=[self.lane_id], clock=self.clock.now)
@@ -139,9 +143,42 @@ class Daemon:
                 self._report_restart(point)
                 await self._serve(point)
             log.info("lane %s drained", self.lane_id)
+            with contextlib.suppress(LedgerError):
+                await asyncio.to_thread(ledger.touch, durable=True, settings={self._run_key: "stopped"})
         finally:
             self.point = self.turnstile = None
             await asyncio.to_thread(ledger.close)
+
+    @property
+    def _run_key(self) -> str:
+        return f"daemon.{self.lane_id}.run"
+
+    async def _check_at_start(self, ledger: Ledger) -> bool:
+        """The full quick_check takes seconds on a large ledger: before READY only when the last
+        run did not stop cleanly (True then), else after READY (`_check_after_ready`)."""
+        path = self.config.ledger.path
+        try:
+            unclean = await asyncio.to_thread(ledger.setting, self._run_key) == "running"
+        except LedgerError:
+            unclean = True  # not even that could be read: the pages say why
+        if unclean:
+            log.warning("ledger %s: the last run did not stop cleanly: checking its pages before serving", path)
+            problems = await asyncio.to_thread(quick_check, path)
+            if problems is not None:
+                raise LedgerUnusable(f"{path} is damaged ({problems}): restore a backup (docs/operations.md)")
+        try:
+            await asyncio.to_thread(ledger.touch, durable=True, settings={self._run_key: "running"})
+        except LedgerError as exc:
+            log.error("ledger %s: cannot note this run: %s", path, exc)  # the point's writes will say more
+        return unclean
+
+    async def _check_after_ready(self, point: DecisionPoint) -> None:
+        path = self.config.ledger.path
+        problems = await asyncio.to_thread(quick_check, path)
+        if problems is None:
+            log.info("ledger %s: quick_check ok", path)
+        else:
+            point.ledger_damaged(f"{path} is damaged ({problems}): restore a backup (docs/operations.md)")
 
     def _turnstile_config(self) -> TurnstileConfig:
         if self.config.turnstile is None:  # gate run said so already; a Daemon built in-process did not
@@ -157,6 +194,8 @@ class Daemon:
         ]
         async with ControlServer(self.config.daemon.control_socket, self), asyncio.TaskGroup() as group:
             tasks = [group.create_task(self._checkpoints(point, feed), name="checkpoint")]
+            if not self._checked:
+                tasks.append(group.create_task(self._check_after_ready(point), name="ledger-check"))
             for supervised in self.readers:
                 supervised.task = group.create_task(supervised.run(), name=f"reader:{supervised.id}")
                 tasks.append(supervised.task)
@@ -282,13 +321,22 @@ def choose_lane(config: GateConfig, asked: str | None, *, source: str) -> str:
     )
 
 
+EXIT_LEDGER_UNUSABLE = 3  # systemd/gate.service: RestartPreventExitStatus
+
+
 def run_daemon(config: GateConfig, lane_id: str, *, source: str, factory: Callable[..., Daemon] = Daemon) -> int:
-    """Run until stopped: 0 after a clean stop, 1 after a failure (logged); ConfigError for an unusable config."""
+    """Run until stopped: 0 after a clean stop, 1 after a failure (logged), 3 for a ledger that
+    cannot serve (one line: no restart helps); ConfigError for an unusable config."""
     daemon = factory(config, lane_id, source=source)
     try:
         asyncio.run(daemon.run())
     except BaseExceptionGroup as group:
         failures = _leaves(group)
+        for exc in failures:
+            if isinstance(exc, LedgerUnusable):
+                log.critical("gate: cannot use the ledger: %s", exc)
+                daemon.notifier.stopping("failed")
+                return EXIT_LEDGER_UNUSABLE
         for exc in failures:
             # A config the lane cannot use, or a second daemon on one socket: one reason, no traceback.
             if isinstance(exc, ConfigError | ControlError):

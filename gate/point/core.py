@@ -238,9 +238,13 @@ class PointCore:
         self._storage.keep(KeptRefusal(outcome, state.id, at, ask.direction))
         return outcome
 
-    def _storage_fault(self, exc: StorageError, at: dt.datetime) -> None:
-        if self._storage.enter(exc, at):
+    def _storage_fault(self, exc: StorageError, at: dt.datetime, *, damaged: bool = False) -> None:
+        if self._storage.enter(exc, at, damaged=damaged):
             self._lanes_changed(True, "storage fault")
+
+    def ledger_damaged(self, detail: str) -> None:
+        """The ledger has corrupt pages (the daemon's quick_check): out of order until a restore."""
+        self._storage_fault(StorageError(detail), self._clock(), damaged=True)
 
     def _lanes_changed(self, storage: bool, reason: str) -> None:
         for lane in self._lanes.values():

@@ -61,6 +61,7 @@ class Storage:
     refusals: list[KeptRefusal] = field(default_factory=list)
     lost: int = 0
     last_write: float | None = None  # loop time of the last write that worked
+    damaged: bool = False  # corrupt pages: no write proves the ledger sound again, only a restore
 
     async def write(self, call: Callable[[], _T]) -> _T:
         """Run a ledger write, retried twice on a StorageError; the StorageError if all three fail."""
@@ -77,9 +78,12 @@ class Storage:
             return result
         raise AssertionError("unreachable")
 
-    def enter(self, exc: StorageError, at: dt.datetime) -> bool:
-        """Enter the fault (True) or stay in it (False)."""
+    def enter(self, exc: StorageError, at: dt.datetime, *, damaged: bool = False) -> bool:
+        """Enter the fault (True) or stay in it (False). A `damaged` ledger stays in it."""
+        self.damaged = self.damaged or damaged
         if self.fault is not None:
+            if damaged:
+                self.fault = str(exc)
             return False
         self.fault, self.since = str(exc), at
         log.error("storage fault: %s; the lanes are out of order until the ledger can be written", exc)
@@ -97,6 +101,8 @@ class Storage:
 
     async def recover(self, at: dt.datetime) -> bool:
         """Write what the fault kept; True once all of it is written (the fault is over)."""
+        if self.damaged:
+            return False
         try:
             await self.run(self._write_kept)
             if not self.deferred and not self.refusals:

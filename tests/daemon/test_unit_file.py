@@ -35,7 +35,8 @@ def test_the_unit_says_what_the_daemon_needs() -> None:
     assert service["Type"] == "notify" and service["NotifyAccess"] == "main"
     assert service["WatchdogSec"] == "10"
     assert (service["Restart"], service["RestartSec"]) == ("on-failure", "2")
-    assert service["RestartPreventExitStatus"] == "2"  # gate run's exit status for a bad config
+    # gate run's exit status for a bad config (2) and for a ledger that cannot serve (3)
+    assert service["RestartPreventExitStatus"] == "2 3"
     assert (service["User"], service["Group"]) == ("gate", "gate")
     assert set(service["SupplementaryGroups"].split()) == {"gpio", "dialout", "video", "input"}
     assert service["StateDirectory"] == "gate" and service["RuntimeDirectory"] == "gate"
