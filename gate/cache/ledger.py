@@ -73,16 +73,28 @@ class Ledger:
     """The local ledger. Open with `Ledger.open(path)`; close, or use as a context manager."""
 
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self._path = path
+        self._attach(conn)
+
+    def _attach(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
         # The hot path's statements (a decision's reads, data_version, journal rows) run
         # through one cursor of the ledger's own: see redemptions.Statements.
         self._cursor = conn.cursor()
-        self._path = path
         self._schedule: Schedule | None = None
         self._schedule_revision = -1
         self._tail = Tail()
-        self._wal = WalSync(path)
+        self._wal = WalSync(self._path)
         self._tx = Transactions(conn, refresh=self._refresh, sync=self._wal, after_durable=self._after_durable)
+
+    def reopen(self) -> None:
+        """Open the file again: SQLite keeps a connection read-only that it opened read-only,
+        even once the file's owner or mode is fixed (a lane's storage fault retries so). The
+        old connection goes first: SQLite shares a file's descriptors within a process. If the
+        file cannot be opened yet, every call fails as a StorageError until a reopen works."""
+        self._wal.close()
+        self._conn.close()
+        self._attach(connect(self._path, create=False))
 
     @classmethod
     def open(cls, path: Path, *, create: bool = True) -> Ledger:
@@ -122,11 +134,8 @@ class Ledger:
         return True
 
     def _fold(self) -> None:
-        """Write the journal's tail into `usage` and `hold` (see gate/cache/tail.py).
-
-        Derived data, so no fsync of its own (the next durable commit carries it); and it does
-        not wait for the lock: with another process writing, the next call folds.
-        """
+        """Write the journal's tail into `usage` and `hold` (gate/cache/tail.py): derived data, no
+        fsync of its own, and no wait for the lock (with another process writing, the next call folds)."""
         self._conn.execute("PRAGMA busy_timeout = 0")
         try:
             with self._tx.write(durable=False):
@@ -138,12 +147,8 @@ class Ledger:
             self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
     def _prime(self) -> None:
-        """Make the write that starts an emptied WAL over, now rather than in the next commit.
-
-        That write rewrites the WAL header, which SQLite syncs before it writes the page, and
-        is synced again once committed (a durable write). It does not wait for the lock: if
-        another process is writing, its commit starts the WAL over.
-        """
+        """Make the write that starts an emptied WAL over (it rewrites and syncs the WAL header)
+        now rather than in the next commit; no wait for the lock (another writer does it then)."""
         self._conn.execute("PRAGMA busy_timeout = 0")
         try:
             self.touch(durable=True)
@@ -217,8 +222,7 @@ class Ledger:
         return seen[-1]
 
     def find(self, reference: str) -> list[Entitlement]:
-        """The entitlements a code finds: `entitlements(resolve(reference))`, mostly in one statement."""
-        return self.holding(reference)[0]
+        return self.holding(reference)[0]  # entitlements(resolve(reference)), mostly in one statement
 
     def holding(self, reference: str) -> tuple[list[Entitlement], Holder | None]:
         """`find`, and the holder of the first entitlement found (None without one): what a

@@ -27,7 +27,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from gate.cache import StorageError
+from gate.cache import LedgerError, StorageError
 from gate.engine import Engine, Outcome
 from gate.records import Direction
 
@@ -111,6 +111,11 @@ class Storage:
                 await self.run(lambda: self.engine.ledger.record_event("storage.recovered", at=at, body=body))
         except StorageError as exc:
             log.debug("storage fault goes on: %s", exc)
+            if "READONLY" in str(exc):  # opened read-only: only a new connection sees a fixed file
+                try:
+                    await self.run(self.engine.ledger.reopen)
+                except LedgerError as again:
+                    log.debug("storage fault: the ledger cannot be opened again yet: %s", again)
             return False
         log.warning("storage fault over (since %s): %d refusal(s) lost", self.since, self.lost)
         self.fault, self.since, self.lost = None, None, 0

@@ -8,6 +8,9 @@ import errno
 import os
 import shutil
 import subprocess
+import sys
+import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +20,7 @@ import pytest
 
 from gate.cache import Ledger
 from gate.daemon.control import request
-from tests.daemon.conftest import DaemonProcess, Notifications, Start, Venue, wait_ready
+from tests.daemon.conftest import ROOT, DaemonProcess, Notifications, Start, Venue, wait_ready
 
 
 @pytest.fixture
@@ -104,3 +107,74 @@ def test_a_full_disk_puts_the_lane_out_of_order_and_loses_no_passage(
         assert recovered.body["refusals_lost"] == 0
         assert ledger.setting("lane.l1.mode") is None  # the fault was never written as a mode
         assert ledger.open_holds() == []
+
+
+def _spawn_as_nobody(venue: Venue) -> DaemonProcess:
+    """`gate run` as an unprivileged user, as the unit runs it (root writes read-only files)."""
+    process = subprocess.Popen(
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-m", "gate", "run",
+         "--config", str(venue.config)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    daemon = DaemonProcess(process, venue)
+    assert process.stdout is not None
+    stdout = process.stdout
+    threading.Thread(target=lambda: daemon.output.extend(iter(stdout.readline, "")), daemon=True).start()
+    return daemon
+
+
+def test_a_read_only_ledger_of_an_unprivileged_daemon_is_out_of_order_not_writable(venue: Venue) -> None:
+    # A directory the unprivileged user can reach, with the ledger root's and read-only, as a
+    # wrong owner after an install step leaves it.
+    home = Path(tempfile.mkdtemp(prefix="gate-ro-"))
+    home.chmod(0o777)
+    for name in ("gate.toml", "ledger.sqlite"):
+        shutil.copy(venue.dir / name, home / name)
+    (home / "ledger.sqlite").chmod(0o444)
+    Path(venue.port).chmod(0o666)
+    venue = Venue(home, home / "gate.toml", venue.scanner, venue.port)
+    daemon = _spawn_as_nobody(venue)
+    try:
+        wait_ready(daemon)
+        # Not "writable": the health check writes, fails, and the lane is out of order for storage.
+        lane = daemon.wait_until(lambda s: s["lane"]["mode"] == "out_of_order", timeout=15)["lane"]
+        assert lane["mode_cause"] == "storage" and "readonly" in lane["storage_fault"]
+        (check,) = [c for c in daemon.status()["health"]["checks"] if c["name"] == "ledger"]
+        assert not check["ok"] and check["vital"] is False
+        # A visitor gets an answer: refused, nothing held.
+        venue.scan("ONE")
+        daemon.wait_until(lambda s: len(s["lane"]["last_decisions"]) == 1)
+        assert daemon.status()["lane"]["last_decisions"][0]["reason"] == "lane_closed"
+        assert daemon.stop() == 0
+        with Ledger.open(venue.ledger) as ledger:
+            assert ledger.open_holds() == []
+            assert not [e for e in ledger.journal() if e.type.startswith("redemption.")]
+    finally:
+        if daemon.process.poll() is None:
+            daemon.process.kill()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def test_an_immutable_ledger_is_out_of_order_until_it_can_be_written_again(venue: Venue, start_daemon: Start) -> None:
+    if subprocess.run(["chattr", "+i", str(venue.ledger)], capture_output=True, check=False).returncode != 0:
+        pytest.skip("chattr +i does not work on this file system")
+    daemon = start_daemon()
+    try:
+        wait_ready(daemon)
+        lane = daemon.wait_until(lambda s: s["lane"]["mode"] == "out_of_order", timeout=15)["lane"]
+        assert lane["mode_cause"] == "storage" and "readonly" in lane["storage_fault"]
+        venue.scan("ONE")
+        daemon.wait_until(lambda s: len(s["lane"]["last_decisions"]) == 1)
+        assert daemon.status()["lane"]["last_decisions"][0]["reason"] == "lane_closed"
+        # The file made writable again: the lane reopens it, writes what it kept and is back by itself.
+        subprocess.run(["chattr", "-i", str(venue.ledger)], check=True)
+        daemon.wait_until(lambda s: s["lane"]["mode"] == "normal", timeout=15)
+        assert daemon.stop() == 0
+    finally:
+        subprocess.run(["chattr", "-i", str(venue.ledger)], capture_output=True, check=False)
+    with Ledger.open(venue.ledger) as ledger:
+        journal = ledger.journal()
+    assert [(e.type, e.reason) for e in journal if e.type in ("refusal", "redemption.held")] == [
+        ("refusal", "lane_closed")
+    ]
+    assert [e.type for e in journal if e.type == "storage.recovered"] == ["storage.recovered"]
