@@ -396,10 +396,17 @@ MAX_CONFIG_CHARS = 1_000_000  # a config is a few kB; more is not a config (or i
 MAX_SOCKET_BYTES = 107  # sun_path of a unix socket, less its NUL
 
 
+def _key(part: object) -> str:
+    """A key of a key path as written, or quoted when it is not one printable word (a key
+    "\n" must not break the one line of its problem)."""
+    text = str(part)
+    return text if text.isprintable() and 0 < len(text) <= 40 and "." not in text else short(text)
+
+
 def _problems(exc: ValidationError) -> list[str]:
     problems: list[str] = []
     for err in exc.errors():
-        path = ".".join(str(part) for part in err["loc"])
+        path = ".".join(_key(part) for part in err["loc"])
         message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             message = "unknown key"
@@ -426,6 +433,8 @@ def parse_config(text: str, *, source: str = "<config>", daemon: bool = False, l
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(source, [f"not valid TOML: {exc}"]) from exc
+    except ValueError:  # tomllib's int() of more than 4300 digits
+        raise ConfigError(source, ["not valid TOML: a number of more than 4300 digits"]) from None
     except RecursionError:
         raise ConfigError(source, ["not valid TOML: arrays or tables nested too deeply"]) from None
     try:

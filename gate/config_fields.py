@@ -42,7 +42,11 @@ def _path(value: object) -> object:
         raise ValueError("an empty path: give a file name")
     if "\x00" in value:
         raise ValueError("a path cannot contain a NUL byte (\\u0000)")
-    if len(value.encode("utf-8", "surrogatepass")) > MAX_PATH_BYTES:
+    try:
+        size = len(value.encode("utf-8"))
+    except UnicodeEncodeError:  # a lone surrogate: no file system name
+        raise ValueError("a path must be UTF-8 text") from None
+    if size > MAX_PATH_BYTES:
         raise ValueError(f"a path of more than {MAX_PATH_BYTES} bytes")
     return Path(value)
 

@@ -137,3 +137,12 @@ def test_input_no_config_could_be_is_refused_in_one_line(tmp_path: Path) -> None
     with pytest.raises(ConfigError) as caught:
         load_config(huge)
     assert caught.value.problems == ["longer than 1000000 characters: not a config file"]
+
+
+def test_an_unknown_key_that_is_no_word_is_quoted_so_its_problem_stays_one_line() -> None:
+    problems = _problems(config_text(site={"line\nbreak": 1, "x" * 300: 2}))
+    assert problems == ["site.'line\\nbreak': unknown key", f"site.'{'x' * 40}...': unknown key"]
+
+
+def test_a_number_too_long_to_read_is_a_toml_problem() -> None:
+    assert _problems("a = " + "9" * 5000) == ["not valid TOML: a number of more than 4300 digits"]

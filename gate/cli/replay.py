@@ -98,7 +98,7 @@ def parse_scan(text: str, line: int, *, tz: dt.tzinfo, lanes: Collection[str]) -
 def _problems(exc: ValidationError) -> str:
     problems = []
     for error in exc.errors(include_url=False, include_input=False):
-        where = ".".join(map(str, error["loc"]))
+        where = ".".join(str(part) if str(part).isprintable() else repr(str(part)) for part in error["loc"])
         if error["type"] == "json_invalid":
             problems.append(f"not a JSON scan: {error['msg'].removeprefix('Invalid JSON: ')}")
         elif error["type"] == "model_type":
