@@ -6,6 +6,7 @@ None of this is on the decision path, so it favours clarity over shaving microse
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Iterable
 from itertools import islice
@@ -135,11 +136,17 @@ def bulk_insert_uses(conn: sqlite3.Connection, uses: Iterable[Use], *, chunk: in
 
 def backup(conn: sqlite3.Connection, target: Path) -> None:
     """Copy the ledger to `target` as one consistent snapshot (see `Ledger.backup`)."""
-    if target.exists():
-        raise LedgerError(f"{target} exists; a backup never overwrites a file")
+    try:
+        # Holder data: readable by the owner only, made before SQLite opens it.
+        os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        raise LedgerError(f"{target} exists; a backup never overwrites a file") from None
+    except OSError as exc:
+        raise LedgerError(f"cannot back up to {target}: {exc.strerror or exc}") from exc
     try:
         with sqlite3.connect(target) as copy:
             conn.backup(copy)
         copy.close()
     except sqlite3.Error as exc:
+        target.unlink(missing_ok=True)  # never a half copy that looks like a backup
         raise LedgerError(f"cannot back up to {target}: {exc}") from exc

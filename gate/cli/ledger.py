@@ -1,4 +1,4 @@
-"""`gate ledger import|export|stats`, `gate activity REF` and `gate balance HOLDER`."""
+"""`gate ledger import|export|stats|backup`, `gate activity REF` and `gate balance HOLDER`."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 import json
 import sys
+import time
 from pathlib import Path
 
 from gate import rules
@@ -46,6 +47,24 @@ def ledger_stats(args: argparse.Namespace) -> int:
     else:
         for key, value in stats.items():
             print(f"{key}: {json.dumps(value, default=str) if isinstance(value, dict) else value}")
+    return 0
+
+
+def ledger_backup(args: argparse.Namespace) -> int:
+    """A consistent copy while the daemon runs: SQLite's online backup, in one read transaction.
+
+    In WAL mode a reader never blocks the lane's writes, so one step it is: a copy in steps
+    starts over whenever another connection writes between two steps (measured: thousands
+    of restarts for a 20 MB ledger written every 5 ms). The lane's WAL grows meanwhile and
+    is checkpointed when the lane is next idle. docs/operations.md, "Backups".
+    """
+    config, _ = resolve_config(args.config)
+    target: Path = args.file
+    started = time.monotonic()
+    with Ledger.open(config.ledger.path, create=False) as ledger:
+        ledger.backup(target)
+    took = time.monotonic() - started
+    print(f"backup of {config.ledger.path}: {target.stat().st_size:,} bytes to {target} in {took:.1f} s")
     return 0
 
 
@@ -139,6 +158,9 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     stats = verbs.add_parser("stats", help="counts, sizes and versions")
     stats.add_argument("--json", action="store_true")
     stats.set_defaults(func=ledger_stats)
+    backup = verbs.add_parser("backup", help="a consistent copy while the daemon runs (holds holder data)")
+    backup.add_argument("file", type=Path, help="the copy to write (never overwritten)")
+    backup.set_defaults(func=ledger_backup)
 
     act = sub.add_parser("activity", help="every use of what a reference finds, newest first")
     act.add_argument("reference")
