@@ -19,7 +19,9 @@ def _backup(venue: Venue, target: Path) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
-def test_a_backup_while_the_lane_runs_holds_what_it_committed(venue: Venue, start_daemon: Start, tmp_path: Path) -> None:
+def test_a_backup_while_the_lane_runs_holds_what_it_committed(
+    venue: Venue, start_daemon: Start, tmp_path: Path
+) -> None:
     daemon = start_daemon()
     wait_ready(daemon)
     venue.scan("ONE")
