@@ -21,7 +21,16 @@ from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from gate.credentials.signed import MAX_LENGTH, PREFIX, CredentialError, KeyPurpose, _unb64, sign, signed_payload
+from gate.credentials.signed import (
+    MAX_LENGTH,
+    PREFIX,
+    CredentialError,
+    KeyPurpose,
+    _instant,
+    _unb64,
+    sign,
+    signed_payload,
+)
 from gate.reasons import Reason
 from gate.records import Key, Staff, StaffRole
 
@@ -123,6 +132,8 @@ def _with_role(badge: StaffBadge, role: StaffRole) -> StaffBadge:
 
 
 def _badge(key_id: str, payload: Any) -> StaffBadge:
+    if not isinstance(payload, dict):
+        raise ValueError("not a JSON object")
     if payload["k"] != KIND:
         raise ValueError(f"kind {payload['k']!r} is not a staff badge")
     role = payload["r"]
@@ -136,6 +147,6 @@ def _badge(key_id: str, payload: Any) -> StaffBadge:
         credential_id=credential_id,
         staff_id=staff_id,
         role=role,
-        valid_from=dt.datetime.fromtimestamp(int(payload["f"]), dt.UTC),
-        valid_until=dt.datetime.fromtimestamp(int(payload["u"]), dt.UTC),
+        valid_from=_instant(payload, "f"),  # whole seconds within gate.bounds, as a visitor's code
+        valid_until=_instant(payload, "u"),
     )

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from gate.credentials import CredentialError, verify_badge
 from gate.credentials.signed import sign
 from gate.engine import Engine
 from gate.reasons import Reason, Verdict
@@ -76,3 +77,11 @@ def test_a_membership_from_the_first_instant_of_2000_is_decided_in_any_zone(engi
     )
     decision = Engine(engine.ledger, new_york).decide(code, lane="a", at=NOON).decision
     assert (decision.verdict, decision.reason) == (Verdict.ADMIT, Reason.OK)
+
+
+@pytest.mark.parametrize("valid_from", [2**62, str(F), F + 0.5, True], ids=repr)
+def test_a_staff_badge_with_a_malformed_time_is_refused_not_raised(engine: Engine, valid_from: object) -> None:  # noqa: F811
+    payload = {"i": "badge-1", "k": "staff", "s": "s-1", "r": "steward", "f": valid_from, "u": U}
+    with pytest.raises(CredentialError) as caught:
+        verify_badge(sign("badge", payload, K1), engine.ledger.keys("staff"), NOON)
+    assert caught.value.reason is Reason.FORGED
