@@ -7,6 +7,11 @@ record. They are frozen: the rules must never change what they are given.
 Times: an instant (`datetime`) must carry its offset; a `date` is a calendar day in the
 site's time zone unless a field says otherwise (a credit membership's expiry is a day in the
 purchase location's zone).
+
+Bounds: every number, instant, day and duration has a range the rules can compute with
+(`Version`, `Instant`, `Day`, `Days`, `Minutes`, `Count`, and `Period`'s total), checked by
+pydantic's own constraints, so they cost a decision nothing worth measuring. They are
+documented in docs/ledger-format.md ("Bounds").
 """
 
 from __future__ import annotations
@@ -16,8 +21,9 @@ import re
 from typing import Annotated, Literal, TypeAlias
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
+from gate.bounds import EARLIEST, FIRST_DAY, LAST_DAY, LATEST
 from gate.staff import check_pin_hash
 
 Weekday: TypeAlias = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -41,6 +47,29 @@ def _check_zone(name: str) -> str:
 
 
 TimeZoneName = Annotated[str, AfterValidator(_check_zone)]
+
+# --- bounds (docs/ledger-format.md, "Bounds") --------------------------------------------------
+
+# Versions travel as JSON to browsers and over MQTT: beyond 2^53 - 1 a JavaScript number
+# silently rounds, and two versions would compare equal.
+MAX_VERSION = 2**53 - 1
+# Instants and days the rules compute with (local midnights, periods added, weeks and
+# months) are those gate decides on: gate.bounds' EARLIEST to LATEST, FIRST_DAY to LAST_DAY.
+# A duration is at most 100 years (of 365.25 days): far enough for any validity or window,
+# near enough that a day plus it stays a day Python can represent.
+MAX_DAYS = 36_525
+MAX_MINUTES = MAX_DAYS * 24 * 60
+MAX_COUNT = 100_000  # entries per period, credits: far beyond any use, exact in any arithmetic
+MAX_PERSONS = 999  # persons on one ticket or reservation, seats of a subscription
+MAX_PRICE_CENTS = 10_000_000_000  # 100 million in the venue's currency
+
+Version = Annotated[int, Field(ge=1, le=MAX_VERSION)]
+Instant = Annotated[AwareDatetime, Field(ge=EARLIEST, lt=LATEST)]
+Day = Annotated[dt.date, Field(ge=FIRST_DAY, le=LAST_DAY)]
+Days = Annotated[int, Field(ge=0, le=MAX_DAYS)]
+Minutes = Annotated[int, Field(ge=0, le=MAX_MINUTES)]
+Count = Annotated[int, Field(ge=1, le=MAX_COUNT)]
+Persons = Annotated[int, Field(ge=1, le=MAX_PERSONS)]
 
 MAX_REFERENCE = 256
 
@@ -75,6 +104,24 @@ def _check_reference(text: str) -> str:
 Reference = Annotated[str, AfterValidator(_check_reference)]
 
 
+# The validation context of an import: checks that refuse a new line but must not refuse a
+# record already stored (read back on every decision) run only with it.
+IMPORT_CONTEXT: dict[str, bool] = {"import": True}
+
+_EMAIL = re.compile(r"\S@\S")
+_PHONE = re.compile(r"(?:\d[\s./()-]*){4}")
+
+
+def refuse_contact_details(name: str) -> None:
+    """Refuse a name that looks like an e-mail address or a phone number (four digits or more).
+
+    The messages never repeat the name: they end up in logs and terminals."""
+    if _EMAIL.search(name):
+        raise ValueError("looks like an e-mail address: give a first name and initial")
+    if _PHONE.search(name):
+        raise ValueError("looks like a phone number: give a first name and initial")
+
+
 def reduce_display_name(name: str) -> str:
     """First name and the initial of the last word: "Marie-Claire van Dijk" -> "Marie-Claire D."."""
     words = name.split()
@@ -93,7 +140,7 @@ class Record(_Model):
     """Every ledger record has an id and a version; a higher version replaces a lower one."""
 
     id: Id = Field(description="The record's identifier, unique within its type.")
-    version: int = Field(ge=1, description="Increases with every change; older versions are ignored.")
+    version: Version = Field(description="Increases with every change; older versions are ignored.")
 
 
 # --- reusable parts -----------------------------------------------------------------------
@@ -102,14 +149,17 @@ class Record(_Model):
 class Period(_Model):
     """A validity period such as one year or 30 days."""
 
-    years: int = Field(default=0, ge=0, description="Whole years.")
-    months: int = Field(default=0, ge=0, description="Whole months.")
-    days: int = Field(default=0, ge=0, description="Whole days.")
+    years: int = Field(default=0, ge=0, le=100, description="Whole years.")
+    months: int = Field(default=0, ge=0, le=1200, description="Whole months.")
+    days: Days = Field(default=0, description="Whole days.")
 
     @model_validator(mode="after")
-    def _not_empty(self) -> Period:
+    def _bounded(self) -> Period:
         if not (self.years or self.months or self.days):
             raise ValueError("a period needs years, months or days")
+        # 100 years together, a year counted as 365.25 days and a month as a twelfth of it.
+        if self.years * 1461 * 12 + self.months * 1461 + self.days * 48 > MAX_DAYS * 48:
+            raise ValueError("a period is at most 100 years (years, months and days together)")
         return self
 
 
@@ -133,7 +183,7 @@ class Limit(_Model):
     per: Literal["day", "week", "month", "season", "lifetime"] = Field(
         description="Period on local-time boundaries; a week starts on Monday."
     )
-    count: int = Field(ge=1, description="Entries allowed per period.")
+    count: Count = Field(description="Entries allowed per period.")
 
 
 class Access(_Model):
@@ -145,8 +195,8 @@ class Access(_Model):
     windows: tuple[Window, ...] = Field(
         default=(), description="Weekly windows it admits in; none = whenever the site is open."
     )
-    blackout_dates: tuple[dt.date, ...] = Field(default=(), description="Local days it never admits.")
-    anti_passback_minutes: int | None = Field(
+    blackout_dates: tuple[Day, ...] = Field(default=(), description="Local days it never admits.")
+    anti_passback_minutes: Minutes | None = Field(
         default=None, ge=1, description="After an entry, no further entry for this many minutes."
     )
     exit_before_reentry: bool = Field(
@@ -178,11 +228,20 @@ UNRESTRICTED = Access()
 # --- the venue: products, schedule, calendar ------------------------------------------------
 
 
+def _check_display_name(name: str, info: ValidationInfo) -> str:
+    """Reduced always; refused at import when it looks like contact details. Only at import:
+    a holder stored before the check existed must still read back, and a decision reads
+    holders (stored names are reduced and checked already)."""
+    if info.context is not None and info.context.get("import"):
+        refuse_contact_details(name)
+    return reduce_display_name(name)
+
+
 class Holder(Record):
     """The person holding entitlements, known only by a reduced display name."""
 
     type: Literal["holder"] = "holder"
-    display_name: Annotated[str, AfterValidator(reduce_display_name)] = Field(
+    display_name: Annotated[str, AfterValidator(_check_display_name)] = Field(
         max_length=200, description="Reduced on import to first name and initial."
     )
     photo: str | None = Field(default=None, max_length=256, description="An optional photo reference.")
@@ -193,7 +252,9 @@ class Product(Record):
 
     type: Literal["product"] = "product"
     name: str = Field(max_length=200, description="Name shown to visitors and staff.")
-    price_cents: int = Field(default=0, ge=0, description="Price in the venue's currency, in cents.")
+    price_cents: int = Field(
+        default=0, ge=0, le=MAX_PRICE_CENTS, description="Price in the venue's currency, in cents."
+    )
     validity: Period | None = Field(default=None, description="Validity of memberships sold as this product.")
 
 
@@ -202,8 +263,8 @@ class Season(Record):
 
     type: Literal["season"] = "season"
     name: str = Field(max_length=200, description="Name shown to staff.")
-    starts_on: dt.date = Field(description="First local day of the season.")
-    ends_on: dt.date = Field(description="Last local day of the season (inclusive).")
+    starts_on: Day = Field(description="First local day of the season.")
+    ends_on: Day = Field(description="Last local day of the season (inclusive).")
 
 
 class Event(Record):
@@ -219,12 +280,12 @@ class Performance(Record):
 
     type: Literal["performance"] = "performance"
     event: Id = Field(description="The event it is a performance of.")
-    starts_at: AwareDatetime = Field(description="Start, with its UTC offset.")
+    starts_at: Instant = Field(description="Start, with its UTC offset.")
     zone: Id | None = Field(default=None, description="Zone it takes place in; none = any zone.")
     seat_categories: tuple[str, ...] = Field(default=(), description="Seat categories on sale.")
     tariffs: tuple[str, ...] = Field(default=(), description="Tariffs on sale (adult, child...).")
-    opens_minutes_before: int = Field(default=60, ge=0, description="Admission opens this long before.")
-    closes_minutes_after: int = Field(default=30, ge=0, description="Admission closes this long after.")
+    opens_minutes_before: Minutes = Field(default=60, description="Admission opens this long before.")
+    closes_minutes_after: Minutes = Field(default=30, description="Admission closes this long after.")
 
 
 class Calendar(Record):
@@ -233,7 +294,7 @@ class Calendar(Record):
     type: Literal["calendar"] = "calendar"
     zone: Id | None = Field(default=None, description="The zone it governs; none = the whole site.")
     hours: tuple[Window, ...] = Field(description="Weekly opening hours.")
-    closed_dates: tuple[dt.date, ...] = Field(default=(), description="Local days closed all day.")
+    closed_dates: tuple[Day, ...] = Field(default=(), description="Local days closed all day.")
 
 
 class Key(Record):
@@ -242,8 +303,8 @@ class Key(Record):
     type: Literal["key"] = "key"
     purpose: Literal["credential", "ledger", "command", "staff"] = Field(description="What it verifies.")
     public_key: str = Field(max_length=128, description="Raw Ed25519 public key, base64.")
-    valid_from: AwareDatetime | None = Field(default=None, description="Not valid before.")
-    valid_until: AwareDatetime | None = Field(default=None, description="Not valid after.")
+    valid_from: Instant | None = Field(default=None, description="Not valid before.")
+    valid_until: Instant | None = Field(default=None, description="Not valid after.")
 
 
 class Revocation(Record):
@@ -253,18 +314,10 @@ class Revocation(Record):
     reason: str = Field(default="", max_length=200, description="Why, for staff.")
 
 
-_EMAIL = re.compile(r"\S@\S")
-_PHONE = re.compile(r"(?:\d[\s./()-]*){4}")
-
-
 def _check_staff_name(name: str) -> str:
     """A holder's rule for names, and more: a staff name is typed by hand (`gate staff pin`),
-    so an e-mail address or a phone number in it is refused rather than stored as a "name".
-    The messages never repeat the name: they end up in logs and terminals."""
-    if _EMAIL.search(name):
-        raise ValueError("looks like an e-mail address: give a first name and initial")
-    if _PHONE.search(name):
-        raise ValueError("looks like a phone number: give a first name and initial")
+    so an e-mail address or a phone number in it is refused rather than stored as a "name"."""
+    refuse_contact_details(name)
     reduced = reduce_display_name(name)
     if not reduced:
         raise ValueError("a name is required: first name and initial")
@@ -283,7 +336,7 @@ class Staff(Record):
     pin: Annotated[str, AfterValidator(check_pin_hash)] | None = Field(
         default=None, max_length=300, repr=False, description="The PIN's scrypt hash; none = badge only."
     )
-    valid_until: AwareDatetime | None = Field(default=None, description="Neither PIN nor badge works after.")
+    valid_until: Instant | None = Field(default=None, description="Neither PIN nor badge works after.")
 
     def valid_at(self, at: dt.datetime) -> bool:
         return self.valid_until is None or at <= self.valid_until
@@ -325,13 +378,13 @@ class _Entitlement(Record):
         default=(), description="id_check and child admit only with staff; accessible allows a longer passage."
     )
     access: Access = Field(default=UNRESTRICTED, description="Access rules for every use.")
-    purchased_at: AwareDatetime | None = Field(default=None, description="Purchase instant.")
+    purchased_at: Instant | None = Field(default=None, description="Purchase instant.")
 
 
 class Membership(_Entitlement):
     kind: Literal["membership"] = "membership"
-    valid_from: dt.date = Field(description="First local day of validity.")
-    expires_on: dt.date | None = Field(
+    valid_from: Day = Field(description="First local day of validity.")
+    expires_on: Day | None = Field(
         default=None, description="Last local day; computed from the product's validity when absent."
     )
     renews: Id | None = Field(default=None, description="The membership this one renews; its codes resolve here.")
@@ -342,23 +395,23 @@ class Membership(_Entitlement):
 
 class CreditMembership(_Entitlement):
     kind: Literal["credit_membership"] = "credit_membership"
-    credits: int = Field(ge=0, description="Item credits bought.")
+    credits: int = Field(ge=0, le=MAX_COUNT, description="Item credits bought.")
     eligible_products: tuple[Id, ...] = Field(min_length=1, description="Products a credit pays for.")
-    purchased_at: AwareDatetime = Field(description="Purchase instant; validity starts here.")
+    purchased_at: Instant = Field(description="Purchase instant; validity starts here.")
     purchase_tz: TimeZoneName = Field(description="IANA zone of the purchase location.")
-    expires_on: dt.date = Field(description="Valid until 23:59 on this day in purchase_tz.")
+    expires_on: Day = Field(description="Valid until 23:59 on this day in purchase_tz.")
 
 
 class Subscription(_Entitlement):
     kind: Literal["subscription"] = "subscription"
     season: Id | None = Field(default=None, description="The season it is for.")
     events: tuple[Id, ...] = Field(min_length=1, description="The shows it covers.")
-    quantity: int = Field(ge=1, description="Seats for each show, at any one of its performances.")
+    quantity: Persons = Field(description="Seats for each show, at any one of its performances.")
 
 
 class ConfirmDeadline(_Model):
-    days_after_booking: int | None = Field(default=None, ge=0, description="Days after the booking day.")
-    days_before_event: int | None = Field(default=None, ge=0, description="Days before the performance day.")
+    days_after_booking: Days | None = Field(default=None, description="Days after the booking day.")
+    days_before_event: Days | None = Field(default=None, description="Days before the performance day.")
 
     @model_validator(mode="after")
     def _exactly_one(self) -> ConfirmDeadline:
@@ -370,22 +423,22 @@ class ConfirmDeadline(_Model):
 class Reservation(_Entitlement):
     kind: Literal["reservation"] = "reservation"
     performance: Id = Field(description="The performance booked.")
-    pax: int = Field(default=1, ge=1, le=999, description="Persons booked.")
+    pax: Persons = Field(default=1, description="Persons booked.")
     paid: bool = Field(default=False, description="Unpaid reservations are refused.")
-    booked_at: AwareDatetime = Field(description="Booking instant.")
+    booked_at: Instant = Field(description="Booking instant.")
     confirm: ConfirmDeadline = Field(description="When an unpaid reservation is released.")
-    extended_until: AwareDatetime | None = Field(default=None, description="A later deadline granted by staff.")
+    extended_until: Instant | None = Field(default=None, description="A later deadline granted by staff.")
 
 
 class RedemptionWindow(_Model):
-    opens_days_before: int | None = Field(default=None, ge=0, description="Opens this many days before the start.")
-    closes_days_before: int | None = Field(default=None, ge=0, description="Closes this many days before the start.")
+    opens_days_before: Days | None = Field(default=None, description="Opens this many days before the start.")
+    closes_days_before: Days | None = Field(default=None, description="Closes this many days before the start.")
 
 
 class Voucher(_Entitlement):
     kind: Literal["voucher"] = "voucher"
-    expires_on: dt.date | None = Field(default=None, description="Last local day it can be redeemed.")
-    expires_after_days: int | None = Field(default=None, ge=0, description="Or: days after purchase.")
+    expires_on: Day | None = Field(default=None, description="Last local day it can be redeemed.")
+    expires_after_days: Days | None = Field(default=None, description="Or: days after purchase.")
     window: RedemptionWindow = Field(default=RedemptionWindow(), description="Relative to the start.")
     events: tuple[Id, ...] = Field(default=(), description="Eligible events (all their performances).")
     performances: tuple[Id, ...] = Field(default=(), description="Eligible performances.")
@@ -405,20 +458,20 @@ class Voucher(_Entitlement):
 
 
 class Slot(_Model):
-    starts_at: AwareDatetime = Field(description="Slot start.")
-    ends_at: AwareDatetime = Field(description="Slot end.")
+    starts_at: Instant = Field(description="Slot start.")
+    ends_at: Instant = Field(description="Slot end.")
 
 
 class Ticket(_Entitlement):
     kind: Literal["ticket"] = "ticket"
     performance: Id | None = Field(default=None, description="For a performance.")
     slot: Slot | None = Field(default=None, description="Or for a time slot.")
-    day: dt.date | None = Field(default=None, description="Or for a whole (local) day.")
-    pax: int = Field(default=1, ge=1, le=999, description="Persons one scan admits.")
+    day: Day | None = Field(default=None, description="Or for a whole (local) day.")
+    pax: Persons = Field(default=1, description="Persons one scan admits.")
     entries: Literal["single", "multiple"] = Field(default="single", description="Entries per person.")
     reentry: bool = Field(default=False, description="A single-entry ticket may re-enter after an exit.")
-    opens_minutes_before: int | None = Field(default=None, ge=0, description="Overrides the performance's.")
-    closes_minutes_after: int | None = Field(default=None, ge=0, description="Overrides the performance's.")
+    opens_minutes_before: Minutes | None = Field(default=None, description="Overrides the performance's.")
+    closes_minutes_after: Minutes | None = Field(default=None, description="Overrides the performance's.")
     seat_category: str | None = Field(default=None, description="Seat category, shown to staff.")
     tariff: str | None = Field(default=None, description="Tariff, shown to staff.")
     from_voucher: Id | None = Field(default=None, description="The voucher redeemed into this admission.")
@@ -458,7 +511,7 @@ class Tombstone(_Model):
         "entitlement",
     ] = Field(description="Type of the deleted record.")
     id: Id = Field(description="Id of the deleted record.")
-    version: int = Field(ge=1, description="Version of the deletion.")
+    version: Version = Field(description="Version of the deletion.")
     deleted: Literal[True] = Field(description="Marks a tombstone.")
 
 

@@ -9,6 +9,7 @@ in SQL over the staged rows.
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -19,17 +20,20 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 from gate.cache.codec import ENTITLEMENT_CLASSES, body_of, predecessor_of
 from gate.cache.errors import ImportProblem
 from gate.records import (
+    IMPORT_CONTEXT,
     PERSONAL_DATA_KEYS,
     RECORD_TYPES,
     LedgerRecord,
     Membership,
     Product,
     Tombstone,
+    Version,
 )
 
 FORMAT = "gate-ledger"
 FORMAT_VERSION = 1
 MAX_LINE_BYTES = 1_000_000
+MAX_DEPTH = 32  # arrays and objects in one another; a record needs 6
 MAX_PROBLEMS = 200
 
 _RECORD: TypeAdapter[LedgerRecord] = TypeAdapter(LedgerRecord)
@@ -42,7 +46,7 @@ class Header(BaseModel):
 
     type: Literal["header"]
     format: str
-    version: int
+    version: Version
 
 
 class Staged(NamedTuple):
@@ -145,16 +149,24 @@ class LineChecker:
         if not text.strip():
             return None
         first, self._first = self._first, False
-        if '"header"' in text and self._is_header(number, text, first):
+        # Nesting is checked before Python's json parses a line (a header, a tombstone, a
+        # line to explain), and on a line pydantic refused: its own parser stops at a depth
+        # limit without recursing, and no valid record nests more than 6 deep, so a good
+        # line never pays for the scan.
+        header, tombstone = '"header"' in text, '"deleted"' in text
+        if (header or tombstone) and self._too_deep(number, text):
             return None
-        if '"deleted"' in text:
+        if header and self._is_header(number, text, first):
+            return None
+        if tombstone:
             obj = _loads(text)
             if isinstance(obj, dict) and "deleted" in obj:
                 return self._tombstone(number, obj)
         try:
-            record = _RECORD.validate_json(text)
+            record = _RECORD.validate_json(text, context=IMPORT_CONTEXT)
         except ValidationError as exc:
-            self._report(number, exc, text)
+            if not self._too_deep(number, text):
+                self._report(number, exc, text)
             return None
         self.lines[record.type] += 1
         if record.type == "entitlement":
@@ -181,6 +193,12 @@ class LineChecker:
             None, None, None, None, None, None, None, flag,
         )  # fmt: skip
 
+    def _too_deep(self, number: int, text: str) -> bool:
+        field = too_deep(text)
+        if field is not None:
+            self.problems.add(number, field, f"nested deeper than {MAX_DEPTH} levels of arrays and objects")
+        return field is not None
+
     def _is_header(self, number: int, text: str, first: bool) -> bool:
         obj = _loads(text)
         if not (isinstance(obj, dict) and obj.get("type") == "header"):
@@ -203,7 +221,7 @@ class LineChecker:
 
     def _tombstone(self, number: int, obj: dict[str, Any]) -> Staged | None:
         try:
-            tomb = _TOMBSTONE.validate_python(obj)
+            tomb = _TOMBSTONE.validate_python(obj, context=IMPORT_CONTEXT)
         except ValidationError as exc:
             self._report(number, exc, json.dumps(obj))
             return None
@@ -223,6 +241,42 @@ class LineChecker:
             for field, key in _personal_keys(obj, ""):
                 if field not in reported:
                     self.problems.add(number, field, _personal(key))
+
+
+# A JSON string (escapes included), or one bracket.
+_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+
+
+def too_deep(text: str) -> str | None:
+    """Whether a line nests arrays and objects more than MAX_DEPTH deep: None if not, else
+    the top-level field it happens under ("" when not under one).
+
+    So a line of a million brackets is a problem on its line, not a RecursionError in
+    Python's json. Most lines have too few brackets to be deep at all, and cost two counts."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return None
+    depth = 0
+    key = last = ""
+    for token in _TOKEN.findall(text):
+        if token[0] == '"':
+            if depth == 1:
+                last = token
+        elif token in "[{":
+            if depth == 1:
+                key = last
+            depth += 1
+            if depth > MAX_DEPTH:
+                return _unquoted(key)
+        else:
+            depth -= 1
+    return None
+
+
+def _unquoted(token: str) -> str:
+    try:
+        return str(json.loads(token)) if token else ""
+    except ValueError:
+        return token[1:-1]
 
 
 def _loads(text: str) -> Any:
