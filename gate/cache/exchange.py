@@ -6,6 +6,12 @@ daemon keeps admitting while a big file is checked. Then, only if nothing was wr
 write transaction merges the staged rows with set-based SQL (version comparisons, tombstones,
 references), so a million entitlements cost a few statements, not a million round trips.
 A big file's lines are validated by worker processes (`pool`), the same checks in parallel.
+
+Which line wins depends on nothing but the lines, so files applied in any order end in the
+same ledger: the highest version; at equal versions a tombstone, else the line that sorts
+last as the export writes it (`type`, `kind`, then the stored body). Two records that differ
+at one version are a conflict (two kiosks cut off from each other can both write version 1):
+the import applies the winner and reports each conflict as a warning, by line and field.
 """
 
 from __future__ import annotations
@@ -20,9 +26,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from gate.cache import pool
+from gate.cache import conflicts, pool
 from gate.cache.codec import exchange_line, tombstone_line
-from gate.cache.errors import LedgerImportError
+from gate.cache.errors import ImportProblem, LedgerImportError
 from gate.cache.schema import release_memory
 from gate.cache.validate import FORMAT, FORMAT_VERSION, LineChecker, NumberedLine, Problems, Staged
 from gate.records import RECORD_TYPES
@@ -54,18 +60,12 @@ INSERT INTO temp.import_stage (type, id, version, deleted, line, body, kind, hol
                                purchased_at, predecessor, product, flag)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
-# The same (type, id, version) twice is fine when identical (a file concatenated with itself).
-# The first query needs only the index; bodies are compared for the rare repeated keys.
-_REPEATED = "SELECT type, id, version FROM temp.import_stage GROUP BY type, id, version HAVING count(*) > 1"
-_REPEATS = """
-SELECT line, deleted, body FROM temp.import_stage WHERE type = ? AND id = ? AND version = ? ORDER BY line
-"""
 _PRODUCTS = """
-SELECT id, version, deleted, flag FROM temp.import_stage WHERE type = 'product'
+SELECT id, version, deleted, coalesce(body, ''), flag FROM temp.import_stage WHERE type = 'product'
 UNION ALL
-SELECT id, version, 0, json_extract(body, '$.validity') IS NOT NULL FROM main.record WHERE type = 'product'
+SELECT id, version, 0, body, json_extract(body, '$.validity') IS NOT NULL FROM main.record WHERE type = 'product'
 UNION ALL
-SELECT id, version, 1, 0 FROM main.tombstone WHERE type = 'product'
+SELECT id, version, 1, '', 0 FROM main.tombstone WHERE type = 'product'
 """
 _NO_EXPIRY = """
 SELECT line, product FROM temp.import_stage
@@ -78,28 +78,35 @@ coalesce(CASE WHEN s.type = 'entitlement'
               ELSE (SELECT r.version FROM main.record r WHERE r.type = s.type AND r.id = s.id) END, 0)
 """
 _STORED_TOMBSTONE = "coalesce((SELECT t.version FROM main.tombstone t WHERE t.type = s.type AND t.id = s.id), 0)"
-# A record applies when newer than the stored one and than every deletion known; `srow`
-# points at its staged row, so bodies are not copied once more.
-_BEST = f"""
-CREATE TEMP TABLE import_best AS
-SELECT s.type, s.id, s.version, s.srow,
-       s.version > {_STORED_VERSION}
-       AND s.version > {_STORED_TOMBSTONE}
-       AND s.version > coalesce((SELECT max(d.version) FROM temp.import_stage d
-                                 WHERE d.type = s.type AND d.id = s.id AND d.deleted = 1), 0) AS applied
-FROM (SELECT type, id, max(version) AS version, rowid AS srow
-      FROM temp.import_stage WHERE deleted = 0 GROUP BY type, id) AS s
-"""
-# A tombstone is stored when newer than the stored one; it counts as a deletion when it is
-# newer than every version known of its record.
+# The newest staged record of each key: `srow` points at its staged row (so bodies are not
+# copied once more; `conflicts` points it at the winner when several differ at that version),
+# `stored` is the stored record's version, `dead` the newest deletion known, stored or staged.
+# It applies when newer than both, or at the stored version when it wins the conflict (`wins`).
+_BEST = (
+    """CREATE TEMP TABLE import_best (
+        type TEXT NOT NULL, id TEXT NOT NULL, version INTEGER NOT NULL, srow INTEGER NOT NULL,
+        stored INTEGER NOT NULL, dead INTEGER NOT NULL, wins INTEGER NOT NULL DEFAULT 0,
+        applied INTEGER AS (version > dead AND (version > stored OR wins)) VIRTUAL
+    )""",
+    f"""INSERT INTO temp.import_best (type, id, version, srow, stored, dead)
+    SELECT s.type, s.id, s.version, s.srow, {_STORED_VERSION},
+           max({_STORED_TOMBSTONE}, coalesce((SELECT max(d.version) FROM temp.import_stage d
+                                              WHERE d.type = s.type AND d.id = s.id AND d.deleted = 1), 0))
+    FROM (SELECT type, id, max(version) AS version, rowid AS srow
+          FROM temp.import_stage WHERE deleted = 0 GROUP BY type, id) AS s""",
+)
+# A tombstone is stored when newer than the stored one. It deletes a stored record of its
+# version or lower (at equal versions a deletion wins), and counts as a deletion when it is
+# stored or deletes, and no staged record is newer.
 _TOMB = f"""
 CREATE TEMP TABLE import_tomb AS
-SELECT s.type, s.id, s.version,
-       s.version > {_STORED_TOMBSTONE} AS newer,
-       s.version > {_STORED_TOMBSTONE} AND s.version > {_STORED_VERSION}
-       AND s.version > coalesce((SELECT b.version FROM temp.import_best b WHERE b.type = s.type AND b.id = s.id), 0)
+SELECT type, id, version, newer,
+       (newer OR stored > 0) AND version >= stored
+       AND version >= coalesce((SELECT b.version FROM temp.import_best b WHERE b.type = t.type AND b.id = t.id), 0)
        AS effective
-FROM (SELECT type, id, max(version) AS version FROM temp.import_stage WHERE deleted = 1 GROUP BY type, id) AS s
+FROM (SELECT s.type, s.id, s.version, s.version > {_STORED_TOMBSTONE} AS newer, {_STORED_VERSION} AS stored
+      FROM (SELECT type, id, max(version) AS version FROM temp.import_stage WHERE deleted = 1 GROUP BY type, id) AS s
+     ) AS t
 """
 _COUNTS = """
 SELECT type, 'applied', count(*) FROM temp.import_best WHERE applied GROUP BY type
@@ -115,13 +122,13 @@ _MERGE = (
         UNION ALL
         SELECT j.value, e.id FROM temp.import_tomb t JOIN main.entitlement e ON e.id = t.id,
                json_each(e.body, '$.references') j
-        WHERE t.type = 'entitlement' AND t.version > e.version)""",
+        WHERE t.type = 'entitlement' AND t.version >= e.version)""",
     """DELETE FROM main.entitlement WHERE id IN (
         SELECT e.id FROM temp.import_tomb t JOIN main.entitlement e ON e.id = t.id
-        WHERE t.type = 'entitlement' AND t.version > e.version)""",
+        WHERE t.type = 'entitlement' AND t.version >= e.version)""",
     """DELETE FROM main.record WHERE (type, id) IN (
         SELECT r.type, r.id FROM temp.import_tomb t JOIN main.record r ON r.type = t.type AND r.id = t.id
-        WHERE t.version > r.version)""",
+        WHERE t.version >= r.version)""",
     """INSERT INTO main.tombstone (type, id, version)
         SELECT type, id, version FROM temp.import_tomb WHERE newer
         ON CONFLICT (type, id) DO UPDATE SET version = excluded.version""",
@@ -156,6 +163,10 @@ class ImportReport:
     lines: int = 0  # record and tombstone lines read
     seconds: float = 0.0
     revision: int = 0  # the ledger's revision afterwards
+    # Conflicts settled by the rule (two records differing at one version), by line and field:
+    # the first MAX_PROBLEMS of them, and how many there were.
+    warnings: tuple[ImportProblem, ...] = ()
+    warned: int = 0
 
     @property
     def changed(self) -> bool:
@@ -174,6 +185,9 @@ class ImportReport:
             if shown:
                 parts.append(f"  {type_}: {shown}")
         head = f"{self.source}: {self.lines} line(s) in {self.seconds:.2f} s, revision {self.revision}"
+        parts.extend(f"  warning: {warning}" for warning in self.warnings)
+        if self.warned > len(self.warnings):
+            parts.append(f"  ... and {self.warned - len(self.warnings)} more warning(s)")
         return "\n".join([head, *parts])
 
 
@@ -186,6 +200,7 @@ def import_numbered(
     """
     started = time.perf_counter()
     checker = LineChecker()
+    warnings = Problems()
     for statement in _CREATE_STAGE:
         conn.execute(statement)
     # Staged rows live in a temporary file, and a big merge touches many index pages: bigger
@@ -198,10 +213,10 @@ def import_numbered(
         _stage(conn, lines, checker, workers)
         conn.execute("BEGIN IMMEDIATE")
         try:
-            _check_across_lines(conn, checker.problems)
+            winners = _check_across_lines(conn, checker.problems, warnings)
             if checker.problems.total:
                 raise LedgerImportError(source, checker.problems.sorted(), checker.problems.total)
-            applied, deleted, tombstones = _merge(conn)
+            applied, deleted, tombstones = _merge(conn, winners, warnings)
             if applied or deleted or tombstones:
                 conn.execute(BUMP_REVISION)
             revision = int(conn.execute("SELECT value FROM meta WHERE key = 'revision'").fetchone()[0])
@@ -224,7 +239,11 @@ def import_numbered(
         lines=sum(checker.lines.values()),
         seconds=time.perf_counter() - started,
         revision=revision,
+        warnings=tuple(warnings.sorted()),
+        warned=warnings.total,
     )
+    for warning in report.warnings:
+        log.warning("import %s: %s", source, warning)
     log.info(
         "import %s: %d applied, %d deleted, %d unchanged in %.2f s (revision %d)",
         source, sum(applied.values()), sum(deleted.values()), sum(unchanged.values()), report.seconds, revision,
@@ -258,29 +277,33 @@ def _checked(lines: Iterable[NumberedLine], checker: LineChecker) -> Iterator[Se
     yield batch
 
 
-def _check_across_lines(conn: sqlite3.Connection, problems: Problems) -> None:
-    for type_, id_, version in conn.execute(_REPEATED).fetchall():
-        (first, *content), *others = conn.execute(_REPEATS, (type_, id_, version)).fetchall()
-        for line, *other in others:
-            if other != content:
-                message = f"{type_} {id_!r} version {version} already appeared on line {first} with other content"
-                problems.add(line, "version", message)
-    products: dict[str, tuple[int, int, int]] = {}
-    for id_, version, deleted, has_validity in conn.execute(_PRODUCTS):
-        # The highest version wins; at the same version a deletion wins.
-        if id_ not in products or (version, deleted) > products[id_][:2]:
-            products[id_] = (version, deleted, has_validity)
-    no_validity = [id_ for id_, (_, deleted, has_validity) in products.items() if not deleted and not has_validity]
+def _check_across_lines(
+    conn: sqlite3.Connection, problems: Problems, warnings: Problems
+) -> dict[conflicts.Key, int]:
+    """Problems that span lines; warns of conflicts and returns their winners (`conflicts`)."""
+    winners = conflicts.within_file(conn, warnings)
+    products: dict[str, tuple[int, int, str, int]] = {}
+    for id_, version, deleted, body, has_validity in conn.execute(_PRODUCTS):
+        # The product the import will leave: the highest version; at the same version a
+        # deletion, else the body that sorts last (`conflicts`).
+        if id_ not in products or (version, deleted, body) > products[id_][:3]:
+            products[id_] = (version, deleted, body, has_validity)
+    no_validity = [id_ for id_, (_, deleted, _, has_validity) in products.items() if not deleted and not has_validity]
     for line, product in conn.execute(_NO_EXPIRY, (json.dumps(no_validity), 1000)):
         if product is None:
             problems.add(line, "expires_on", "required when the membership has no product to compute it from")
         else:
             problems.add(line, "expires_on", f"required: product {product!r} has no validity to compute it from")
+    return winners
 
 
-def _merge(conn: sqlite3.Connection) -> tuple[Counter[str], Counter[str], int]:
-    conn.execute(_BEST)
+def _merge(
+    conn: sqlite3.Connection, winners: dict[conflicts.Key, int], warnings: Problems
+) -> tuple[Counter[str], Counter[str], int]:
+    for statement in _BEST:
+        conn.execute(statement)
     conn.execute("CREATE INDEX temp.import_best_key ON import_best (type, id)")
+    conflicts.against_stored(conn, winners, warnings)
     conn.execute(_TOMB)
     applied: Counter[str] = Counter()
     deleted: Counter[str] = Counter()

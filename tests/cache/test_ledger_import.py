@@ -214,12 +214,12 @@ def test_holder_names_are_reduced_on_import(ledger: Ledger) -> None:
 
 
 def test_the_same_version_twice_with_different_content_is_a_conflict(ledger: Ledger) -> None:
+    # A warning, not a refusal: the line that sorts last is kept (test_import_order.py).
     lines = [holder("h-9", 1, "Ann Smith"), holder("h-9", 1, "Ann Smith"), holder("h-9", 1, "Bob Jones")]
-    with pytest.raises(LedgerImportError) as caught:
-        ledger.import_lines(lines, source="dup")
-    (problem,) = caught.value.problems
-    assert problem.line == 3
-    assert problem.message == "holder 'h-9' version 1 already appeared on line 1 with other content"
+    (warning,) = ledger.import_lines(lines, source="dup").warnings
+    assert (warning.line, warning.field) == (1, "display_name")
+    assert warning.message.startswith("holder 'h-9' version 1 differs from line 3, which is kept")
+    assert ledger.holder("h-9").display_name == "Bob J."  # type: ignore[union-attr]
 
 
 def test_a_membership_needs_an_expiry_or_a_product_with_a_validity(ledger: Ledger) -> None:
