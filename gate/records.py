@@ -9,9 +9,7 @@ site's time zone unless a field says otherwise (a credit membership's expiry is 
 purchase location's zone).
 
 Bounds: every number, instant, day and duration has a range the rules can compute with
-(`Version`, `Instant`, `Day`, `Days`, `Minutes`, `Count`, and `Period`'s total), checked by
-pydantic's own constraints, so they cost a decision nothing worth measuring. They are
-documented in docs/ledger-format.md ("Bounds").
+(docs/ledger-format.md, "Bounds"), as pydantic's own constraints: a decision does not feel them.
 """
 
 from __future__ import annotations
@@ -48,15 +46,12 @@ def _check_zone(name: str) -> str:
 
 TimeZoneName = Annotated[str, AfterValidator(_check_zone)]
 
-# --- bounds (docs/ledger-format.md, "Bounds") --------------------------------------------------
+# --- bounds (docs/ledger-format.md, "Bounds"); instants and days: those gate decides on ------
 
-# Versions travel as JSON to browsers and over MQTT: beyond 2^53 - 1 a JavaScript number
-# silently rounds, and two versions would compare equal.
+# Versions travel as JSON to browsers and MQTT: past 2^53 - 1 a JavaScript number rounds.
 MAX_VERSION = 2**53 - 1
-# Instants and days the rules compute with (local midnights, periods added, weeks and
-# months) are those gate decides on: gate.bounds' EARLIEST to LATEST, FIRST_DAY to LAST_DAY.
-# A duration is at most 100 years (of 365.25 days): far enough for any validity or window,
-# near enough that a day plus it stays a day Python can represent.
+# A duration is at most 100 years (of 365.25 days): any validity or window fits, and a day
+# plus it stays a day Python can represent.
 MAX_DAYS = 36_525
 MAX_MINUTES = MAX_DAYS * 24 * 60
 MAX_COUNT = 100_000  # entries per period, credits: far beyond any use, exact in any arithmetic
@@ -229,9 +224,8 @@ UNRESTRICTED = Access()
 
 
 def _check_display_name(name: str, info: ValidationInfo) -> str:
-    """Reduced always; refused at import when it looks like contact details. Only at import:
-    a holder stored before the check existed must still read back, and a decision reads
-    holders (stored names are reduced and checked already)."""
+    """Reduced always; refused when it looks like contact details only at import, so a holder
+    stored before the check still reads back (and a decision, which reads holders, pays nothing)."""
     if info.context is not None and info.context.get("import"):
         refuse_contact_details(name)
     return reduce_display_name(name)
@@ -252,9 +246,7 @@ class Product(Record):
 
     type: Literal["product"] = "product"
     name: str = Field(max_length=200, description="Name shown to visitors and staff.")
-    price_cents: int = Field(
-        default=0, ge=0, le=MAX_PRICE_CENTS, description="Price in the venue's currency, in cents."
-    )
+    price_cents: int = Field(default=0, ge=0, le=MAX_PRICE_CENTS, description="Price in the venue's currency, cents.")
     validity: Period | None = Field(default=None, description="Validity of memberships sold as this product.")
 
 
