@@ -7,6 +7,7 @@ import contextlib
 import errno
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -109,6 +110,24 @@ def test_a_full_disk_puts_the_lane_out_of_order_and_loses_no_passage(
         assert ledger.open_holds() == []
 
 
+@contextlib.contextmanager
+def _reachable_by_others(path: Path) -> Iterator[None]:
+    """Let other users read `path` and pass through the folders above it (o+x, no listing)
+    while the test runs: a fresh clone may sit in a private temporary folder, where an
+    unprivileged daemon could not import gate (Python lists the folders it imports from)."""
+    changed = []
+    for folder, wanted in ((path, stat.S_IROTH | stat.S_IXOTH), *((p, stat.S_IXOTH) for p in path.parents)):
+        mode = folder.stat().st_mode
+        if mode & wanted != wanted:
+            folder.chmod(mode | wanted)
+            changed.append((folder, mode))
+    try:
+        yield
+    finally:
+        for folder, mode in changed:
+            folder.chmod(stat.S_IMODE(mode))
+
+
 def _spawn_as_nobody(venue: Venue) -> DaemonProcess:
     """`gate run` as an unprivileged user, as the unit runs it (root writes read-only files)."""
     process = subprocess.Popen(
@@ -133,6 +152,11 @@ def test_a_read_only_ledger_of_an_unprivileged_daemon_is_out_of_order_not_writab
     (home / "ledger.sqlite").chmod(0o444)
     Path(venue.port).chmod(0o666)
     venue = Venue(home, home / "gate.toml", venue.scanner, venue.port)
+    with _reachable_by_others(ROOT):
+        _read_only_ledger(venue, home)
+
+
+def _read_only_ledger(venue: Venue, home: Path) -> None:
     daemon = _spawn_as_nobody(venue)
     try:
         wait_ready(daemon)
