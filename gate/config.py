@@ -380,7 +380,7 @@ def missing_turnstile(lane: str) -> str:
     )
 
 
-class ConfigError(GateError):
+class ConfigError(GateError, ValueError):
     """A config that cannot be used; `problems` lists each as 'key.path: what is wrong'."""
 
     def __init__(self, source: str, problems: list[str]) -> None:

@@ -39,8 +39,8 @@ Id = Annotated[str, Field(pattern=_ID, description="A stable identifier from the
 def _check_zone(name: str) -> str:
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown IANA time zone {name!r}") from exc
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder such as "Europe"
+        raise ValueError(f"unknown IANA time zone {name!r}") from None
     return name
 
 

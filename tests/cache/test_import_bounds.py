@@ -229,3 +229,10 @@ def test_gate_ledger_import_names_the_line_and_field_and_exits_2(
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert done.stderr.splitlines() == [f"gate: {path}: 1 problem(s), nothing imported", expected]
+
+
+def test_a_time_zone_that_is_a_folder_of_the_zone_database_is_refused_by_line_and_field(ledger: Ledger) -> None:
+    membership = line(type="entitlement", kind="credit_membership", id="c-1", version=1, credits=5,
+                      eligible_products=["entry"], purchased_at="2025-01-01T00:00:00Z", purchase_tz="Europe",
+                      expires_on="2025-12-31")  # fmt: skip
+    assert problems(ledger, membership) == {(1, "purchase_tz"): "unknown IANA time zone 'Europe'"}
