@@ -11,11 +11,14 @@ import logging
 import sys
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from gate.cache import LedgerError, LedgerImportError
 from gate.cli import config, decide, demo, doctor, keys, lane, ledger, replay, run, staff
 from gate.cli.context import UsageError
 from gate.config import ConfigError
 from gate.engine import UnknownLane
+from gate.errors import GateError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,6 +54,17 @@ def main(argv: list[str] | None = None) -> int:
     except UnknownLane as exc:
         print(f"gate: {exc.args[0]}", file=sys.stderr)
         return 2
+    except ValidationError as exc:  # an argument a command model refuses (gate lane ...)
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'argument'}: {e['msg']}" for e in exc.errors())
+        print(f"gate: {problems}", file=sys.stderr)
+        return 2
+    except GateError as exc:
+        print(f"gate: {exc}", file=sys.stderr)
+        return 1
     except BrokenPipeError:
         return 1
+    except OSError as exc:  # a file named on the command line: missing, a folder, a name too long
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"gate: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
     return code

@@ -63,3 +63,18 @@ def test_a_malformed_replay_line(venue: Path, tmp_path: Path) -> None:
     assert in_place.returncode == 2
     assert in_place.stderr == f"gate: {scans}: 1 bad line(s): nothing recorded (--in-place replays whole files)\n"
     assert "Traceback" not in done.stderr + in_place.stderr
+
+
+def test_a_file_argument_the_system_refuses(venue: Path, tmp_path: Path) -> None:
+    too_long = tmp_path / ("x" * 300)
+    done = gate("--config", venue, "ledger", "import", too_long)
+    assert done.returncode == 2
+    assert done.stderr == f"gate: {too_long}: File name too long\n"
+    folder = gate("--config", venue, "ledger", "export", "-o", tmp_path)
+    assert folder.returncode == 2 and folder.stderr == f"gate: {tmp_path}: Is a directory\n"
+
+
+def test_a_staff_command_argument_out_of_its_range(tmp_path: Path) -> None:
+    done = gate("lane", "override", "x" * 65, "--reason", "x", "--socket", tmp_path / "none.sock")
+    assert done.returncode == 2
+    assert done.stderr == "gate: decision: String should have at most 64 characters\n"
