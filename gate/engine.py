@@ -14,7 +14,7 @@ import threading
 from dataclasses import dataclass, replace
 
 from gate import rules
-from gate.cache import Ledger
+from gate.cache import Ledger, LedgerError
 from gate.config import GateConfig
 from gate.credentials import CredentialError, SignedRead, Unreadable, claim_of, entitlement_of, verify
 from gate.decision import Ask, Decision, Lane, Site, Situation, Use
@@ -177,7 +177,17 @@ class Engine:
         if at.tzinfo is None or at.utcoffset() is None:
             raise ValueError("a decision time must carry its time zone")
         with self.ledger.snapshot():
-            return self._decide_in_snapshot(read, lane, at, ask)
+            try:
+                return self._decide_in_snapshot(read, lane, at, ask)
+            except LedgerError:
+                raise  # the storage's, not the code's: the lane's storage fault handles it
+            except (ValueError, TypeError, KeyError, ArithmeticError) as exc:
+                # A stored record the rules cannot decide on (a body older than today's bounds,
+                # a bug): the visitor still gets an answer, and the log has the traceback.
+                log.exception("decision lane=%s: the code's records cannot be decided on", lane.id)
+                claim = claim_of(read)
+                decision = Decision(Verdict.DENY, Reason.UNDECIDABLE, {"detail": type(exc).__name__})
+                return Outcome(decision, claim if isinstance(claim, str) else None)
 
     def _decide_in_snapshot(self, read: str | bytes, lane: Lane, at: dt.datetime, ask: Ask) -> Outcome:
         claim = claim_of(read)

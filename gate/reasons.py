@@ -28,6 +28,7 @@ class Reason(enum.StrEnum):
     # the read itself
     UNREADABLE = "unreadable"  # params: detail
     UNKNOWN_CODE = "unknown_code"
+    UNDECIDABLE = "undecidable"  # the code's stored records cannot be decided on (bad data); params: detail
     FORGED = "forged"  # a signed credential whose layout or signature does not verify
     UNKNOWN_KEY = "unknown_key"  # params: key
     KEY_NOT_VALID = "key_not_valid"  # params: key

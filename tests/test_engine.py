@@ -187,3 +187,21 @@ def test_each_decision_is_logged_once_by_ids_after_its_transaction(
     ]
     assert "Jonas" not in caplog.text  # the holder of the credit membership: never by name
     assert writable == [True, True, True]  # no line keeps the ledger's write lock held
+
+
+def test_a_stored_record_the_rules_cannot_decide_on_gets_an_answer_not_a_crash(
+    engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A body written before today's bounds (pax over 999), as an older gate could have stored it.
+    path = engine.ledger.path
+    with sqlite3.connect(path) as conn:
+        body = conn.execute("SELECT body FROM entitlement WHERE id = 'trio'").fetchone()[0]
+        conn.execute("UPDATE entitlement SET body = ? WHERE id = 'trio'", (body.replace('"pax":3', '"pax":5000'),))
+    caplog.set_level(logging.ERROR, logger="gate.engine")
+    outcome = engine.admit("TRIO", lane="a", at=NOON)
+    assert (outcome.decision.verdict, outcome.decision.reason) == (Verdict.DENY, Reason.UNDECIDABLE)
+    assert outcome.decision.params == {"detail": "ValidationError"} and outcome.reference == "TRIO"
+    [refusal] = [e for e in engine.ledger.journal() if e.type == "refusal"]
+    assert refusal.reason == "undecidable" and outcome.decision_id == refusal.id
+    assert "cannot be decided on" in caplog.text and "Traceback" in caplog.text
+    assert engine.admit("SINGLE", lane="a", at=NOON).decision.admits  # the lane goes on

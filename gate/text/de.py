@@ -249,6 +249,11 @@ CATALOG: Catalog = {
         "Code nicht lesbar — bitte erneut versuchen", lambda a: labelled(a, "Code nicht lesbar", a.text("detail"))
     ),
     Reason.UNKNOWN_CODE: Entry(f"Code unbekannt — {_DESK}", "Unbekannter Code"),
+    Reason.UNDECIDABLE: Entry(
+        f"Code hier nicht prüfbar — {_DESK}",
+        lambda a: labelled(a, "Daten des Codes nicht entscheidbar (siehe Protokoll; bei Gültigkeit freigeben)",
+                           a.text("detail")),
+    ),
     Reason.FORGED: Entry(f"Code ungültig — {_DESK}", "Signatur ungültig (gefälscht oder beschädigt)"),
     Reason.UNKNOWN_KEY: Entry(
         f"Code ungültig — {_DESK}", lambda a: labelled(a, "Mit einem unbekannten Schlüssel signiert", a.text("key"))

@@ -261,6 +261,10 @@ CATALOG: Catalog = {
         "Code not readable — please try again", lambda a: labelled(a, "Unreadable code", a.text("detail"))
     ),
     Reason.UNKNOWN_CODE: Entry(f"Code not recognised — {_DESK}", "Unknown code"),
+    Reason.UNDECIDABLE: Entry(
+        f"Code cannot be checked here — {_DESK}",
+        lambda a: labelled(a, "Its records cannot be decided on (see the log; override if valid)", a.text("detail")),
+    ),
     Reason.FORGED: Entry(f"Code not valid — {_DESK}", "Signed code does not verify (forged or damaged)"),
     Reason.UNKNOWN_KEY: Entry(
         f"Code not valid — {_DESK}", lambda a: labelled(a, "Signed with a key this gate does not know", a.text("key"))

@@ -258,6 +258,11 @@ _ENTRIES: Catalog = {
         "Code illisible — veuillez réessayer", lambda a: labelled(a, "Code illisible", a.text("detail"))
     ),
     Reason.UNKNOWN_CODE: Entry(f"Code inconnu — {_DESK}", "Code inconnu"),
+    Reason.UNDECIDABLE: Entry(
+        f"Code impossible à vérifier ici — {_DESK}",
+        lambda a: labelled(a, "Données du code illisibles par les règles (voir le journal ; forcer si valable)",
+                           a.text("detail")),
+    ),
     Reason.FORGED: Entry(f"Code non valable — {_DESK}", "Signature du code invalide (falsifié ou abîmé)"),
     Reason.UNKNOWN_KEY: Entry(
         f"Code non valable — {_DESK}",
