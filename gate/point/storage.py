@@ -109,7 +109,7 @@ class Storage:
                 body = {"since": self.since.isoformat() if self.since else None, "refusals_lost": self.lost,
                         "fault": self.fault}  # fmt: skip
                 await self.run(lambda: self.engine.ledger.record_event("storage.recovered", at=at, body=body))
-        except StorageError as exc:
+        except LedgerError as exc:  # a storage error, or the ledger busy with another writer
             log.debug("storage fault goes on: %s", exc)
             if "READONLY" in str(exc):  # opened read-only: only a new connection sees a fixed file
                 try:
@@ -126,8 +126,14 @@ class Storage:
         # In order, each popped once written: a failure half-way keeps the rest for the next try.
         while self.deferred:
             what, call = self.deferred[0]
-            call()
-            log.info("storage fault: %s written", what)
+            try:
+                call()
+                log.info("storage fault: %s written", what)
+            except StorageError:
+                raise
+            except LedgerError as exc:
+                # Done already: its COMMIT went through and only the sync after it failed.
+                log.warning("storage fault: %s needs no writing any more: %s", what, exc)
             self.deferred.pop(0)
         while self.refusals:
             kept = self.refusals[0]
