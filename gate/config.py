@@ -195,7 +195,8 @@ class WatchdogConfig(_Section):
         default=1.0, gt=0, le=30, description="A loop tick later than this counts as a stalled loop: no watchdog ping."
     )
     ledger_check_s: float = Field(
-        default=5.0, gt=0, le=300, description="How often the ledger's write check (BEGIN IMMEDIATE; ROLLBACK) runs."
+        default=5.0, gt=0, le=300,
+        description="How often the ledger's write check runs (a recent write of the lane's, else a meta row).",
     )
 
 

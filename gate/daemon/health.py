@@ -60,11 +60,11 @@ class LoopTicker:
 
 
 class LedgerProbe:
-    """Can the ledger still be written? `BEGIN IMMEDIATE; ROLLBACK` on a connection of its own.
+    """Can the ledger still be written? The decision point answers once it runs (`point_check`);
+    before, `BEGIN IMMEDIATE; ROLLBACK` on a connection of its own, in a worker thread.
 
-    It takes the write lock and gives it back, writing nothing; SQLITE_BUSY means another
+    That takes the write lock and gives it back, writing nothing; SQLITE_BUSY means another
     writer holds the lock (a `gate ledger import`), which proves the file writable enough.
-    It runs in a worker thread: even a cheap check touches the disk.
     """
 
     def __init__(self, path: Path, every: float = 5.0) -> None:
