@@ -27,6 +27,7 @@ from pydantic import (
 from gate.config_fields import (
     PIN_KEYS,
     ConfigPath,
+    Host,
     Line,
     Listed,
     Pin,
@@ -227,6 +228,20 @@ class DaemonConfig(_Section):
     clock: ClockConfig = Field(default_factory=ClockConfig, description="When the wall clock is trusted.")
 
 
+class DisplayConfig(_Section):
+    """The screens the daemon serves (docs/display.md): HTTP and a websocket inside its own loop."""
+
+    enabled: bool = Field(default=False, description="Serve the screens (the visitor screen of the daemon's lane).")
+    host: Host = Field(
+        default="127.0.0.1",
+        description="Address to listen on: loopback (the device's own browser) unless the screen is elsewhere.",
+    )
+    port: int = Field(default=8080, ge=0, le=65_535, description="TCP port to listen on; 0 = any free port.")
+    language: Language | None = Field(
+        default=None, description="Language of the visitor screen until a visitor picks one; none = [engine] language."
+    )
+
+
 LaneModeName = Literal["normal", "free", "locked", "out_of_order"]
 
 
@@ -328,6 +343,7 @@ class GateConfig(_Section):
         default=None, description="The turnstile this device drives over GPIO (docs/lane.md); none on a kiosk."
     )
     daemon: DaemonConfig = Field(default_factory=DaemonConfig, description="The lane daemon (gate run).")
+    display: DisplayConfig = Field(default_factory=DisplayConfig, description="The screens the daemon serves.")
 
     @model_validator(mode="after")
     def _references(self, info: ValidationInfo) -> GateConfig:

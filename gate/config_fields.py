@@ -9,6 +9,8 @@ string that becomes a path, a pin given as `GPIO17` or `BOARD11`.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -63,6 +65,23 @@ def _printable(text: str) -> str:
 
 # Text shown to people or handed to a device (a name, a port): one printable line.
 Line = Annotated[str, AfterValidator(_printable)]
+
+
+_HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+
+
+def _host(name: str) -> str:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        labels = name.removesuffix(".").split(".")
+        if not (0 < len(name) <= 253 and name.isascii() and all(_HOST_LABEL.fullmatch(label) for label in labels)):
+            raise ValueError(f"not an IP address or host name: {short(name)} (e.g. 127.0.0.1, localhost)") from None
+    return name
+
+
+# An address to listen on: an IPv4 or IPv6 address, or a host name (letters, digits, hyphens, dots).
+Host = Annotated[str, AfterValidator(_host)]
 
 
 def _zone(name: str) -> str:
