@@ -7,7 +7,7 @@ One event loop, one root `asyncio.TaskGroup`, every long-lived part an async con
     ├── ledger-probe     BEGIN IMMEDIATE; ROLLBACK every few seconds  (health)
     ├── clock            watches the wall clock against the monotonic one
     ├── watchdog         WATCHDOG=1 at half $WATCHDOG_USEC while healthy
-    └── lane             ledger + engine -> DecisionPoint [-> Turnstile] -> control socket -> TaskGroup
+    └── lane             ledger + engine -> DecisionPoint [-> Turnstile] [-> DisplayServer] -> control -> TaskGroup
                          ├── reader:<id>   one per configured reader of the lane, restarted with backoff
                          ├── checkpoint    copies the WAL into the ledger while the lane is idle
                          └── stop          waits for SIGTERM/SIGINT
@@ -15,9 +15,10 @@ One event loop, one root `asyncio.TaskGroup`, every long-lived part an async con
 A kiosk has no turnstile: its reads open kiosk sessions on the decision point.
 
 SIGTERM (or SIGINT): STOPPING=1 at once; readers stop taking reads; decisions already taken
-finish; the control socket closes; the turnstile drains the passage in progress (its
-__aexit__); the decision point stops; the ledger closes; exit 0. The health tasks outlive the
-lane so the watchdog is fed while a passage drains.
+finish; the control socket closes; the screens' websockets close (1001, going away); the
+turnstile drains the passage in progress (its __aexit__); the decision point stops; the
+ledger closes; exit 0. The health tasks outlive the lane so the watchdog is fed while a
+passage drains.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import os
 import signal
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gate.cache import Ledger, LedgerError, LedgerUnusable
 from gate.cache.schema import quick_check
@@ -46,6 +47,9 @@ from gate.point import DecisionPoint, LaneRefused
 from gate.point.commands import Actor, BadgeLogin, Command, PinLogin, SetMode
 from gate.scanner.read import Read
 from gate.turnstile import LaneHardwareError, Turnstile
+
+if TYPE_CHECKING:
+    from gate.display import DisplayServer
 
 log = logging.getLogger("gate.daemon")
 
@@ -78,6 +82,7 @@ class Daemon:
         )  # fmt: skip
         self.point: DecisionPoint | None = None
         self.turnstile: Turnstile | None = None
+        self.display: DisplayServer | None = None
         self.readers: list[SupervisedReader] = []
         self.started = time.monotonic()
         self.started_at = dt.datetime.now(dt.UTC)
@@ -137,6 +142,7 @@ class Daemon:
                         self.turnstile = await stack.enter_async_context(turnstile)
                     except LaneRefused as exc:  # wiring that cannot serve this lane: no restart loop
                         raise ConfigError(self.source, [str(exc)]) from exc
+                await self._open_display(stack, point)
                 self.point = point
                 self.probe.point_check = point.check_storage
                 stack.callback(setattr, self.probe, "point_check", None)
@@ -146,8 +152,24 @@ class Daemon:
             with contextlib.suppress(LedgerError):
                 await asyncio.to_thread(ledger.touch, durable=True, settings={self._run_key: "stopped"})
         finally:
-            self.point = self.turnstile = None
+            self.point = self.turnstile = self.display = None
             await asyncio.to_thread(ledger.close)
+
+    async def _open_display(self, stack: contextlib.AsyncExitStack, point: DecisionPoint) -> None:
+        """With [display] enabled: the screens, closed before the turnstile drains (a stopping
+        lane shows "out of order", not a result that may no longer be true)."""
+        settings = self.config.display
+        if not settings.enabled:
+            return
+        from gate.display import DisplayError, DisplayServer  # noqa: PLC0415 - aiohttp's import, only when served
+
+        display = DisplayServer(
+            point=point, lane=self.lane_id, host=settings.host, port=settings.port, language=settings.language
+        )
+        try:
+            self.display = await stack.enter_async_context(display)
+        except DisplayError as exc:  # the port taken, an address not on this device: said in one line
+            raise ConfigError(self.source, [f"display.port: {exc}"]) from exc
 
     @property
     def _run_key(self) -> str:
@@ -202,9 +224,9 @@ class Daemon:
             self._state = "serving"
             self.notifier.ready(self._describe())
             log.info(
-                "ready: %s %s, mode %s, %d reader(s), control %s, clock %s",
+                "ready: %s %s, mode %s, %d reader(s), control %s, display %s, clock %s",
                 "kiosk" if self.turnstile is None else "lane", self.lane_id, point.mode(self.lane_id),
-                len(self.readers), self.config.daemon.control_socket,
+                len(self.readers), self.config.daemon.control_socket, self.display.url if self.display else "off",
                 "trusted" if self.clock.state.trusted else f"NOT trusted ({self.clock.state.reason})",
             )  # fmt: skip
             await self._stop.wait()
@@ -277,6 +299,7 @@ class Daemon:
                 "started_at": self.started_at.isoformat(),
                 "uptime_s": round(time.monotonic() - self.started, 1),
                 "ledger": str(self.config.ledger.path),
+                "display": self.display.url if self.display is not None else None,
                 "watchdog_s": self.notifier.watchdog_interval,
                 "watchdog_pings": self.watchdog.pings,
             },
