@@ -56,6 +56,7 @@ def demo(args: argparse.Namespace) -> int:
         typed=not args.tour_only, walk=not args.no_walk, walk_after_s=args.walk_after, camera=camera,
         pace_s=args.pace if args.pace is not None else (1.0 if tty else 0.0),
         tty=tty and os.environ.get("TERM") != "dumb", live_input=sys.stdin.isatty(),
+        display_port=None if args.no_display else args.display_port,
     )  # fmt: skip
     try:
         asyncio.run(run_demo(config, options=options, out=sys.stdout))
@@ -78,6 +79,9 @@ def _only_broken_pipes(exc: BaseException) -> bool:
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("demo", help="the demo lane on an embedded config and ledger (the default command)")
     p.add_argument("--tour-only", action="store_true", help="stop after the guided tour")
+    p.add_argument("--display-port", type=int, default=8080, metavar="PORT",
+                   help="the visitor screen on 127.0.0.1:PORT (another free port if taken)")  # fmt: skip
+    p.add_argument("--no-display", action="store_true", help="no screen, the terminal view only")
     p.add_argument("--no-walk", action="store_true", help="nobody walks through: passages time out and are released")
     p.add_argument("--walk-after", type=float, default=0.6, metavar="S",
                    help="seconds a simulated visitor takes to push the arm after an unlock (default 0.6)")  # fmt: skip

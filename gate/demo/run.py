@@ -57,6 +57,7 @@ class DemoOptions:
     tty: bool = False  # a status block at the bottom of the terminal
     live_input: bool = False  # stdin is a terminal: codes are decided as they are typed
     input_fd: int = 0  # where typed codes come from
+    display_port: int | None = 8080  # the visitor screen on loopback (another free port if taken); None: none
 
 
 def _build_camera(reader_id: str, config: ReaderConfig) -> Reader:
@@ -236,6 +237,17 @@ class Demo:
         )
 
 
+async def _serve_screen(stack: contextlib.AsyncExitStack, point: DecisionPoint, lane_id: str, port: int) -> str:
+    """The visitor screen of the demo lane on loopback: on `port`, or any free port if it is taken."""
+    from gate.display import DisplayError, DisplayServer  # noqa: PLC0415 - aiohttp's import, only when served
+
+    try:
+        display = await stack.enter_async_context(DisplayServer(point=point, lane=lane_id, port=port))
+    except DisplayError:
+        display = await stack.enter_async_context(DisplayServer(point=point, lane=lane_id, port=0))
+    return display.url
+
+
 async def run_demo(config: GateConfig, *, options: DemoOptions, out: TextIO) -> None:
     """The demo lane of `config` (its [daemon] lane) on mock pins, until the flow ends or a signal."""
     lane_id = config.daemon.lane or next(lane for lane, c in config.lanes.items() if not c.kiosk)
@@ -250,7 +262,14 @@ async def run_demo(config: GateConfig, *, options: DemoOptions, out: TextIO) -> 
     assert config.turnstile is not None  # the demo config has one
     try:
         point = DecisionPoint(engine=Engine(ledger, config), lanes=list(config.lanes))
-        async with point, Turnstile(point=point, lane_id=lane_id, config=config.turnstile, pin_factory=factory) as t:
+        async with contextlib.AsyncExitStack() as stack:
+            await stack.enter_async_context(point)
+            turnstile = Turnstile(point=point, lane_id=lane_id, config=config.turnstile, pin_factory=factory)
+            t = await stack.enter_async_context(turnstile)
+            if options.display_port is not None:
+                url = await _serve_screen(stack, point, lane_id, options.display_port)
+                out.write(f"visitor screen: {url} (open it in a browser; the terminal view goes on)\n\n")
+                out.flush()
             await Demo(point, t, options=options, out=out).run(stop)
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).parents[2]
@@ -91,3 +92,24 @@ def test_the_demo_tour_goes_through_the_lane(tmp_path: Path) -> None:
     assert re.search(r"done: 21 read\(s\) decided at north-1; passages: 9 committed, 0 released", after)
     # Privacy: first name and initial only, anywhere.
     assert not {"Dupont", "Weber", "Lima"} & set(re.findall(r"\w+", out))
+
+
+def test_the_demo_serves_the_visitor_screen_and_prints_its_address(tmp_path: Path) -> None:
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "gate", "demo", "--display-port", "0"], stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, text=True, env=_env(tmp_path),
+    )  # fmt: skip
+    assert demo.stdout is not None and demo.stdin is not None
+    try:
+        for line in demo.stdout:
+            found = re.match(r"visitor screen: (http://127\.0\.0\.1:\d+/) ", line)
+            if found:
+                break
+        else:
+            raise AssertionError("the demo printed no screen address")
+        with urllib.request.urlopen(found[1], timeout=10) as page:
+            assert page.status == 200 and "text/html" in page.headers["Content-Type"]
+            assert "default-src 'self'" in page.headers["Content-Security-Policy"]
+    finally:
+        _, errors = demo.communicate(timeout=120)  # stdin closed (Ctrl-D): the demo ends after its tour
+    assert demo.returncode == 0, errors
