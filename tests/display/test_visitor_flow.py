@@ -7,9 +7,11 @@ from __future__ import annotations
 import signal
 import socket
 import time
+from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
+import gate.display
 from gate.daemon.control import request
 from tests.daemon import conftest as daemon_fixtures
 from tests.daemon.conftest import Start, Venue, wait_ready
@@ -69,3 +71,22 @@ def test_a_daemon_killed_under_a_loaded_page_leaves_out_of_order_within_5_s(
     daemon.process.send_signal(signal.SIGKILL)
     expect(screen).to_have_attribute("data-screen", "offline", timeout=5000)
     expect(page.locator("#notice-text")).to_have_text("Out of order — please use another lane")
+
+
+def test_the_start_page_says_out_of_order_until_the_daemon_answers_then_moves_to_it(
+    venue: Venue, start_daemon: Start, page: Page
+) -> None:
+    port = _free_port()
+    start_page = Path(gate.display.__file__).parent / "static" / "start.html"
+    page.goto(f"{start_page.as_uri()}?to=http://127.0.0.1:{port}/&lang=fr")
+    screen = page.locator("#screen")
+    expect(page.locator("#notice-text")).to_have_text("Démarrage…")
+    # The daemon is down at boot: never the browser's error page, "out of order" after 5 s.
+    expect(screen).to_have_attribute("data-screen", "offline", timeout=8000)
+    expect(page.locator("#notice-text")).to_have_text("Hors service — veuillez utiliser un autre couloir")
+    venue.write_config(display={"enabled": True, "port": port})
+    daemon = start_daemon()
+    wait_ready(daemon)
+    page.wait_for_url(f"http://127.0.0.1:{port}/**", timeout=8000)
+    expect(screen).to_have_attribute("data-screen", "normal", timeout=5000)
+    assert daemon.stop() == 0
