@@ -90,3 +90,35 @@ def test_the_start_page_says_out_of_order_until_the_daemon_answers_then_moves_to
     page.wait_for_url(f"http://127.0.0.1:{port}/**", timeout=8000)
     expect(screen).to_have_attribute("data-screen", "normal", timeout=5000)
     assert daemon.stop() == 0
+
+
+def test_each_lane_state_has_its_screen_and_a_visitor_never_sees_the_cause(
+    venue: Venue, start_daemon: Start, page: Page
+) -> None:
+    port = _free_port()
+    venue.write_config(display={"enabled": True, "port": port},
+                       turnstile={"fire_loop": 13, "fire_clear_s": 0.1})  # fmt: skip
+    daemon = start_daemon()
+    wait_ready(daemon)
+    assert request(venue.socket, {"op": "sim_fire", "open": False})["ok"]  # a healthy panel's closed loop
+    page.goto(f"http://127.0.0.1:{port}/")
+    screen, notice = page.locator("#screen"), page.locator("#notice-text")
+    expect(screen).to_have_attribute("data-screen", "normal", timeout=5000)
+    for mode, shown in (("locked", "closed"), ("out_of_order", "closed"), ("free", "free"), ("normal", "normal")):
+        assert request(venue.socket, {"op": "mode", "mode": mode, "reason": "the cleaning crew"})["ok"]
+        expect(screen).to_have_attribute("data-screen", shown, timeout=5000)
+        if shown == "closed":
+            expect(notice).to_have_text("Out of order — please use another lane")
+        page.screenshot(path=str(artifact_path_for(page, mode)))
+    assert "cleaning crew" not in page.content()  # the reason staff gave is theirs
+    assert request(venue.socket, {"op": "sim_fire", "open": True})["ok"]
+    expect(screen).to_have_attribute("data-screen", "emergency", timeout=5000)
+    assert request(venue.socket, {"op": "sim_fire", "open": False})["ok"]
+    expect(screen).to_have_attribute("data-screen", "normal", timeout=5000)
+    assert daemon.stop() == 0
+
+
+def artifact_path_for(page: Page, state: str) -> Path:
+    folder = Path(__file__).parents[2] / "test-artifacts"
+    folder.mkdir(exist_ok=True)
+    return folder / f"test_visitor_flow__lane_state_{state}.png"
