@@ -1,0 +1,64 @@
+"""axe-core on the visitor screen's states, in the same Debian Chromium: no serious or critical
+violation (contrast, names, roles, language)."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Page, expect
+
+from gate.daemon.control import request
+from tests.daemon import conftest as daemon_fixtures
+from tests.daemon.conftest import Start, Venue, wait_ready
+
+venue = daemon_fixtures.venue
+start_daemon = daemon_fixtures.start_daemon
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _serious(page: Page) -> list[dict[str, Any]]:
+    results = Axe().run(page)
+    violations: list[dict[str, Any]] = results.response["violations"]
+    return [
+        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]]}
+        for v in violations
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def test_the_visitor_screen_has_no_serious_accessibility_violation_in_any_state(
+    venue: Venue, start_daemon: Start, page: Page
+) -> None:
+    port = _free_port()
+    venue.write_config(display={"enabled": True, "port": port})
+    daemon = start_daemon()
+    wait_ready(daemon)
+    page.goto(f"http://127.0.0.1:{port}/")
+    screen = page.locator("#screen")
+    expect(screen).to_have_attribute("data-screen", "normal", timeout=5000)
+    found = {"idle": _serious(page)}
+    venue.scan("ONE")
+    expect(screen).to_have_attribute("data-screen", "admit", timeout=5000)
+    found["admit"] = _serious(page)
+    assert request(venue.socket, {"op": "sim_passage"})["ok"]
+    expect(screen).to_have_attribute("data-screen", "normal", timeout=5000)
+    venue.scan("ONE")
+    expect(screen).to_have_attribute("data-screen", "deny", timeout=5000)
+    found["deny"] = _serious(page)
+    assert request(venue.socket, {"op": "mode", "mode": "locked", "reason": "x"})["ok"]
+    expect(screen).to_have_attribute("data-screen", "closed", timeout=8000)
+    found["closed"] = _serious(page)
+    assert found == {"idle": [], "admit": [], "deny": [], "closed": []}
+    # The check sees what it should: grey on grey, put on the page here, is a serious violation.
+    page.evaluate("""() => { const p = document.createElement('p'); p.textContent = 'faint';
+        p.style.cssText = 'color:#777;background:#666;font-size:14px'; document.body.append(p); }""")
+    assert "color-contrast" in {v["id"] for v in _serious(page)}
+    assert daemon.stop() == 0
