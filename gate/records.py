@@ -19,9 +19,9 @@ import re
 from typing import Annotated, Literal, TypeAlias
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
-from gate.bounds import EARLIEST, FIRST_DAY, LAST_DAY, LATEST
+from gate.bounds import MAX_COUNT, MAX_DAYS, MAX_PRICE_CENTS, Count, Day, Days, Instant, Minutes, Persons, Version
 from gate.staff import check_pin_hash
 
 Weekday: TypeAlias = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -45,26 +45,6 @@ def _check_zone(name: str) -> str:
 
 
 TimeZoneName = Annotated[str, AfterValidator(_check_zone)]
-
-# --- bounds (docs/ledger-format.md, "Bounds"); instants and days: those gate decides on ------
-
-# Versions travel as JSON to browsers and MQTT: past 2^53 - 1 a JavaScript number rounds.
-MAX_VERSION = 2**53 - 1
-# A duration is at most 100 years (of 365.25 days): any validity or window fits, and a day
-# plus it stays a day Python can represent.
-MAX_DAYS = 36_525
-MAX_MINUTES = MAX_DAYS * 24 * 60
-MAX_COUNT = 100_000  # entries per period, credits: far beyond any use, exact in any arithmetic
-MAX_PERSONS = 999  # persons on one ticket or reservation, seats of a subscription
-MAX_PRICE_CENTS = 10_000_000_000  # 100 million in the venue's currency
-
-Version = Annotated[int, Field(ge=1, le=MAX_VERSION)]
-Instant = Annotated[AwareDatetime, Field(ge=EARLIEST, lt=LATEST)]
-Day = Annotated[dt.date, Field(ge=FIRST_DAY, le=LAST_DAY)]
-Days = Annotated[int, Field(ge=0, le=MAX_DAYS)]
-Minutes = Annotated[int, Field(ge=0, le=MAX_MINUTES)]
-Count = Annotated[int, Field(ge=1, le=MAX_COUNT)]
-Persons = Annotated[int, Field(ge=1, le=MAX_PERSONS)]
 
 MAX_REFERENCE = 256
 

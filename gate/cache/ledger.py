@@ -88,10 +88,9 @@ class Ledger:
         self._tx = Transactions(conn, refresh=self._refresh, sync=self._wal, after_durable=self._after_durable)
 
     def reopen(self) -> None:
-        """Open the file again: SQLite keeps a connection read-only that it opened read-only,
-        even once the file's owner or mode is fixed (a lane's storage fault retries so). The
-        old connection goes first: SQLite shares a file's descriptors within a process. If the
-        file cannot be opened yet, every call fails as a StorageError until a reopen works."""
+        """Open the file again, the old connection first (SQLite shares a file's descriptors in
+        a process): one opened read-only stays so once the file is fixed. Until a reopen
+        works, every call fails as a StorageError (a lane's storage fault retries)."""
         self._wal.close()
         self._conn.close()
         self._attach(connect(self._path, create=False))
@@ -112,15 +111,9 @@ class Ledger:
         self._conn.close()
 
     def checkpoint(self, *, force: bool = False, prime: bool = True) -> bool:
-        """Copy the WAL's committed pages into the database file, off the decision path.
-
-        A commit never checkpoints, so a lane's daemon calls this whenever the lane is idle
-        (docs/performance.md, "Ledger internals"). It does the work once CHECKPOINT_AFTER_COMMITS
-        writes went through since the last one (or with `force`), and says whether it did.
-        PASSIVE: it neither waits for nor blocks readers and writers. The WAL file is kept,
-        not truncated (a commit then overwrites it, at half the fsync's cost); with `prime`,
-        a checkpoint that emptied the WAL is followed by a one-page write (see `_prime`).
-        """
+        """Copy the WAL into the database file, off the decision path, when the lane is idle: once
+        CHECKPOINT_AFTER_COMMITS writes went by (or `force`); says whether it did. PASSIVE, the
+        WAL kept, not truncated; `prime`: see `_prime` (docs/performance.md, "Ledger internals")."""
         if not force and self._tx.unchecked < CHECKPOINT_AFTER_COMMITS:
             return False
         try:
@@ -158,8 +151,7 @@ class Ledger:
             self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
     def touch(self, *, durable: bool = False, settings: dict[str, str] | None = None) -> None:
-        """Rewrite one meta row (proves the file writable: a lane's health probe), or keep
-        device `settings` (a daemon's clean stop), with no journal row."""
+        """Rewrite a meta row (a health probe), or keep device `settings`; never a journal row."""
         with self._tx.write(durable=durable):
             for key, value in (settings or {}).items():
                 self._conn.execute(PUT_SETTING, (SETTING_PREFIX + key, value))
@@ -413,22 +405,19 @@ class Ledger:
         return redemptions.journal(self._conn, after=after, limit=limit, unpublished=unpublished)
 
     def entry(self, row_id: str) -> JournalEntry | None:
-        """The journal row with this id (a decision's), or None; `acted_on`: a staff act of
-        `type_` naming that decision (gate/cache/voids.py)."""
+        """The journal row with this id (a decision's), or None (gate/cache/voids.py)."""
         return voids.entry(self._conn, row_id)
 
     def acted_on(self, decision_id: str, type_: str) -> JournalEntry | None:
+        """The newest staff act of `type_` naming this decision, or None."""
         return voids.acted_on(self._conn, decision_id, type_)
 
     def void(self, redemption_id: str, *, at: dt.datetime, window_s: float, body: dict[str, Any]) -> voids.Voided:
-        """Give a committed redemption's uses back, and withdraw the admission it created; durable.
-
-        LedgerError, changing nothing, when it cannot be voided (gate/cache/voids.py).
-        """
+        """Give a committed redemption's uses back and withdraw the admission it created; durable
+        (NotVoidable, changing nothing, when it cannot be voided: gate/cache/voids.py)."""
         with self._tx.write():
-            admission = voids.admission_of(self._cursor, redemption_id)
-            used = admission is not None and bool(self.uses([admission]))
-            done = voids.void(self._cursor, redemption_id, at=at, window_s=window_s, admission_used=used, body=body)
+            used = lambda admission: bool(self.uses([admission]))  # noqa: E731
+            done = voids.void(self._cursor, redemption_id, at=at, window_s=window_s, used=used, body=body)
             if done.admission is not None:
                 self._bump()
             self._tx.on_commit(lambda: self._tail.voided(done.seq, done.committed_seq))
@@ -446,7 +435,7 @@ class Ledger:
         return self._import(numbered(lines), source=source)
 
     def import_file(self, path: Path) -> ImportReport:
-        path = Path(path)
+        path = Path(path)  # big files are checked by a pool of worker processes (gate/cache/pool.py)
         if not path.is_file():
             raise LedgerError(f"no import file at {path}" if not path.exists() else f"{path} is not a file")
         try:
@@ -492,10 +481,8 @@ class Ledger:
     # --- internals -------------------------------------------------------------------------
 
     def recording(self, *, durable: bool = True) -> Write:
-        """One write transaction around a decision and what records it (`hold`, `redeem`,
-        `refuse` inside it join it): the write lock taken first serialises decisions across
-        processes too, so two lanes cannot both admit a single-use code. Not `durable`: no
-        fsync waits for it (it reaches the disk with the next durable commit)."""
+        """One write transaction around a decision and what records it (writes inside join it):
+        its lock serialises decisions across processes. Not `durable`: no fsync waits for it."""
         return self._tx.write(durable=durable)
 
     def _after_durable(self) -> None:

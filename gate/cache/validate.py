@@ -17,6 +17,7 @@ from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
+from gate.bounds import Version
 from gate.cache.codec import ENTITLEMENT_CLASSES, body_of, predecessor_of
 from gate.cache.errors import ImportProblem
 from gate.records import (
@@ -27,7 +28,6 @@ from gate.records import (
     Membership,
     Product,
     Tombstone,
-    Version,
 )
 
 FORMAT = "gate-ledger"

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 from gate.cache.codec import epoch, instant
@@ -83,14 +83,14 @@ def acted_on(conn: Statements, decision_id: str, type_: str) -> JournalEntry | N
 
 
 def void(
-    conn: Statements, redemption_id: str, *, at: dt.datetime, window_s: float, admission_used: bool,
+    conn: Statements, redemption_id: str, *, at: dt.datetime, window_s: float, used: Callable[[str], bool],
     body: Mapping[str, Any],
 ) -> Voided:  # fmt: skip
     """Void the committed redemption (inside the caller's write transaction).
 
     NotVoidable, changing nothing, for a redemption that is unknown, not committed (held,
-    released, voided already), older than `window_s`, or whose admission was used
-    (`admission_used`, which the caller knows from the uses it reads).
+    released, voided already), older than `window_s`, or whose admission was used (`used`,
+    which the caller answers from the uses it reads).
     """
     row = conn.execute(_STEP, (redemption_id,)).fetchone()
     if row is None or not row[10]:
@@ -106,7 +106,7 @@ def void(
             f"only the last {window_s / 3600:g} h can be voided"
         )
     admission = last.body.get("admission")
-    if admission is not None and admission_used:
+    if admission is not None and used(admission):
         raise NotVoidable(f"redemption {redemption_id!r}: its admission {admission!r} was used; it cannot be voided")
     uses = [plan_row(use) for use in last.body.get("uses", [])]
     conn.execute(_DELETE_USES, (last.seq,))  # the folded case; the tail drops the others
@@ -122,12 +122,3 @@ def void(
     log.info("void redemption=%s entitlement=%s uses=%d admission=%s", redemption_id, last.entitlement_id or "-",
              len(uses), admission or "-")  # fmt: skip
     return Voided(journal_id, seq, last.seq, last.entitlement_id, uses, admission)
-
-
-def admission_of(conn: Statements, redemption_id: str) -> str | None:
-    """The admission a committed redemption created (a voucher's), to check its uses before a void."""
-    row = conn.execute(_STEP, (redemption_id,)).fetchone()
-    if row is None or not row[10] or row[3] != COMMITTED:
-        return None
-    admission = json.loads(row[8]).get("admission")
-    return admission if isinstance(admission, str) else None

@@ -3,25 +3,14 @@ violation (contrast, names, roles, language)."""
 
 from __future__ import annotations
 
-import socket
 from typing import Any
 
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
 from gate.daemon.control import request
-from tests.daemon import conftest as daemon_fixtures
-from tests.daemon.conftest import Start, Venue, wait_ready
-
-venue = daemon_fixtures.venue
-start_daemon = daemon_fixtures.start_daemon
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+from tests.daemon.conftest import Start, Venue
+from tests.display.screens import serve_screens
 
 
 def _serious(page: Page) -> list[dict[str, Any]]:
@@ -37,11 +26,8 @@ def _serious(page: Page) -> list[dict[str, Any]]:
 def test_the_visitor_screen_has_no_serious_accessibility_violation_in_any_state(
     venue: Venue, start_daemon: Start, page: Page
 ) -> None:
-    port = _free_port()
-    venue.write_config(display={"enabled": True, "port": port})
-    daemon = start_daemon()
-    wait_ready(daemon)
-    page.goto(f"http://127.0.0.1:{port}/")
+    daemon, url = serve_screens(venue, start_daemon)
+    page.goto(url)
     screen = page.locator("#screen")
     expect(screen).to_have_attribute("data-screen", "normal", timeout=5000)
     found = {"idle": _serious(page)}

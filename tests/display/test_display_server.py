@@ -16,20 +16,8 @@ import pytest
 from gate.config import ConfigError, load_config
 from gate.daemon.control import request
 from gate.daemon.run import run_daemon
-from tests.daemon import conftest as daemon_fixtures
 from tests.daemon.conftest import DaemonProcess, Start, Venue, wait_ready
-
-# The daemon tests' fixtures: a venue (config, ledger, a pty scanner) and `gate run` processes.
-venue = daemon_fixtures.venue
-start_daemon = daemon_fixtures.start_daemon
-
-
-def free_port() -> int:
-    """A TCP port free on loopback now (the daemon, another process, binds it next)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+from tests.display.screens import free_port
 
 
 async def next_message(ws: aiohttp.ClientWebSocketResponse, kind: str, **fields: Any) -> dict[str, Any]:
