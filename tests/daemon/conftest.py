@@ -79,6 +79,17 @@ class Venue:
     def scan(self, code: str) -> None:
         os.write(self.scanner, code.encode() + b"\r")
 
+    def ask(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """One request on the running daemon's control socket."""
+        return request(self.socket, payload)
+
+    def gate(self, *argv: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        """`gate ARGV --config <this venue's>` as a command, `stdin` typed into it (a PIN)."""
+        return subprocess.run(
+            [sys.executable, "-m", "gate", *argv, "--config", str(self.config)],
+            input=stdin, check=False, cwd=ROOT, capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+
     def write_config(self, *layers: Mapping[str, Any], timeout: float = 30.0, extra: str = "", **sections: Any) -> None:
         """The lane's config (`lane_config`) with `layers` and `sections` merged in, then `extra` text."""
         self.config.write_text(lane_config(self.port, *layers, timeout=timeout, **sections) + extra)

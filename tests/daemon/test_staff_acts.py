@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from types import SimpleNamespace
-from typing import Any
 
 import pytest
 
 from gate.cache import Ledger
 from gate.cli import main
-from gate.daemon.control import request
 from gate.staff import hash_pin
 from gate.turnstile.kit import NotMockPins, TestKit
-from tests.daemon.conftest import ROOT, Start, Venue, wait_ready
+from tests.daemon.conftest import Start, Venue, wait_ready
 
 STEWARD = {"staff": "s-1", "pin": "2468"}
 
@@ -30,15 +26,6 @@ def _staff(venue: Venue) -> None:
     assert main(["--config", str(venue.config), "ledger", "import", str(lines)]) == 0
 
 
-def _ask(venue: Venue, payload: dict[str, Any]) -> dict[str, Any]:
-    return request(venue.socket, payload)
-
-
-def _gate(venue: Venue, *argv: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "gate", *argv, "--config", str(venue.config)],
-        input=stdin, check=False, cwd=ROOT, capture_output=True, text=True, timeout=30,
-    )  # fmt: skip
 
 
 def test_staff_acts_with_their_audiences_land_in_the_journal(venue: Venue, start_daemon: Start) -> None:
@@ -47,34 +34,34 @@ def test_staff_acts_with_their_audiences_land_in_the_journal(venue: Venue, start
     wait_ready(daemon)
 
     # A steward looks a code up: nothing consumed, the lookup journaled under the PIN's name.
-    found = _ask(venue, {"op": "lookup", "reference": "one", "login": STEWARD})
+    found = venue.ask({"op": "lookup", "reference": "one", "login": STEWARD})
     assert found["ok"], found
     assert (found["lookup"]["decision"]["reason"], found["lookup"]["entitlement"]["id"]) == ("ok", "t-one")
     # A steward may open once, and may not switch the lane's mode or correct the occupancy.
-    assert _ask(venue, {"op": "open", "reason": "lost ticket", "login": STEWARD})["ok"]
-    refused = _ask(venue, {"op": "mode", "mode": "locked", "reason": "x", "login": STEWARD})
+    assert venue.ask({"op": "open", "reason": "lost ticket", "login": STEWARD})["ok"]
+    refused = venue.ask({"op": "mode", "mode": "locked", "reason": "x", "login": STEWARD})
     assert refused == {"ok": False, "error": "mode: not allowed for a steward (allowed: supervisor)"}
-    assert not _ask(venue, {"op": "occupancy", "count": 3, "reason": "x", "login": STEWARD})["ok"]
-    wrong = _ask(venue, {"op": "open", "reason": "x", "login": {"staff": "s-1", "pin": "1111"}})
+    assert not venue.ask({"op": "occupancy", "count": 3, "reason": "x", "login": STEWARD})["ok"]
+    wrong = venue.ask({"op": "open", "reason": "x", "login": {"staff": "s-1", "pin": "1111"}})
     assert wrong == {"ok": False, "error": "wrong staff id or PIN"}
     # The open-once passage is walked through with the test kit, from this process.
-    assert _ask(venue, {"op": "sim_passage", "direction": "entry"})["ok"]
+    assert venue.ask({"op": "sim_passage", "direction": "entry"})["ok"]
     daemon.wait_until(lambda s: [p["outcome"] for p in s["lane"]["last_passages"]] == ["open_once"])
 
     # The local user (a supervisor) corrects the occupancy to what they count, with the CLI.
-    corrected = _gate(venue, "lane", "occupancy", "7", "--reason", "headcount")
+    corrected = venue.gate("lane", "occupancy", "7", "--reason", "headcount")
     assert corrected.returncode == 0 and corrected.stdout.strip() == "occupancy: 0 -> 7", corrected.stderr
     # The CLI acts as a staff member with --staff, the PIN read from stdin when it is no terminal.
-    looked = _gate(venue, "lane", "lookup", "ONE", "--staff", "s-1", stdin="2468\n")
+    looked = venue.gate("lane", "lookup", "ONE", "--staff", "s-1", stdin="2468\n")
     assert looked.returncode == 0 and looked.stdout.startswith("ONE: admit ok t-one (ticket)"), looked.stderr
-    not_hers = _gate(venue, "lane", "occupancy", "1", "--reason", "x", "--staff", "s-1", stdin="2468\n")
+    not_hers = venue.gate("lane", "occupancy", "1", "--reason", "x", "--staff", "s-1", stdin="2468\n")
     assert not_hers.returncode == 1
     assert "occupancy: not allowed for a steward (allowed: supervisor)" in not_hers.stderr
 
     # The looked-up code still admits; the kit turns the arm and the passage commits.
     venue.scan("ONE")
     daemon.wait_until(lambda s: s["lane"]["passage"] is not None)
-    assert _ask(venue, {"op": "sim_passage"})["ok"]
+    assert venue.ask({"op": "sim_passage"})["ok"]
     daemon.wait_until(lambda s: s["lane"]["last_passages"][-1]["outcome"] == "committed")
     assert daemon.stop() == 0
 
@@ -99,13 +86,13 @@ def test_the_test_kit_drives_the_fire_loop_and_the_alarm(venue: Venue, start_dae
     daemon = start_daemon()
     wait_ready(daemon)
     # An unwired mock pin reads high on its pull-up, an open loop: the kit closes it, as a healthy panel would.
-    assert _ask(venue, {"op": "sim_fire", "open": False})["ok"]
+    assert venue.ask({"op": "sim_fire", "open": False})["ok"]
     daemon.wait_until(lambda s: not s["lane"]["fire_alarm"])
-    assert _ask(venue, {"op": "sim_fire", "open": True})["ok"]
+    assert venue.ask({"op": "sim_fire", "open": True})["ok"]
     daemon.wait_until(lambda s: s["lane"]["fire_alarm"] and s["lane"]["mode"] == "emergency")
-    assert _ask(venue, {"op": "sim_fire", "open": False})["ok"]
+    assert venue.ask({"op": "sim_fire", "open": False})["ok"]
     daemon.wait_until(lambda s: not s["lane"]["fire_alarm"] and s["lane"]["mode"] == "normal")
-    assert _ask(venue, {"op": "sim_alarm"})["ok"]
+    assert venue.ask({"op": "sim_alarm"})["ok"]
     daemon.wait_until(lambda s: s["lane"]["alarms"] == 1)
     assert daemon.stop() == 0
     with Ledger.open(venue.ledger) as ledger:

@@ -9,9 +9,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-import subprocess
-import sys
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives import serialization
@@ -20,9 +17,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from gate.cache import Ledger
 from gate.cli import main
 from gate.credentials import StaffBadge, encode_badge
-from gate.daemon.control import request
 from gate.staff import hash_pin
-from tests.daemon.conftest import ROOT, DaemonProcess, Start, Venue, wait_ready
+from tests.daemon.conftest import DaemonProcess, Start, Venue, wait_ready
 
 STEWARD = {"staff": "s-1", "pin": "2468"}
 SUPERVISOR = {"staff": "s-2", "pin": "1357"}
@@ -52,15 +48,6 @@ def _import(venue: Venue) -> None:
     assert main(["--config", str(venue.config), "ledger", "import", str(lines)]) == 0
 
 
-def _ask(venue: Venue, payload: dict[str, Any]) -> dict[str, Any]:
-    return request(venue.socket, payload)
-
-
-def _gate(venue: Venue, *argv: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "gate", *argv, "--config", str(venue.config)],
-        input=stdin, check=False, cwd=ROOT, capture_output=True, text=True, timeout=30,
-    )  # fmt: skip
 
 
 def _last_decision(daemon: DaemonProcess, count: int, reason: str) -> str:
@@ -72,7 +59,7 @@ def _last_decision(daemon: DaemonProcess, count: int, reason: str) -> str:
 
 def _pass(venue: Venue, daemon: DaemonProcess, committed: int) -> None:
     daemon.wait_until(lambda s: s["lane"]["passage"] is not None)
-    assert _ask(venue, {"op": "sim_passage"})["ok"]
+    assert venue.ask({"op": "sim_passage"})["ok"]
     daemon.wait_until(lambda s: [p["outcome"] for p in s["lane"]["last_passages"]].count("committed") == committed)
 
 
@@ -84,9 +71,9 @@ def test_override_confirm_and_void_with_their_audiences(venue: Venue, start_daem
     # A ticket for tomorrow is refused; a steward may not override it, a supervisor may (CLI, PIN on stdin).
     venue.scan("LATER")
     refused = _last_decision(daemon, 1, "too_early")
-    denied = _ask(venue, {"op": "override", "decision": refused, "reason": "x", "login": STEWARD})
+    denied = venue.ask({"op": "override", "decision": refused, "reason": "x", "login": STEWARD})
     assert denied == {"ok": False, "error": "override: not allowed for a steward (allowed: supervisor)"}
-    done = _gate(venue, "lane", "override", refused, "--reason", "date misprinted", "--staff", "s-2", stdin="1357\n")
+    done = venue.gate("lane", "override", refused, "--reason", "date misprinted", "--staff", "s-2", stdin="1357\n")
     assert done.returncode == 0 and "admit override t-later x1" in done.stdout, (done.stdout, done.stderr)
     _pass(venue, daemon, 1)
 
@@ -95,11 +82,11 @@ def test_override_confirm_and_void_with_their_audiences(venue: Venue, start_daem
     _pass(venue, daemon, 2)
     venue.scan("ONE")
     again = _last_decision(daemon, 4, "already_used")
-    asked = _ask(venue, {"op": "override", "decision": again, "reason": "re-entry", "login": SUPERVISOR})
+    asked = venue.ask({"op": "override", "decision": again, "reason": "re-entry", "login": SUPERVISOR})
     assert not asked["ok"] and asked["needs_confirmation"] is True and "admitted here at" in asked["error"]
-    hint = _gate(venue, "lane", "override", again, "--reason", "re-entry")
+    hint = venue.gate("lane", "override", again, "--reason", "re-entry")
     assert hint.returncode == 1 and "--confirm" in hint.stderr
-    confirmed = _ask(venue, {"op": "override", "decision": again, "reason": "re-entry", "confirm": True,
+    confirmed = venue.ask({"op": "override", "decision": again, "reason": "re-entry", "confirm": True,
                              "login": SUPERVISOR})  # fmt: skip
     assert confirmed["ok"] and confirmed["decided"]["decision"]["reason"] == "override", confirmed
     _pass(venue, daemon, 3)
@@ -108,18 +95,18 @@ def test_override_confirm_and_void_with_their_audiences(venue: Venue, start_daem
     venue.scan("KID")
     attention = _last_decision(daemon, 6, "child")
     daemon.wait_until(lambda s: s["lane"]["attention"] == [attention])
-    checked = _ask(venue, {"op": "confirm", "decision": attention, "reason": "with her father", "login": STEWARD})
+    checked = venue.ask({"op": "confirm", "decision": attention, "reason": "with her father", "login": STEWARD})
     assert checked["ok"] and checked["decided"]["decision"]["verdict"] == "admit", checked
     _pass(venue, daemon, 4)
-    twice = _ask(venue, {"op": "confirm", "decision": attention, "login": STEWARD})
+    twice = venue.ask({"op": "confirm", "decision": attention, "login": STEWARD})
     assert not twice["ok"] and "confirmed or expired" in twice["error"]
 
     # The first redemption of ONE is voided by a supervisor, not by a steward.
     with Ledger.open(venue.ledger) as ledger:
         (first,) = [e.redemption_id for e in ledger.journal() if e.type == "redemption.committed"
                     and e.entitlement_id == "t-one" and e.body["reason"] == "ok"]  # fmt: skip
-    assert not _ask(venue, {"op": "void", "redemption": first, "reason": "x", "login": STEWARD})["ok"]
-    void = _gate(venue, "lane", "void", str(first), "--reason", "charged twice")
+    assert not venue.ask({"op": "void", "redemption": first, "reason": "x", "login": STEWARD})["ok"]
+    void = venue.gate("lane", "void", str(first), "--reason", "charged twice")
     assert void.returncode == 0 and void.stdout.strip() == f"void: redemption {first}: 1 use(s) given back"
     assert daemon.stop() == 0
 
@@ -146,7 +133,7 @@ def test_an_attention_verdict_expires_journaled_and_a_badge_read_is_a_staff_logi
     venue.config.write_text(venue.config.read_text() + "\n[staff]\nattention_expiry_s = 1\n")
     daemon = start_daemon()
     wait_ready(daemon)
-    assert _ask(venue, {"op": "mode", "mode": "locked", "reason": "closing"})["ok"]
+    assert venue.ask({"op": "mode", "mode": "locked", "reason": "closing"})["ok"]
     now = dt.datetime.now(dt.UTC)
     badge = encode_badge(StaffBadge("badges", "b-9", "s-2", "supervisor", now - dt.timedelta(hours=1),
                                     now + dt.timedelta(hours=8)), BADGE_KEY)  # fmt: skip
@@ -155,7 +142,7 @@ def test_an_attention_verdict_expires_journaled_and_a_badge_read_is_a_staff_logi
     assert status["lane"]["staff_session"]["by"] == "badge:b-9"
     assert status["lane"]["staff_session"]["role"] == "supervisor"
     assert status["lane"]["last_decisions"] == []
-    assert _ask(venue, {"op": "mode", "mode": "normal", "reason": "open"})["ok"]
+    assert venue.ask({"op": "mode", "mode": "normal", "reason": "open"})["ok"]
 
     venue.scan("KID")
     attention = _last_decision(daemon, 1, "child")
@@ -163,7 +150,7 @@ def test_an_attention_verdict_expires_journaled_and_a_badge_read_is_a_staff_logi
     venue.scan("ONE")  # the next read does not cancel it
     _pass(venue, daemon, 1)
     daemon.wait_until(lambda s: s["lane"]["attention"] == [], timeout=5)
-    late = _ask(venue, {"op": "confirm", "decision": attention, "login": STEWARD})
+    late = venue.ask({"op": "confirm", "decision": attention, "login": STEWARD})
     assert not late["ok"] and "confirmed or expired" in late["error"]
     assert daemon.stop() == 0
     with Ledger.open(venue.ledger) as ledger:

@@ -20,7 +20,6 @@ from typing import Any
 import pytest
 
 from gate.cache import Ledger
-from gate.daemon.control import request
 from tests.daemon.conftest import ROOT, DaemonProcess, Notifications, Start, Venue, wait_ready
 
 
@@ -55,9 +54,6 @@ def _fill(disk: Path) -> Path:
     return filler
 
 
-def _ask(venue: Venue, payload: dict[str, Any]) -> dict[str, Any]:
-    return request(venue.socket, payload)
-
 
 def _lane(daemon: DaemonProcess) -> dict[str, Any]:
     lane: dict[str, Any] = daemon.status()["lane"]
@@ -76,7 +72,7 @@ def test_a_full_disk_puts_the_lane_out_of_order_and_loses_no_passage(
     venue.scan("ONE")
     daemon.wait_until(lambda s: s["lane"]["passage"] is not None)
     filler = _fill(small_disk)
-    assert _ask(venue, {"op": "sim_passage"})["ok"]
+    assert venue.ask({"op": "sim_passage"})["ok"]
     # The commit cannot be written: the lane is out of order for storage, not dead.
     lane = daemon.wait_until(lambda s: s["lane"]["mode"] == "out_of_order")["lane"]
     assert (lane["mode_cause"], lane["staff_mode"]) == ("storage", "normal")
