@@ -47,7 +47,7 @@ from playwright.async_api import async_playwright
 from gate.cache import Ledger
 from gate.config import parse_config
 from gate.display import DisplayServer
-from gate.display.feed import Paint
+from gate.display.screen import Paint
 from gate.engine import Engine, Outcome
 from gate.point import DecisionPoint
 from gate.scanner.read import Read

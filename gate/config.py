@@ -18,6 +18,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SecretStr,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -41,6 +42,7 @@ from gate.config_fields import (
 from gate.errors import GateError
 from gate.records import Direction, Id, Mode
 from gate.scanner.symbology import parse_symbologies
+from gate.staff import check_pin_hash
 
 Language = Literal["en", "fr", "de"]
 
@@ -107,6 +109,19 @@ class KioskConfig(_Section):
     session_cap_s: float = Field(
         default=300.0, ge=10, le=3600, description="A kiosk session ends after this long, however active."
     )
+    warn_s: float = Field(
+        default=20.0, ge=20, le=300,
+        description="The kiosk screen warns this long before an idle session ends: a countdown, a sound and "
+        "a large \"More time\" button (at least 20 s, WCAG 2.2.1).",
+    )  # fmt: skip
+    fold_at: int = Field(
+        default=3, ge=2, le=50,
+        description="On the kiosk screen, an event with at least this many performances is folded (expandable).",
+    )  # fmt: skip
+    typed_per_minute: int = Field(
+        default=5, ge=1, le=60,
+        description="Codes a kiosk user may type in per minute; more are refused for a while (against guessing).",
+    )  # fmt: skip
 
 
 class StaffConfig(_Section):
@@ -132,6 +147,31 @@ class StaffConfig(_Section):
         default=120.0, ge=10, le=3600,
         description="A staff session opened by a badge read at a reader lasts this long.",
     )  # fmt: skip
+    console_idle_s: float = Field(
+        default=120.0, ge=20, le=3600,
+        description="The staff console logs out after this long without a touch.",
+    )  # fmt: skip
+    pin_attempts: int = Field(
+        default=5, ge=3, le=20,
+        description="Wrong PINs in a row at a device's console before PIN entry there is locked.",
+    )  # fmt: skip
+    pin_lockout_s: float = Field(
+        default=300.0, ge=30, le=3600,
+        description="How long PIN entry stays locked after too many wrong PINs (a staff badge still opens the "
+        "console).",
+    )  # fmt: skip
+    break_glass_pin: SecretStr | None = Field(
+        default=None,
+        description="A PIN hash (`gate staff pin --hash-only`) that opens the console as a supervisor when no "
+        "staff record can (a ledger without staff). Printed as ********.",
+    )  # fmt: skip
+
+    @field_validator("break_glass_pin")
+    @classmethod
+    def _pin_hash(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            check_pin_hash(value.get_secret_value())  # PinHashError (a ValueError) says what is wrong
+        return value
 
 
 class _ReaderConfig(_Section):

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
 
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretStr
 
 from gate.config import GateConfig, load_config
 
@@ -68,7 +68,7 @@ def _type_name(annotation: Any) -> str:
         return f"list of {_type_name(args[0])}"
     if args and type(None) in args:
         return " or ".join(_type_name(a) for a in args if a is not type(None)) + " (optional)"
-    names = {str: "text", int: "integer", bool: "true/false", float: "number", Path: "path"}
+    names = {str: "text", int: "integer", bool: "true/false", float: "number", Path: "path", SecretStr: "secret text"}
     return names.get(annotation, getattr(annotation, "__name__", str(annotation)))
 
 

@@ -15,6 +15,7 @@ from gate.errors import GateError
 from gate.point import DecisionPoint
 from gate.point.commands import (
     Actor,
+    BadgeLogin,
     Command,
     ConfirmAttention,
     CorrectOccupancy,
@@ -26,6 +27,7 @@ from gate.point.commands import (
     Lookup,
     OpenOnce,
     Override,
+    PinLogin,
     SetMode,
     SimulateAlarm,
     SimulateFireLoop,
@@ -97,3 +99,23 @@ def _decided(outcome: Outcome) -> dict[str, Any]:
     """A staff act's decision, as the answer gives it: staff see why when it refuses."""
     return {"decision": to_json(outcome.decision), "decision_id": outcome.decision_id,
             "redemption": outcome.redemption, "reference": outcome.reference}  # fmt: skip
+
+
+class LaneControls:
+    """One lane's login and commands without a daemon around it (the demo's screens): the same
+    acts as the control socket, on the point and the lane's turnstile."""
+
+    def __init__(self, point: DecisionPoint, lane: str, turnstile: Turnstile | None) -> None:
+        self._point = point
+        self._lane = lane
+        self._turnstile = turnstile
+
+    def status(self) -> dict[str, Any]:
+        return {"lane": to_json(self._point.status(self._lane))}
+
+    async def login(self, login: PinLogin | BadgeLogin) -> Actor:
+        return await self._point.login(login)
+
+    async def execute(self, command: Command, actor: Actor) -> dict[str, Any]:
+        answer = await execute(self._point, self._lane, self._turnstile, command, actor)
+        return {"status": self.status()} if answer is None else answer

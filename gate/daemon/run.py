@@ -164,7 +164,8 @@ class Daemon:
         from gate.display import DisplayError, DisplayServer  # noqa: PLC0415 - aiohttp's import, only when served
 
         display = DisplayServer(
-            point=point, lane=self.lane_id, host=settings.host, port=settings.port, language=settings.language
+            point=point, lane=self.lane_id, controls={self.lane_id: self}, host=settings.host, port=settings.port,
+            language=settings.language,
         )
         try:
             self.display = await stack.enter_async_context(display)

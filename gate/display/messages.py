@@ -10,8 +10,8 @@ Out (JSON objects, `type` first; docs/display.md lists them field by field):
 - `passage`: a step of the turnstile's passage, so an admit leaves the screen once it is over;
 - `pong`: the answer to a page's `ping`.
 
-In: `ping`, and `painted` (how long after a decision's message the page painted it). Anything
-else, or more than `MAX_MESSAGE` bytes, is dropped: a page sends no command here.
+In: `ping` (any screen), and the visitor screen's own (gate.display.visitor). Anything else,
+or more than `MAX_MESSAGE` bytes, is dropped.
 
 Only the holder's masked name, as the `Decision` carries it, ever leaves; never an e-mail, a
 phone number or an address (the gate does not have them).
@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, TypeAlias
+from typing import Any, Literal, TypeAlias
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field
 
 from gate.config import GateConfig
 from gate.display.words import WORDS, Screen, verdict_word
@@ -141,21 +141,15 @@ def passage_message(event: PassageStep) -> Message:
 # --- what a page may send ---------------------------------------------------------------------
 
 
-class _Inbound(BaseModel):
+class Inbound(BaseModel):
+    """A page's message: strict, nothing extra (each screen allow-lists its own)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
-class Ping(_Inbound):
-    type: Literal["ping"]
-
-
-class Painted(_Inbound):
+class Painted(Inbound):
     """The page painted a decision `ms` after its message arrived (performance.now() based)."""
 
     type: Literal["painted"]
     decision_id: str = Field(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")
     ms: float = Field(ge=0, le=600_000)
-
-
-Inbound: TypeAlias = Ping | Painted
-INBOUND: TypeAdapter[Inbound] = TypeAdapter(Annotated[Inbound, Field(discriminator="type")])
