@@ -32,6 +32,9 @@ class LaneDevice(Protocol):
     def let_one_through(self, direction: Direction) -> None:
         """A staff "open once", already journaled: one person may pass, nothing to commit."""
 
+    def staff_called(self) -> None:
+        """A visitor called staff: the amber lamp, where one is wired (no buzzer: nothing was decided)."""
+
     def mode_changed(self, mode: LaneMode) -> None:
         """The mode in force changed (staff set it): outputs follow; a closed lane ends its passage."""
 

@@ -137,6 +137,16 @@ class StaffLogin:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class StaffCalled:
+    """A visitor touched "Call staff" on the lane's screen: journaled (`journal_id`); the console
+    shows a banner, the lane's amber lamp lights where one is wired."""
+
+    lane: str
+    monotonic: float
+    journal_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class KioskStep:
     """A kiosk session's step: opened, joined, held, refused, confirmed, cancelled, expired, touched."""
 
@@ -166,6 +176,7 @@ Event: TypeAlias = (
     | ClockTrust
     | StaffAct
     | StaffLogin
+    | StaffCalled
     | KioskStep
     | Missed
 )

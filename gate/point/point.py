@@ -27,7 +27,7 @@ from gate.engine import Outcome, log_decision
 from gate.point import modes
 from gate.point.commands import Actor, BadgeLogin, PinLogin
 from gate.point.core import PointCore
-from gate.point.events import ModeChanged, StaffAct
+from gate.point.events import ModeChanged, StaffAct, StaffCalled
 from gate.point.kiosk import KioskError
 from gate.point.model import LaneMode
 from gate.point.restart import RESTART_WHY
@@ -87,6 +87,20 @@ class DecisionPoint(PointCore):
                 lane.device.mode_changed(lane.mode)
             self.emit(ModeChanged(lane=lane_id, monotonic=self._loop.time(), mode=lane.mode, staff_mode=mode,
                                   reason=reason, by=by))  # fmt: skip
+
+    async def call_staff(self, lane_id: str, *, by: str) -> str:
+        """A visitor asks for staff at the lane: journaled (staff.called), a `StaffCalled` event for
+        the consoles, the amber lamp where wired. Returns the journal row's id."""
+        lane = self._running_lane(lane_id)
+        body = {"via": by, "mode": lane.mode.value}
+        record = functools.partial(self._engine.ledger.record_event, "staff.called", at=self._clock(), lane=lane_id,
+                                   body=body)  # fmt: skip
+        journal_id = await self._ledger(record)
+        log.info("lane %s: staff called (%s) journal=%s", lane_id, by, journal_id)
+        if lane.device is not None:
+            lane.device.staff_called()
+        self.emit(StaffCalled(lane=lane_id, monotonic=self._loop.time(), journal_id=journal_id))
+        return journal_id
 
     async def login(self, login: PinLogin | BadgeLogin) -> Actor:
         """Who a PIN or a staff badge logs in (LoginRefused if nobody); the PIN check never holds up a decision."""

@@ -9,6 +9,7 @@ cannot see the lamp (or the screen) can still tell green from red by ear:
 | deny      | red, 3 s         | two long beeps (2 x 400 ms)         |
 | attention | amber, 6 s       | three quick beeps (3 x 100 ms)      |
 | alarm     | red, 3 s         | one long tone (1.5 s)               |
+| call      | amber, 30 s      | none (a visitor called staff)       |
 
 While a pattern shows, its lamp replaces the steady picture; green also stays on for as long
 as an admitted passage is open. Patterns run as asyncio tasks and a new one cuts the last short.
@@ -41,6 +42,7 @@ ADMIT = Pattern("admit", "green", 2.0, ((0.15, 0.0),))
 DENY = Pattern("deny", "red", 3.0, ((0.4, 0.2), (0.4, 0.0)))
 ATTENTION = Pattern("attention", "amber", 6.0, ((0.1, 0.1), (0.1, 0.1), (0.1, 0.0)))
 ALARM = Pattern("alarm", "red", 3.0, ((1.5, 0.0),))
+CALL_STAFF = Pattern("call", "amber", 30.0, ())
 
 # The steady picture of each mode, when no pattern shows.
 STEADY: dict[LaneMode, frozenset[Lamp]] = {

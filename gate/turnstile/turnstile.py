@@ -168,6 +168,9 @@ class Turnstile:
     def refused(self, decision: Decision) -> None:
         self._signals.show(patterns.ATTENTION if decision.verdict is Verdict.ATTENTION else patterns.DENY)
 
+    def staff_called(self) -> None:
+        self._signals.show(patterns.CALL_STAFF)
+
     def let_one_through(self, direction: Direction) -> None:
         self._passages.add(Passage(direction, 1, 1, self._cfg.passage_timeout_s, None))
         self._signals.show(patterns.ADMIT)
