@@ -50,6 +50,7 @@ LAUNCH_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",  # as the kiosk launch (docs/install.md): sounds play untouched
 ]
 
 
