@@ -82,7 +82,8 @@ def override(
     log.info("override lane=%s decision=%s entitlement=%s redemption=%s by=%s", lane, decision_id,
              decision.entitlement_id or "-", redemption, by)  # fmt: skip
     flags = entitlement.flags if entitlement is not None else ()
-    return Outcome(decision, reference or None, redemption, flags, redemption), journal_id
+    language = holder.language if holder is not None else None
+    return Outcome(decision, reference or None, redemption, flags, redemption, language), journal_id
 
 
 def _readmit_check(engine: Engine, entitlement_id: str, zone: str, at: dt.datetime, within_s: float) -> None:

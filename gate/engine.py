@@ -41,6 +41,7 @@ class Outcome:
     redemption: str | None = None
     flags: tuple[Flag, ...] = ()  # of the entitlement decided on: the lane times an accessible passage longer
     decision_id: str | None = None  # the journal row that recorded the decision (an admit's: its redemption)
+    language: str | None = None  # the holder's preferred language, if the ledger has it (for the screens)
 
 
 class Engine:
@@ -154,7 +155,7 @@ class Engine:
                 redemption = self.ledger.hold(decision, lane=lane, reference=reference, at=at)
             else:
                 redemption = self.ledger.redeem(decision, lane=lane, reference=reference, at=at)
-            return Outcome(decision, outcome.reference, redemption, outcome.flags, redemption)
+            return replace(outcome, redemption=redemption, decision_id=redemption)
         event_id = self.ledger.refuse(decision, lane=lane, reference=reference, at=at, direction=direction)
         return replace(outcome, decision_id=event_id)
 
@@ -204,7 +205,7 @@ class Engine:
             reference, (entitlements, holder) = claim, self._entitlements(claim)
         decision = rules.decide(self.situation(entitlements, holder, lane, at, ask))
         flags = next((e.flags for e in entitlements if e.id == decision.entitlement_id), ())
-        return Outcome(decision, reference, flags=flags)
+        return Outcome(decision, reference, flags=flags, language=holder.language if holder is not None else None)
 
     def situation(
         self, entitlements: tuple[Entitlement, ...], holder: Holder | None, lane: Lane, at: dt.datetime, ask: Ask

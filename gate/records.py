@@ -219,6 +219,10 @@ class Holder(Record):
         max_length=200, description="Reduced on import to first name and initial."
     )
     photo: str | None = Field(default=None, max_length=256, description="An optional photo reference.")
+    language: str | None = Field(
+        default=None, max_length=16, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$",
+        description="The holder's preferred language (BCP 47: fr, pt-BR), so a screen can greet them in it.",
+    )  # fmt: skip
 
 
 class Product(Record):

@@ -26,7 +26,7 @@ from typing import Any, Literal, TypeAlias
 from pydantic import BaseModel, ConfigDict, Field
 
 from gate.config import GateConfig
-from gate.display.words import WORDS, Screen, verdict_word
+from gate.display.words import WORDS, Screen, kind_word, remains_words, show_words, verdict_word
 from gate.point.events import DecisionMade, PassageStep
 from gate.point.model import CLOSED_MODES, LaneMode, LaneStatus
 from gate.reasons import Verdict
@@ -91,6 +91,7 @@ def status_message(status: LaneStatus, config: GateConfig, *, language: Language
         "languages": list(LANGUAGES),
         **_mode_fields(status),
         "words": dict(WORDS[language]),
+        "translations": {lang: dict(WORDS[lang]) for lang in LANGUAGES},  # for the language switch
     }
 
 
@@ -107,23 +108,63 @@ def _mode_fields(status: LaneStatus) -> Message:
 def decision_message(
     event: DecisionMade, *, language: Language, tz: dt.tzinfo, currency: str | None, timing: Timing
 ) -> Message:
-    """A decision as the visitor screen shows it: the visitor's text, never the staff's."""
+    """A decision as the visitor screen shows it: the visitor's text, never the staff's.
+
+    Rendered in every language of the screen (`texts`), so a touch on the language switch
+    repaints it at once; `language` is the one to show first: the holder's preferred one when
+    the ledger has it and the screen speaks it, else the page's.
+    """
     decision = event.decision
+    shown = spoken(event.language) or language
+    texts = {lang: _texts(event, lang, tz, currency) for lang in LANGUAGES}
     return {
         "type": "decision",
         "decision_id": event.decision_id,
         "verdict": decision.verdict.value,
         "reason": decision.reason.value,
-        "word": verdict_word(decision.verdict, event.direction, language),
-        "text": text_at(decision, "visitor", at=event.at, tz=tz, language=language, currency=currency),
+        "word": texts[shown]["word"],
+        "text": texts[shown]["text"],
         "holder": decision.holder,  # first name and initial, as the decision has it
         "admitted": decision.admitted,
         "balance": decision.balance,
         "direction": event.direction,
         "redemption": event.redemption,
-        "language": language,
+        "language": shown,
+        "texts": texts,
         "display": timing.display(event),
     }
+
+
+def spoken(language: str | None) -> Language | None:
+    """The screen's language for a holder's preferred one (BCP 47: "fr-CA" is French), if it has it."""
+    if not language:
+        return None
+    primary = language.split("-", 1)[0].lower()
+    return next((lang for lang in LANGUAGES if lang == primary), None)
+
+
+def _texts(event: DecisionMade, language: Language, tz: dt.tzinfo, currency: str | None) -> Message:
+    """The word, the text and the details (what was admitted, what remains) in one language;
+    a detail the text already says is left out."""
+    decision = event.decision
+    text = text_at(decision, "visitor", at=event.at, tz=tz, language=language, currency=currency)
+    admitted = decision.verdict is Verdict.ADMIT and decision.admitted > 0
+    details: list[str] = []
+    if decision.holder and decision.holder not in text:
+        details.append(decision.holder)
+    if admitted:
+        persons = WORDS[language]["persons"].format(n=decision.admitted)
+        details.append(WORDS[language]["person"] if decision.admitted == 1 else persons)
+    kind = kind_word(decision.kind, language)
+    if kind is not None:
+        details.append(kind)
+    show = decision.params.get("show")
+    if isinstance(show, str) and show and show not in text:
+        details.append(show_words(show, language))
+    remains = remains_words(decision.kind, decision.balance, language, admitted=admitted)
+    if remains is not None and (decision.balance is None or str(decision.balance) not in text):
+        details.append(remains)
+    return {"word": verdict_word(decision.verdict, event.direction, language), "text": text, "details": details}
 
 
 def passage_message(event: PassageStep) -> Message:

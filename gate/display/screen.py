@@ -66,6 +66,7 @@ class Context:
     demo: bool = False  # the demo's page may "scan" a code by a click (never in a daemon)
     timing: Timing = field(default_factory=Timing)
     paints: deque[Paint] = field(default_factory=lambda: deque(maxlen=PAINTS_KEPT))
+    calls: dict[str, float] = field(default_factory=dict)  # lane -> loop time of its last "call staff"
 
     @property
     def tz(self) -> dt.tzinfo:

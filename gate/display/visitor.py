@@ -7,17 +7,21 @@ and starts over.
 
 What a page sends back is allow-listed (`painted`, `call_staff`); anything else is dropped.
 Paint reports are logged at DEBUG and kept for the screen benchmark (`Context.paints`).
+"Call staff" goes to the point (`call_staff`: the consoles' banner, the amber lamp, the
+journal) once per `CALL_REPEAT_S` per lane, however often it is touched; every touch is
+answered `called`, so the visitor sees that staff know.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Annotated, Any, ClassVar, TypeAlias
+from typing import Annotated, Any, ClassVar, Literal, TypeAlias
 
 from pydantic import BaseModel, Field, TypeAdapter
 
 from gate.display.messages import (
+    Inbound,
     Message,
     Painted,
     decision_message,
@@ -26,13 +30,20 @@ from gate.display.messages import (
     status_message,
 )
 from gate.display.screen import Context, Page, Paint, Screen
+from gate.errors import GateError
 from gate.point.events import DecisionMade, Event, Missed, ModeChanged, PassageStep
 
 log = logging.getLogger("gate.display")
 
 SENT_KEPT = 64  # decisions a connection remembers sending, to accept their paint reports
+CALL_REPEAT_S = 30.0  # a lane's "call staff" touched again within this long calls nobody new
 
-VisitorInbound: TypeAlias = Painted
+
+class CallStaff(Inbound):
+    type: Literal["call_staff"]
+
+
+VisitorInbound: TypeAlias = Painted | CallStaff
 _INBOUND: TypeAdapter[VisitorInbound] = TypeAdapter(Annotated[VisitorInbound, Field(discriminator="type")])
 
 
@@ -81,6 +92,20 @@ class VisitorScreen(Screen):
     async def received(self, message: BaseModel) -> None:
         if isinstance(message, Painted):
             self._painted(message)
+        elif isinstance(message, CallStaff):
+            await self._call_staff()
+
+    async def _call_staff(self) -> None:
+        now = asyncio.get_running_loop().time()
+        last = self.context.calls.get(self.lane)
+        if last is None or now - last >= CALL_REPEAT_S:
+            try:
+                self.point.call_staff(self.lane, via=f"visitor-screen-{self.page.number}")
+            except GateError as exc:  # the lane is stopping: its page is about to say out of order
+                log.warning("display %s: call staff not passed on: %s", self.lane, exc)
+                return
+            self.context.calls[self.lane] = now
+        await self.page.send({"type": "called"})
 
     def _painted(self, report: Painted) -> None:
         queued = self._sent.pop(report.decision_id, None)

@@ -22,6 +22,7 @@ WordKey: TypeAlias = Literal[
     "scan", "hold", "formats", "out_of_order", "free", "emergency", "starting",
     "person", "persons", "left", "lane", "entry", "exit",
     "mode_normal", "mode_free", "mode_emergency", "mode_closed",
+    "language", "call_staff", "staff_called", "wait_for_staff",
 ]  # fmt: skip
 
 WORDS: Mapping[Language, Mapping[WordKey, str]] = {
@@ -43,6 +44,10 @@ WORDS: Mapping[Language, Mapping[WordKey, str]] = {
         "mode_free": "Free passage",
         "mode_emergency": "Emergency",
         "mode_closed": "Out of order",
+        "language": "English",
+        "call_staff": "Call staff",
+        "staff_called": "Staff are on their way",
+        "wait_for_staff": "Please wait for staff",
     },
     "fr": {
         "scan": "Scannez votre billet ou votre carte de membre",
@@ -62,6 +67,10 @@ WORDS: Mapping[Language, Mapping[WordKey, str]] = {
         "mode_free": "Passage libre",
         "mode_emergency": "Urgence",
         "mode_closed": "Hors service",
+        "language": "Français",
+        "call_staff": "Appeler le personnel",
+        "staff_called": "Le personnel arrive",
+        "wait_for_staff": "Veuillez attendre le personnel",
     },
     "de": {
         "scan": "Scannen Sie Ihr Ticket oder Ihre Mitgliedskarte",
@@ -81,6 +90,10 @@ WORDS: Mapping[Language, Mapping[WordKey, str]] = {
         "mode_free": "Freier Durchgang",
         "mode_emergency": "Notfall",
         "mode_closed": "Außer Betrieb",
+        "language": "Deutsch",
+        "call_staff": "Personal rufen",
+        "staff_called": "Das Personal kommt",
+        "wait_for_staff": "Bitte warten Sie auf das Personal",
     },
 }
 
@@ -99,3 +112,44 @@ def verdict_word(verdict: Verdict, direction: Direction, language: Language) -> 
     if verdict is Verdict.ADMIT:
         return _ADMIT[language][direction]
     return _DENY[language] if verdict is Verdict.DENY else _ATTENTION[language]
+
+
+# What a result says it admitted and what remains, beside the decision's text.
+_KINDS: Mapping[Language, Mapping[str, str]] = {
+    "en": {"ticket": "Ticket", "membership": "Membership", "credit_membership": "Credit membership",
+           "subscription": "Subscription", "reservation": "Reservation", "voucher": "Voucher"},
+    "fr": {"ticket": "Billet", "membership": "Adhésion", "credit_membership": "Carte à crédits",
+           "subscription": "Abonnement", "reservation": "Réservation", "voucher": "Bon"},
+    "de": {"ticket": "Ticket", "membership": "Mitgliedschaft", "credit_membership": "Guthabenkarte",
+           "subscription": "Abonnement", "reservation": "Reservierung", "voucher": "Gutschein"},
+}  # fmt: skip
+_REMAINS: Mapping[Language, Mapping[str, str]] = {
+    "en": {"credits": "Credits left: {n}", "seats": "Seats left for this show: {n}", "visits": "Visits left: {n}",
+           "voucher_used": "Voucher used", "left": "Left: {n}"},
+    "fr": {"credits": "Crédits restants : {n}", "seats": "Places restantes pour ce spectacle : {n}",
+           "visits": "Visites restantes : {n}", "voucher_used": "Bon utilisé", "left": "Restant : {n}"},
+    "de": {"credits": "Verbleibendes Guthaben: {n}", "seats": "Verbleibende Plätze für diese Vorstellung: {n}",
+           "visits": "Verbleibende Besuche: {n}", "voucher_used": "Gutschein eingelöst", "left": "Übrig: {n}"},
+}  # fmt: skip
+_SHOW: Mapping[Language, str] = {"en": "Show: {show}", "fr": "Spectacle : {show}", "de": "Vorstellung: {show}"}
+
+
+def kind_word(kind: str | None, language: Language) -> str | None:
+    """What was read, in the visitor's words (Ticket, Membership...), or None for an unknown kind."""
+    return _KINDS[language].get(kind or "")
+
+
+def show_words(show: str, language: Language) -> str:
+    return _SHOW[language].format(show=show)
+
+
+def remains_words(kind: str | None, balance: int | None, language: Language, *, admitted: bool) -> str | None:
+    """What is left after this use: credits, seats for this show, visits; "Voucher used" once a
+    voucher has opened the lane."""
+    words = _REMAINS[language]
+    if kind == "voucher" and admitted:
+        return words["voucher_used"]
+    if balance is None:
+        return None
+    key = {"credit_membership": "credits", "subscription": "seats", "membership": "visits"}.get(kind or "", "left")
+    return words[key].format(n=balance)

@@ -301,6 +301,7 @@ class PointCore:
             self.events.emit(DecisionMade(
                 lane=state.id, monotonic=self._loop.time(), at=at, direction=direction, decision=decision,
                 decision_id=outcome.decision_id, redemption=outcome.redemption, reference=outcome.reference,
+                language=outcome.language,
             ))  # fmt: skip
 
     # --- kiosk sessions (gate.point.kiosk) ----------------------------------------------------------

@@ -42,6 +42,7 @@ class DecisionMade:
     decision_id: str | None
     redemption: str | None  # the held redemption of an admit
     reference: str | None  # the code's normalised reference (none for a signed or unreadable read)
+    language: str | None = None  # the holder's preferred language: a screen shows the result in it
 
 
 PassageStepName: TypeAlias = Literal["unlocked", "passed", "committed", "released", "failed", "open_once"]
@@ -138,12 +139,12 @@ class StaffLogin:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StaffCalled:
-    """A visitor touched "Call staff" on the lane's screen: journaled (`journal_id`); the console
-    shows a banner, the lane's amber lamp lights where one is wired."""
+    """A visitor touched "Call staff" on the lane's screen (`via`: which one): the console shows a
+    banner, the lane's amber lamp lights where one is wired; journaled as staff.called."""
 
     lane: str
     monotonic: float
-    journal_id: str
+    via: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

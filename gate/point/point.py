@@ -88,19 +88,16 @@ class DecisionPoint(PointCore):
             self.emit(ModeChanged(lane=lane_id, monotonic=self._loop.time(), mode=lane.mode, staff_mode=mode,
                                   reason=reason, by=by))  # fmt: skip
 
-    async def call_staff(self, lane_id: str, *, by: str) -> str:
-        """A visitor asks for staff at the lane: journaled (staff.called), a `StaffCalled` event for
-        the consoles, the amber lamp where wired. Returns the journal row's id."""
+    def call_staff(self, lane_id: str, *, via: str) -> None:
+        """A visitor asks for staff at the lane: a `StaffCalled` event for the consoles and the
+        amber lamp where wired, at once; journaled (staff.called) in the background, kept through
+        a storage fault like a fire alarm's row."""
         lane = self._running_lane(lane_id)
-        body = {"via": by, "mode": lane.mode.value}
-        record = functools.partial(self._engine.ledger.record_event, "staff.called", at=self._clock(), lane=lane_id,
-                                   body=body)  # fmt: skip
-        journal_id = await self._ledger(record)
-        log.info("lane %s: staff called (%s) journal=%s", lane_id, by, journal_id)
+        log.info("lane %s: staff called via %s", lane_id, via)
         if lane.device is not None:
             lane.device.staff_called()
-        self.emit(StaffCalled(lane=lane_id, monotonic=self._loop.time(), journal_id=journal_id))
-        return journal_id
+        self.emit(StaffCalled(lane=lane_id, monotonic=self._loop.time(), via=via))
+        self._journal_later("staff.called", lane_id, {"via": via, "mode": lane.mode.value})
 
     async def login(self, login: PinLogin | BadgeLogin) -> Actor:
         """Who a PIN or a staff badge logs in (LoginRefused if nobody); the PIN check never holds up a decision."""

@@ -80,9 +80,9 @@ def _partial(a: Args, staff: bool) -> str:
     missing = None
     if rest is not None:
         missing = f"{counted(a, rest, 'Ticket fehlt', 'Tickets fehlen')}"
-    if not staff:
-        return then(f"Einlass für {a.num(admitted)} — {missing or 'für die anderen fehlen Tickets'}", _to_pay(a), ", ")
     counts = f"{a.num(admitted)} von {a.num(asked)}" if asked is not None else a.num(admitted)
+    if not staff:
+        return then(f"Einlass für {counts} — {missing or 'für die anderen fehlen Tickets'}", _to_pay(a), ", ")
     return then(then(f"Teilweise: {counts} eingelassen", missing, "; "), _to_pay(a), "; ")
 
 

@@ -78,12 +78,13 @@ def _admitted(a: Args) -> str:
 def _need(a: Args, rest: int | None) -> str:
     if rest is None:
         return "the others need tickets"
-    return f"{a.num(rest)} more needs a ticket" if rest == 1 else f"{a.num(rest)} more need tickets"
+    return f"{a.num(rest)} needs a ticket" if rest == 1 else f"{a.num(rest)} need tickets"
 
 
 def _partial(a: Args) -> str:
-    admitted, _, rest = partial_counts(a)
-    return then(f"{a.num(admitted)} may enter — {_need(a, rest)}", _to_pay(a), ", ")
+    admitted, asked, rest = partial_counts(a)
+    head = f"{a.num(admitted)} of {a.num(asked)}" if asked is not None else a.num(admitted)
+    return then(f"{head} may enter — {_need(a, rest)}", _to_pay(a), ", ")
 
 
 def _partial_staff(a: Args) -> str:

@@ -88,7 +88,8 @@ def _partial(a: Args, staff: bool) -> str:
     missing = f"il manque {counted(a, rest, 'billet', 'billets')}" if rest is not None else None
     if not staff:
         others = "les autres ont besoin d'un billet"
-        return then(f"Entrée pour {a.num(admitted)} — {missing or others}", _to_pay(a), ", ")
+        counts = f"{a.num(admitted)} sur {a.num(asked)}" if asked is not None else a.num(admitted)
+        return then(f"Entrée pour {counts} — {missing or others}", _to_pay(a), ", ")
     head = f"Partiel : {a.num(admitted)} admis" + (f" sur {a.num(asked)}" if asked is not None else "")
     return then(then(head, missing, " ; "), _to_pay(a), " ; ")
 

@@ -45,11 +45,18 @@ def test_a_refusal_is_the_visitor_text_in_the_language_asked_for_a_few_seconds()
     visitor = render(decision, audience="visitor", language="fr", tz=PARIS, now=NOON)
     assert visitor == "Valable à partir de 14:00"
     assert visitor != render(decision, audience="staff", language="fr", tz=PARIS, now=NOON)
+    texts = message.pop("texts")
     assert message == {
         "type": "decision", "decision_id": "d-1", "verdict": "deny", "reason": "not_yet_valid", "word": "Stop",
         "text": visitor, "holder": "Marie D.", "admitted": 0, "balance": None, "direction": "entry",
         "redemption": None, "language": "fr", "display": {"until": "time", "ms": 5000},
     }  # fmt: skip
+    # Every language of the screen, so a touch on the switch repaints it at once.
+    assert texts == {
+        "fr": {"word": "Stop", "text": visitor, "details": ["Marie D."]},
+        "en": {"word": "Stop", "text": "Valid from 14:00", "details": ["Marie D."]},
+        "de": {"word": "Stopp", "text": "Gültig ab 14:00", "details": ["Marie D."]},
+    }
 
 
 @asynccontextmanager
@@ -164,21 +171,26 @@ def test_every_colour_pair_of_the_page_passes_wcag_aa() -> None:
     css = (STATIC / "visitor.css").read_text()
     colours = dict(re.findall(r"--([a-z]+-[bf]g):\s*(#[0-9a-f]{6});", css))
     pairs = {name.removesuffix("-bg") for name in colours if name.endswith("-bg")}
-    assert pairs == {"idle", "admit", "deny", "attention", "notice", "bar"}
+    assert pairs == {"idle", "admit", "deny", "attention", "notice", "bar", "button"}
     for name in pairs:
         light, dark = sorted((_luminance(colours[f"{name}-bg"]), _luminance(colours[f"{name}-fg"])), reverse=True)
         assert (light + 0.05) / (dark + 0.05) >= 4.5, name
 
 
-def test_the_page_has_no_inline_script_and_no_outside_resource() -> None:
-    for name in ("visitor.html", "start.html"):
-        html = (STATIC / name).read_text()
-        assert re.findall(r"<script[^>]*>", html) == [f'<script src="{"/static/" if name == "visitor.html" else ""}'
-                                                      f'{name.replace(".html", ".js")}" defer>']  # fmt: skip
-        assert not re.search(r"<[^>]*\s(style|on[a-z]+)=", html), name  # no inline style or handler
-    for name in ("visitor.html", "start.html", "visitor.css", "visitor.js", "start.js"):
-        text = (STATIC / name).read_text()
-        assert not re.search(r"https?://(?!127\.0\.0\.1)", text), name  # no CDN, no web font
+def test_the_pages_have_no_inline_script_and_no_outside_resource() -> None:
+    pages = sorted(STATIC.glob("*.html"))
+    assert {"visitor.html", "start.html"} <= {p.name for p in pages}
+    for page in pages:
+        html = page.read_text()
+        scripts = re.findall(r"<script([^>]*)>(.*?)</script>", html, flags=re.S)
+        assert scripts, page.name
+        for attributes, body in scripts:
+            source = re.fullmatch(r' src="(?:/static/)?([a-z_-]+\.js)" defer', attributes)
+            assert source and (STATIC / source.group(1)).is_file() and not body.strip(), (page.name, attributes)
+        assert not re.search(r"<[^>]*\s(style|on[a-z]+)=", html), page.name  # no inline style or handler
+    for path in STATIC.iterdir():
+        text = path.read_text()
+        assert not re.search(r"https?://(?!127\.0\.0\.1)", text), path.name  # no CDN, no web font
 
 
 def test_the_display_section() -> None:

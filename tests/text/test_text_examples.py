@@ -101,16 +101,16 @@ VISITOR: list[tuple[Reason, dict[str, Param], str, str, str]] = [
     (
         Reason.PARTIAL,
         {"admitted": 2, "asked": 3, "need_tickets": 1},
-        "2 may enter — 1 more needs a ticket",
-        "Entrée pour 2 — il manque 1 billet",
-        "Einlass für 2 — 1 Ticket fehlt",
+        "2 of 3 may enter — 1 needs a ticket",
+        "Entrée pour 2 sur 3 — il manque 1 billet",
+        "Einlass für 2 von 3 — 1 Ticket fehlt",
     ),
     (
         Reason.PARTIAL,
         {"admitted": 2, "asked": 5},
-        "2 may enter — 3 more need tickets",
-        "Entrée pour 2 — il manque 3 billets",
-        "Einlass für 2 — 3 Tickets fehlen",
+        "2 of 5 may enter — 3 need tickets",
+        "Entrée pour 2 sur 5 — il manque 3 billets",
+        "Einlass für 2 von 5 — 3 Tickets fehlen",
     ),
     (
         Reason.UNPAID,

@@ -5,6 +5,11 @@
 // stays past its display time: an admit until its passage ends (plus a moment), a refusal a
 // few seconds, an attention verdict until the next decision (each capped by the daemon's
 // `display.ms`). Each result's paint delay goes back to the daemon ("painted").
+//
+// A touch on a language repaints the screen in it (a result comes in every language); a
+// result shows first in the holder's own language when the ledger has it. Back at idle after
+// a result, or after a while untouched, the lane's own language returns. "Call staff" asks
+// the daemon (journaled there), which answers "called".
 "use strict";
 
 (() => {
@@ -12,6 +17,8 @@
   const DEAD_MS = 5000;
   const BACKOFF_MS = [1000, 2000, 4000, 8000];
   const TICK_MS = 100;
+  const CHOSEN_MS = 30000; // a language touched with no read after it: the lane's own returns
+  const CALLED_MS = 10000; // "staff are on their way" stays this long
   const OUT_OF_ORDER = "Out of order — please use another lane";
 
   // Which panel each screen shows.
@@ -24,7 +31,9 @@
 
   const $ = (id) => document.getElementById(id);
   const screen = $("screen");
-  const language = new URLSearchParams(location.search).get("lang");
+  const query = new URLSearchParams(location.search);
+  const language = query.get("lang");
+  const laneAsked = query.get("lane");
 
   let socket = null;
   let connected = false; // a status arrived on this socket
@@ -33,9 +42,14 @@
   let attempts = 0;
   let retry = 0;
   let words = {};
+  let translations = {};
+  let lang = null; // the language on screen
+  let home = null; // the lane's own (the page's), as the daemon says
+  let chosen = 0; // performance.now() of the last language touch; 0: none since the last result
+  let calledUntil = 0;
   let status = null;
   let laneScreen = "starting"; // normal, free, emergency or closed, as the daemon says
-  let shown = null; // the result on screen: {id, redemption, until, passage, linger}
+  let shown = null; // the result on screen: {id, redemption, until, passage, linger, message}
   let clockFormat = null;
 
   function setScreen(name) {
@@ -43,6 +57,7 @@
     for (const panel of ["idle", "result", "notice"]) {
       $(panel).hidden = PANELS[name] !== panel;
     }
+    $("touch").hidden = !connected || name === "offline" || name === "starting";
     bar();
   }
 
@@ -70,22 +85,60 @@
 
   function onStatus(message) {
     status = message;
-    words = message.words || {};
+    translations = message.translations || { [message.language]: message.words || {} };
+    home = message.language;
     connected = true;
     attempts = 0;
-    document.documentElement.lang = message.language;
+    laneScreen = message.screen;
+    languageButtons();
+    speak(chosen ? lang : home);
+    idle(); // a status starts over: whatever was shown may have ended meanwhile
+  }
+
+  // --- languages --------------------------------------------------------------------------------
+
+  function languageButtons() {
+    const group = $("languages");
+    group.replaceChildren();
+    for (const code of (status && status.languages) || []) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.lang = code;
+      button.dataset.language = code;
+      button.textContent = (translations[code] && translations[code].language) || code;
+      button.addEventListener("click", () => { chosen = performance.now(); speak(code); });
+      group.append(button);
+    }
+  }
+
+  function speak(code) {
+    lang = translations[code] ? code : home;
+    words = translations[lang] || {};
+    document.documentElement.lang = lang || "en";
     for (const id of ["scan", "hold", "formats"]) {
       if (words[id]) $(id).textContent = words[id];
     }
+    for (const button of $("languages").children) {
+      button.setAttribute("aria-pressed", String(button.dataset.language === lang));
+    }
+    $("languages").setAttribute("aria-label", words.language || "Language");
+    $("call").textContent = words.call_staff || "Call staff";
+    $("called").textContent = words.staff_called || "";
     try {
-      clockFormat = new Intl.DateTimeFormat(message.language, {
-        hour: "2-digit", minute: "2-digit", timeZone: message.timezone,
+      clockFormat = new Intl.DateTimeFormat(lang, {
+        hour: "2-digit", minute: "2-digit", timeZone: status && status.timezone,
       });
     } catch (error) {
-      clockFormat = new Intl.DateTimeFormat(message.language, { hour: "2-digit", minute: "2-digit" });
+      clockFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
     }
-    laneScreen = message.screen;
-    idle(); // a status starts over: whatever was shown may have ended meanwhile
+    if (shown) paint(shown.message);
+    if (!shown && PANELS[screen.dataset.screen] === "notice") idle();
+    bar();
+  }
+
+  function backHome() {
+    chosen = 0;
+    if (lang !== home) speak(home);
   }
 
   function onMode(message) {
@@ -103,29 +156,36 @@
       until: at + display.ms,
       passage: display.until === "passage",
       linger: display.linger_ms || 0,
+      message,
     };
-    $("word").textContent = message.word;
-    $("text").textContent = message.text;
-    // The masked name and the counts, unless the text says them already.
-    const holder = message.holder || "";
-    $("holder").textContent = holder && !message.text.includes(holder) ? holder : "";
-    let count = "";
-    const many = message.admitted > 1;
-    if (message.verdict === "admit" && message.admitted > 0 && words.person
-        && !(many && message.text.includes(String(message.admitted)))) {
-      count = many ? words.persons.replace("{n}", message.admitted) : words.person;
-    }
-    $("count").textContent = count;
-    const balance = message.balance;
-    const said = balance !== null && balance !== undefined && message.text.includes(String(balance));
-    $("balance").textContent = balance === null || balance === undefined || said || !words.left
-      ? "" : words.left.replace("{n}", balance);
+    // A visitor who touched a language keeps it; else the holder's own, else the lane's.
+    const first = chosen ? lang : message.language;
+    if (first !== lang) speak(first); else paint(message);
     setScreen(message.verdict);
+    window.gateSound(message.verdict);
     if (message.decision_id) {
       requestAnimationFrame(() => {
         send({ type: "painted", decision_id: message.decision_id, ms: performance.now() - at });
       });
     }
+  }
+
+  function paint(message) {
+    const texts = (message.texts && message.texts[lang]) || message;
+    $("word").textContent = texts.word;
+    $("text").textContent = texts.text;
+    const items = (texts.details || []).map((detail) => {
+      const item = document.createElement("li");
+      item.textContent = detail;
+      return item;
+    });
+    $("details").replaceChildren(...items);
+  }
+
+  function onCalled() {
+    calledUntil = performance.now() + CALLED_MS;
+    $("called").hidden = false;
+    $("call").disabled = true;
   }
 
   function onPassage(message, at) {
@@ -148,6 +208,7 @@
       case "mode": onMode(message); break;
       case "decision": if (connected) onDecision(message, at); break;
       case "passage": onPassage(message, at); break;
+      case "called": onCalled(); break;
       default: break; // pong, or something newer than this page
     }
   }
@@ -161,7 +222,9 @@
   function connect() {
     const url = new URL("/ws", location.href);
     url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
+    url.searchParams.set("screen", "visitor");
     if (language) url.searchParams.set("lang", language);
+    if (laneAsked) url.searchParams.set("lane", laneAsked);
     heard = performance.now();
     connected = false;
     socket = new WebSocket(url);
@@ -207,9 +270,20 @@
       send({ type: "ping" });
     }
     if (socket && now - heard > DEAD_MS) drop(); // no answer (or no connection) for 5 s
-    if (shown && now >= shown.until) idle();
+    if (shown && now >= shown.until) {
+      idle();
+      backHome(); // the next visitor starts in the lane's own language
+    }
+    if (chosen && !shown && now - chosen > CHOSEN_MS) backHome();
+    if (calledUntil && now >= calledUntil) {
+      calledUntil = 0;
+      $("called").hidden = true;
+      $("call").disabled = false;
+    }
     clock();
   }
+
+  $("call").addEventListener("click", () => send({ type: "call_staff" }));
 
   clock();
   connect();
