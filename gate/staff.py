@@ -139,7 +139,11 @@ def verify_pin(stored: str, pin: str) -> bool:
 
 
 class PinLockout:
-    """After `attempts` wrong PINs in a row for one staff id, that id is locked for `seconds`.
+    """After `attempts` wrong PINs in a row for one key, that key is locked for `seconds`.
+
+    The key is what the caller counts: a staff id, or one key for a whole device (the
+    decision point's `StaffDesk` counts every wrong PIN typed on the device together, so
+    trying many staff ids does not multiply the attempts).
 
     Pure bookkeeping in memory, on the monotonic clock (a wall-clock jump must neither unlock
     nor lock anyone). Ids that do not exist count like any other, so a locked id tells nobody
@@ -220,6 +224,13 @@ class PinCheck(enum.StrEnum):
     LOCKED = "locked"
 
 
+def pin_matches(stored: str | None, pin: str) -> bool:
+    """Whether `pin` is the PIN of `stored`, a usable hash (None: unknown id, badge only or
+    expired, which the caller knows from the ledger). None costs one derivation too, so the
+    time taken says nothing about whether the id exists. PinHashError for a malformed `stored`."""
+    return verify_pin(_NOBODY if stored is None else stored, pin) and stored is not None
+
+
 def check_pin(stored: str | None, staff_id: str, pin: str, lockout: PinLockout) -> tuple[PinCheck, float]:
     """A PIN login for `staff_id`, whose usable hash is `stored` (None: unknown id, badge
     only or expired, which the caller knows from the ledger). Returns the verdict and, when
@@ -227,7 +238,7 @@ def check_pin(stored: str | None, staff_id: str, pin: str, lockout: PinLockout) 
     `stored` (the ledger refuses those on import, so only a damaged file has one)."""
     if (left := lockout.remaining(staff_id)) > 0:
         return PinCheck.LOCKED, left
-    right = verify_pin(_NOBODY if stored is None else stored, pin) and stored is not None
+    right = pin_matches(stored, pin)
     if right:
         lockout.succeeded(staff_id)
         return PinCheck.OK, 0.0

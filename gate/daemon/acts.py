@@ -32,6 +32,7 @@ from gate.point.commands import (
     SimulateAlarm,
     SimulateFireLoop,
     SimulatePassage,
+    TypeReference,
     Void,
 )
 from gate.turnstile import Turnstile
@@ -64,6 +65,9 @@ async def execute(point: DecisionPoint, lane: str, turnstile: Turnstile | None, 
         return {"decided": _decided(outcome)}
     if isinstance(command, ConfirmAttention):
         outcome = await point.confirm_attention(lane, command.decision, reason=command.reason, by=by)
+        return {"decided": _decided(outcome)}
+    if isinstance(command, TypeReference):
+        outcome = await point.typed(lane, command.reference, direction=command.direction, by=by)
         return {"decided": _decided(outcome)}
     if isinstance(command, Void):
         voided = await point.void(lane, command.redemption, reason=command.reason, by=by)

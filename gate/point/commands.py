@@ -7,8 +7,8 @@ sessions. Each command says which audiences may send it:
 - visitor screen: nothing here but display preferences (the screens issue adds them);
 - kiosk user: the kiosk commands, for the session of the code read at that kiosk only
   (no typed references, so nobody pages through other people's balances);
-- steward: open once, confirm an attention verdict, look up a typed reference, and the
-  kiosk commands;
+- steward: open once, confirm an attention verdict, look up a typed reference, decide a
+  typed reference as a read (a code the reader cannot read), and the kiosk commands;
 - supervisor: also override a refusal, void a redemption, the lane's mode and the
   occupancy correction;
 - hub: signed remote commands (the sync issue).
@@ -119,6 +119,15 @@ class Void(Command):
     audiences = SUPERVISORS
 
 
+class TypeReference(Command):
+    op: Literal["typed"] = Field(
+        description="Decide a code staff type for a visitor whose code cannot be read, as if read at the lane."
+    )
+    reference: str = Field(min_length=1, max_length=512, description="The code, as printed.")
+    direction: Direction = Field(default="entry", description="entry or exit.")
+    audiences = STAFF
+
+
 class KioskSession(Command):
     op: Literal["kiosk_session"] = Field(description="The kiosk's open session, with what its codes can do.")
     audiences = AT_A_KIOSK
@@ -175,6 +184,7 @@ AnyCommand = (
     | Override
     | ConfirmAttention
     | Void
+    | TypeReference
     | KioskSession
     | KioskChoose
     | KioskConfirm

@@ -22,6 +22,7 @@ from gate import acts
 from gate.acts import ActRefused, NeedsConfirmation
 from gate.cache import LedgerError
 from gate.cache.voids import Voided
+from gate.credentials import badge_of
 from gate.decision import Ask
 from gate.engine import Outcome, log_decision
 from gate.point import modes
@@ -34,6 +35,7 @@ from gate.point.restart import RESTART_WHY
 from gate.point.staff import LoginRefused, LookupResult, StaffSession
 from gate.point.state import LaneRefused, LaneState, PointStopped
 from gate.records import Direction
+from gate.scanner.read import Read
 
 log = logging.getLogger("gate.point")
 
@@ -99,9 +101,44 @@ class DecisionPoint(PointCore):
         self.emit(StaffCalled(lane=lane_id, monotonic=self._loop.time(), via=via))
         self._journal_later("staff.called", lane_id, {"via": via, "mode": lane.mode.value})
 
-    async def login(self, login: PinLogin | BadgeLogin) -> Actor:
-        """Who a PIN or a staff badge logs in (LoginRefused if nobody); the PIN check never holds up a decision."""
-        return await self._desk.login(login)
+    async def login(self, login: PinLogin | BadgeLogin, *, lane: str | None = None) -> Actor:
+        """Who a PIN or a staff badge logs in (LoginRefused if nobody); the PIN check never holds up a decision.
+
+        A refused PIN is journaled at `lane` (default: the point's only lane), whoever asked:
+        the console or the control socket. Wrong PINs lock PIN entry on the whole device."""
+        if lane is None and len(self._lanes) == 1:
+            lane = next(iter(self._lanes))
+        return await self._desk.login(login, lane=lane)
+
+    def pin_locked(self) -> float:
+        """Seconds PIN entry stays locked on this device after too many wrong PINs (0.0: open)."""
+        return self._desk.pin_locked()
+
+    async def typed(self, lane_id: str, reference: str, *, direction: Direction = "entry", by: str) -> Outcome:
+        """A code staff type for a visitor whose code cannot be read: decided as a read at the lane,
+        the same road (mode, storage, attention, the turnstile), then journaled as `staff.typed`
+        naming that decision and who typed it."""
+        lane = self._running_lane(lane_id)
+        if lane.kiosk:
+            raise LaneRefused(f"lane {lane_id} is a kiosk: a code is typed on the kiosk's own screen")
+        if badge_of(reference) is not None:
+            raise ActRefused("a staff badge logs in at a reader; it is never typed as a visitor's code")
+        outcome = await self.decide(Read(reference, None, "typed", direction), lane=lane_id)
+        if not isinstance(outcome, Outcome):  # decide() reads a badge as a login; none is typed (above)
+            raise ActRefused("a staff badge is never typed")
+        decision = outcome.decision
+        body = {"decision": outcome.decision_id, "reference": outcome.reference, "direction": direction, "staff": by,
+                "verdict": decision.verdict.value, "redemption": outcome.redemption}  # fmt: skip
+        record = functools.partial(
+            self._engine.ledger.record_event, "staff.typed", at=self._clock(), lane=lane_id,
+            entitlement_id=decision.entitlement_id, reason=decision.reason.value, body=body,
+        )  # fmt: skip
+        written: list[str] = []
+        # In a storage fault the row is kept and written with the lane's other kept writes.
+        await self._write_or_keep(f"staff.typed at lane {lane_id}", lambda: written.append(record()))
+        log.info("lane %s: typed reference decided %s %s by %s", lane_id, decision.verdict, decision.reason, by)
+        self._act(lane_id, "staff.typed", by, "", written[0] if written else "", outcome.decision_id)
+        return outcome
 
     async def lookup(self, lane_id: str, reference: str, *, by: str) -> LookupResult:
         """A code's status, validity, balance and recent uses: consumes nothing, journaled as a lookup."""

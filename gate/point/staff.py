@@ -9,6 +9,13 @@ A staff badge read at a lane's reader is a login too (`badge_read`): journaled a
 `staff.login` (or `staff.login_refused`), on a closed lane as well, it opens a staff session
 at that lane for `[staff] session_s`.
 
+Wrong PINs count for the whole device, whatever staff id was typed: `[staff] pin_attempts`
+in a row lock PIN entry on the device for `pin_lockout_s` (a badge still logs in). Each
+refused PIN is journaled (`staff.login_refused`, via "pin", with the staff id typed and
+never the digits), and so is the lock (`staff.pin_lockout`). The optional break-glass PIN
+(`[staff] break_glass_pin`, typed with the staff id `break-glass`) logs in a supervisor
+named `break-glass`, journaled as `staff.login` via "break_glass".
+
 The acts here (lookup, occupancy correction) are journaled with who did them and why.
 """
 
@@ -16,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -28,17 +36,25 @@ from gate.engine import Engine, Outcome
 from gate.errors import GateError
 from gate.point.commands import Actor, Audience, BadgeLogin, PinLogin
 from gate.records import Direction, Entitlement
-from gate.staff import PinCheck, PinLockout, check_pin
+from gate.staff import PinLockout, pin_matches
 
 log = logging.getLogger("gate.point")
 
 _T = TypeVar("_T")
 Run: TypeAlias = Callable[[Callable[[], _T]], Awaitable[_T]]
 RECENT_USES = 10
+DEVICE = "device"  # the PIN lockout's one key: every wrong PIN on the device counts together
+BREAK_GLASS = "break-glass"  # the staff id typed with the break-glass PIN (never a staff record's)
 
 
 class LoginRefused(GateError, PermissionError):
-    """A PIN or badge that does not log anybody in; the message never says whether the id exists."""
+    """A PIN or badge that does not log anybody in; the message never says whether the id exists.
+
+    `locked_s`: how long PIN entry stays locked on this device (0.0: not locked)."""
+
+    def __init__(self, message: str, *, locked_s: float = 0.0) -> None:
+        super().__init__(message)
+        self.locked_s = locked_s
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +90,10 @@ class LookupResult:
     journal_id: str
 
 
+def _locked(seconds: float) -> str:
+    return f"too many wrong PINs: PIN entry is locked for {seconds:.0f} s (a staff badge still logs in)"
+
+
 class StaffDesk:
     """Logins and the staff acts that are not about a turnstile, for one decision point."""
 
@@ -81,9 +101,15 @@ class StaffDesk:
         self._engine = engine
         self._run = run
         self._clock = clock
-        self.lockout = PinLockout()
+        limits = engine.config.staff
+        self.lockout = PinLockout(attempts=limits.pin_attempts, seconds=limits.pin_lockout_s)
 
-    async def login(self, login: PinLogin | BadgeLogin) -> Actor:
+    def pin_locked(self) -> float:
+        """Seconds PIN entry stays locked on this device (0.0: PINs may be typed)."""
+        return self.lockout.remaining(DEVICE)
+
+    async def login(self, login: PinLogin | BadgeLogin, *, lane: str | None = None) -> Actor:
+        """Who logs in (LoginRefused if nobody); a refused PIN and a lock are journaled at `lane`."""
         at = self._clock()
         if isinstance(login, BadgeLogin):
             try:
@@ -92,17 +118,54 @@ class StaffDesk:
                 log.info("badge login refused reason=%s", exc.reason)
                 raise LoginRefused(f"badge refused: {exc.reason.value}") from None
             return Actor(Audience(badge.role), f"badge:{badge.credential_id}")
-        staff = await self._run(lambda: self._engine.ledger.staff(login.staff))
-        usable = staff is not None and staff.pin is not None and staff.valid_at(at)
-        stored = staff.pin if usable and staff is not None else None
-        verdict, left = await asyncio.to_thread(check_pin, stored, login.staff, login.pin, self.lockout)
-        if verdict is PinCheck.LOCKED:
-            log.warning("pin login locked staff=%s for %.0f s", login.staff, left)
-            raise LoginRefused(f"too many wrong PINs: try again in {left:.0f} s")
-        if verdict is not PinCheck.OK or staff is None:
-            log.info("pin login refused staff=%s", login.staff)
-            raise LoginRefused("wrong staff id or PIN")
+        if (left := self.lockout.remaining(DEVICE)) > 0:
+            # Not even tried: the digits typed during a lock tell nobody anything.
+            await self._journal("staff.login_refused", lane, at, {"via": "pin", "staff_id": login.staff,
+                                                                   "reason": "pin_locked"}, "pin_locked")  # fmt: skip
+            log.warning("pin login refused staff=%s reason=pin_locked (%.0f s left)", login.staff, left)
+            raise LoginRefused(_locked(left), locked_s=left)
+        glass = login.staff == BREAK_GLASS
+        staff = None if glass else await self._run(lambda: self._engine.ledger.staff(login.staff))
+        if glass:
+            secret = self._engine.config.staff.break_glass_pin
+            stored = secret.get_secret_value() if secret is not None else None
+        else:
+            usable = staff is not None and staff.pin is not None and staff.valid_at(at)
+            stored = staff.pin if usable and staff is not None else None
+        if not await asyncio.to_thread(pin_matches, stored, login.pin):
+            await self._wrong_pin(login.staff, lane, at)  # raises
+        self.lockout.succeeded(DEVICE)
+        if glass:
+            body = {"via": "break_glass", "staff": BREAK_GLASS, "role": Audience.SUPERVISOR.value}
+            await self._journal("staff.login", lane, at, body, Audience.SUPERVISOR.value)
+            log.warning("break-glass login: a supervisor session without a staff record")
+            return Actor(Audience.SUPERVISOR, BREAK_GLASS)
+        assert staff is not None
         return Actor(Audience(staff.role), f"pin:{staff.id}")
+
+    async def _wrong_pin(self, staff_id: str, lane: str | None, at: dt.datetime) -> None:
+        locked_before = self.lockout.locked(DEVICE)
+        locked_for = self.lockout.failed(DEVICE)
+        refused: dict[str, Any] = {"via": "pin", "staff_id": staff_id, "reason": "wrong_pin"}
+        await self._journal("staff.login_refused", lane, at, refused, "wrong_pin")
+        log.info("pin login refused staff=%s reason=wrong_pin", staff_id)
+        if not locked_for:
+            raise LoginRefused("wrong staff id or PIN")
+        if not locked_before:  # this PIN started the lock (not one typed beside it while it ran)
+            limits = self._engine.config.staff
+            lock = {"attempts": limits.pin_attempts, "seconds": limits.pin_lockout_s, "staff_id": staff_id}
+            await self._journal("staff.pin_lockout", lane, at, lock, "pin_lockout")
+            log.warning("pin entry locked on this device for %.0f s after %d wrong PINs (last staff=%s)",
+                        locked_for, limits.pin_attempts, staff_id)  # fmt: skip
+        raise LoginRefused(_locked(locked_for), locked_s=locked_for)
+
+    async def _journal(self, kind: str, lane: str | None, at: dt.datetime, body: dict[str, Any], reason: str) -> None:
+        """A login's journal row; one the ledger cannot take is logged, and the answer stands."""
+        record = functools.partial(self._engine.ledger.record_event, kind, at=at, lane=lane, body=body, reason=reason)
+        try:
+            await self._run(record)
+        except GateError as exc:  # a storage fault, or the point stopping
+            log.error("cannot journal %s: %s", kind, exc)
 
     async def badge_read(self, lane: str, text: str, *, mode: str) -> StaffSession:
         """A staff badge read at `lane`'s reader: a staff login, journaled whatever the lane's mode."""
