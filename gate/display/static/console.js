@@ -1,0 +1,596 @@
+// The staff console: a staff session on the daemon's /ws?screen=console, and the staff acts.
+//
+// The server holds the session: it opens on a PIN (or a staff badge read at a reader), ends on
+// logout, after the idle time without a touch and with the socket. This page never keeps a PIN,
+// never logs in again by itself, and wipes every staff view when a session ends or the socket
+// drops: a reconnect starts at the login screen. Heartbeat as on the visitor screen: a ping
+// every second; no message for 5 s (or a closed socket) -> "offline", reconnect after 1, 2, 4,
+// then every 8 s. What a role may not do is hidden here and refused by the server anyway.
+"use strict";
+
+(() => {
+  const PING_MS = 1000;
+  const DEAD_MS = 5000;
+  const BACKOFF_MS = [1000, 2000, 4000, 8000];
+  const TICK_MS = 250;
+  const TOUCH_MS = 5000; // at most one "touch" message this often: the server's idle timer
+  const TOAST_MS = 6000;
+  const ROWS_KEPT = 100;
+  const LANGUAGE_NAMES = { en: "English", fr: "Français", de: "Deutsch" };
+  const PRESETS = {
+    override: ["preset_lost", "preset_unreadable", "preset_manager"],
+    open: ["preset_access", "preset_lost", "preset_manager"],
+    void: ["preset_manager"],
+    mode: ["preset_manager"],
+    occupancy: ["preset_manager"],
+    confirm: ["preset_checked"],
+  };
+
+  const $ = (id) => document.getElementById(id);
+  const screen = $("screen");
+  const query = new URLSearchParams(location.search);
+
+  let socket = null;
+  let connected = false;
+  let heard = 0;
+  let pinged = 0;
+  let attempts = 0;
+  let retry = 0;
+  let words = {};
+  let status = null;
+  let session = null; // {by, role, via, allowed, idle_s} while the server says a session is open
+  let rows = [];
+  let pending = [];
+  let lockedUntil = 0;
+  let nextId = 1;
+  const waiting = new Map(); // answer id -> callback
+  let touchSent = 0;
+  let keypadTarget = "pin";
+  let breakGlass = false;
+  let form = null; // the open dialog's act: {op, row, confirm}
+  let toastUntil = 0;
+
+  // --- words ------------------------------------------------------------------------------
+
+  function w(key, fill) {
+    let text = words[key] || key;
+    for (const [name, value] of Object.entries(fill || {})) text = text.replace("{" + name + "}", String(value));
+    return text;
+  }
+
+  function applyWords() {
+    for (const node of document.querySelectorAll("[data-word]")) {
+      if (words[node.dataset.word]) node.textContent = words[node.dataset.word];
+    }
+    document.title = w("title");
+    $("keypad").setAttribute("aria-label", w("pin"));
+    $("languages").setAttribute("aria-label", w("language"));
+  }
+
+  function languages() {
+    const nav = $("languages");
+    nav.replaceChildren();
+    for (const code of (status && status.languages) || []) {
+      const link = document.createElement("a");
+      const target = new URLSearchParams(location.search);
+      target.set("lang", code);
+      link.href = "?" + target.toString();
+      link.className = "btn lang";
+      link.lang = code;
+      link.textContent = LANGUAGE_NAMES[code] || code;
+      if (code === status.language) link.setAttribute("aria-current", "true");
+      nav.append(link);
+    }
+  }
+
+  // --- what is on screen ---------------------------------------------------------------------
+
+  function locked() {
+    return lockedUntil > performance.now();
+  }
+
+  function render() {
+    let name;
+    if (!connected) name = status ? "offline" : "starting";
+    else if (session) name = "console";
+    else name = locked() ? "locked" : "login";
+    screen.dataset.screen = name;
+    $("notice").hidden = name !== "offline" && name !== "starting";
+    $("login").hidden = name !== "login" && name !== "locked";
+    $("console").hidden = name !== "console";
+    $("notice-text").textContent = name === "offline" ? w("offline") : w("starting");
+    const isLocked = name === "locked";
+    for (const key of document.querySelectorAll("#keypad .key")) key.disabled = isLocked;
+    $("pin").disabled = isLocked;
+    $("login-button").disabled = isLocked;
+    if (isLocked) {
+      $("login-message").textContent = w("locked", { s: Math.ceil((lockedUntil - performance.now()) / 1000) });
+    }
+  }
+
+  function wipe() {
+    // Nothing of the last session stays on the page: lists, lookups, dialogs, fields.
+    session = null;
+    rows = [];
+    pending = [];
+    form = null;
+    for (const id of ["recent-list", "pending-list", "health-list", "lookup-result"]) $(id).replaceChildren();
+    $("lookup-result").hidden = true;
+    $("pending-count").textContent = "";
+    $("toast").textContent = "";
+    $("pin").value = "";
+    for (const dialog of document.querySelectorAll("dialog")) if (dialog.open) dialog.close();
+  }
+
+  function toast(text) {
+    $("toast").textContent = text;
+    toastUntil = performance.now() + TOAST_MS;
+  }
+
+  // --- rows: reads and decisions, pending attention --------------------------------------------
+
+  function allowed(op) {
+    return Boolean(session && session.allowed.includes(op));
+  }
+
+  function overridable(row) {
+    const windowMs = ((status && status.override_window_s) || 300) * 1000;
+    return row.verdict === "deny" && row.decision_id && Date.now() - row.at_ms <= windowMs;
+  }
+
+  function actButton(op, row) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "btn small" + (op === "override" || op === "void" ? " danger" : " primary");
+    button.dataset.act = op;
+    button.textContent = w(op);
+    button.addEventListener("click", () => openForm(op, row));
+    return button;
+  }
+
+  function rowItem(row) {
+    const item = document.createElement("li");
+    item.className = "row";
+    item.dataset.verdict = row.verdict;
+    item.dataset.reason = row.reason || "";
+    if (row.decision_id) item.dataset.decision = row.decision_id;
+    const time = document.createElement("span");
+    time.className = "time";
+    time.textContent = row.time || "";
+    const verdict = document.createElement("span");
+    verdict.className = "verdict " + row.verdict;
+    verdict.textContent = w("verdict_" + row.verdict);
+    const body = document.createElement("span");
+    body.className = "what";
+    const holder = document.createElement("strong");
+    holder.textContent = row.holder || "";
+    const text = document.createElement("span");
+    text.textContent = row.text || row.decision_id || "";
+    body.append(holder, text);
+    const actions = document.createElement("span");
+    actions.className = "actions";
+    if (overridable(row) && allowed("override")) actions.append(actButton("override", row));
+    if (row.verdict === "attention" && allowed("confirm") && pending.some((p) => p.decision_id === row.decision_id)) {
+      actions.append(actButton("confirm", row));
+    }
+    if (row.verdict === "admit" && row.redemption && allowed("void")) actions.append(actButton("void", row));
+    item.append(time, verdict, body, actions);
+    return item;
+  }
+
+  function renderRows() {
+    $("recent-list").replaceChildren(...rows.map(rowItem));
+    $("recent-empty").hidden = rows.length > 0;
+  }
+
+  function renderPending() {
+    $("pending-list").replaceChildren(...pending.map(rowItem));
+    $("pending-empty").hidden = pending.length > 0;
+    $("pending-count").textContent = pending.length ? "(" + pending.length + ")" : "";
+  }
+
+  // --- device health ------------------------------------------------------------------------
+
+  function healthLine(list, label, value, ok) {
+    const term = document.createElement("dt");
+    term.textContent = label;
+    const detail = document.createElement("dd");
+    detail.textContent = value;
+    if (ok === false) detail.className = "bad";
+    list.append(term, detail);
+  }
+
+  function renderHealth(health) {
+    const list = $("health-list");
+    list.replaceChildren();
+    list.dataset.mode = health.mode || "";
+    list.dataset.cause = health.cause || "";
+    let mode = w("mode_" + health.mode);
+    if (health.cause) mode += " — " + w("cause") + ": " + w("cause_" + health.cause);
+    if (health.mode_reason) mode += " (" + health.mode_reason + ")";
+    healthLine(list, w("mode"), mode, health.mode === "normal");
+    healthLine(list, w("storage"), health.storage_fault || w("storage_ok"), !health.storage_fault);
+    if (health.clock) {
+      const trusted = Boolean(health.clock.trusted);
+      healthLine(list, w("clock"), trusted ? w("clock_ok") : w("clock_bad", { error: health.clock.reason || "" }),
+        trusted);
+    }
+    for (const reader of health.readers || []) {
+      let state = w("reader_ok");
+      if (!reader.running) state = w("reader_restarting");
+      else if (reader.connected === false) state = w("reader_waiting");
+      if (reader.error && (!reader.running || reader.connected === false)) state += " (" + reader.error + ")";
+      healthLine(list, w("readers") + " · " + reader.id, state, reader.running && reader.connected !== false);
+    }
+    healthLine(list, w("alarms"), String(health.alarms || 0), !health.alarms);
+    for (const check of health.checks || []) {
+      healthLine(list, w("checks") + " · " + check.name, check.detail || "", check.ok);
+    }
+  }
+
+  // --- the acts' dialog ----------------------------------------------------------------------
+
+  function choices(containerId, values, current, label) {
+    const box = $(containerId);
+    box.replaceChildren();
+    for (const value of values) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "btn choice";
+      button.dataset.value = value;
+      button.textContent = label(value);
+      button.setAttribute("aria-pressed", String(value === current));
+      button.addEventListener("click", () => {
+        for (const other of box.children) other.setAttribute("aria-pressed", String(other === button));
+      });
+      box.append(button);
+    }
+  }
+
+  function chosen(containerId) {
+    const pressed = $(containerId).querySelector('[aria-pressed="true"]');
+    return pressed ? pressed.dataset.value : null;
+  }
+
+  function openForm(op, row) {
+    if (!allowed(op)) return;
+    form = { op, row: row || null };
+    const dialog = $("dialog");
+    dialog.dataset.op = op;
+    $("dialog-title").textContent = w(op);
+    $("dialog-subject").textContent = row ? [row.time, row.holder, row.text].filter(Boolean).join(" · ") : "";
+    $("dialog-error").textContent = "";
+    const fields = {
+      mode: op === "mode",
+      direction: (op === "open" || op === "typed") && (status.directions || []).length > 1,
+      reference: op === "typed" || op === "lookup",
+      count: op === "occupancy",
+      reason: ["override", "confirm", "void", "open", "mode", "occupancy"].includes(op),
+    };
+    for (const [name, shown] of Object.entries(fields)) $("field-" + name).hidden = !shown;
+    choices("mode-choices", status.modes || [], null, (m) => w("mode_" + m));
+    choices("direction-choices", status.directions || [], (status.directions || ["entry"])[0], (d) => w(d));
+    $("reference").value = "";
+    $("count").value = "";
+    $("reason").value = op === "confirm" ? w("preset_checked") : "";
+    const presets = $("presets");
+    presets.replaceChildren();
+    for (const key of PRESETS[op] || []) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "btn choice";
+      button.textContent = w(key);
+      button.addEventListener("click", () => { $("reason").value = w(key); });
+      presets.append(button);
+    }
+    keypadTarget = fields.count ? "count" : "reference";
+    dialog.showModal();
+    const first = fields.reference ? $("reference") : fields.count ? $("count") : $("reason");
+    if (!fields.mode) first.focus();
+  }
+
+  function formCommand(confirm) {
+    const { op, row } = form;
+    const reason = $("reason").value.trim();
+    const direction = chosen("direction-choices") || "entry";
+    const reference = $("reference").value.trim();
+    if (["override", "void", "open", "mode", "occupancy"].includes(op) && !reason) return [null, "reason"];
+    switch (op) {
+      case "override": return [{ op, decision: row.decision_id, reason, confirm: Boolean(confirm) }, null];
+      case "confirm": return [{ op, decision: row.decision_id, reason: reason || w("preset_checked") }, null];
+      case "void": return [{ op, redemption: row.redemption, reason }, null];
+      case "open": return [{ op, direction, reason }, null];
+      case "mode": {
+        const mode = chosen("mode-choices");
+        return mode ? [{ op, mode, reason }, null] : [null, "mode"];
+      }
+      case "occupancy": {
+        const count = Number.parseInt($("count").value, 10);
+        return Number.isInteger(count) && count >= 0 ? [{ op, count, reason }, null] : [null, "count"];
+      }
+      case "typed": return reference ? [{ op, reference, direction }, null] : [null, "reference"];
+      case "lookup": return reference ? [{ op, reference }, null] : [null, "reference"];
+      default: return [null, "op"];
+    }
+  }
+
+  function sendForm(confirm) {
+    if (!form) return;
+    const [command, missing] = formCommand(confirm);
+    if (!command) {
+      $("dialog-error").textContent = w(missing);
+      return;
+    }
+    const asked = form;
+    $("dialog-send").disabled = true;
+    request({ type: "command", command }, (answer) => {
+      $("dialog-send").disabled = false;
+      if (form !== asked) return; // the session ended meanwhile
+      if (answer.needs_confirmation) {
+        $("dialog").close();
+        $("confirm-text").textContent = answer.error || "";
+        $("confirm-dialog").showModal();
+        return;
+      }
+      if (!answer.ok) {
+        const error = w("refused", { error: answer.error || "" });
+        if ($("dialog").open) $("dialog-error").textContent = error;
+        else toast(error);
+        return;
+      }
+      if ($("dialog").open) $("dialog").close();
+      if ($("confirm-dialog").open) $("confirm-dialog").close();
+      form = null;
+      if (answer.lookup) showLookup(answer.lookup);
+      const decided = answer.decided;
+      toast(decided ? w("verdict_" + decided.verdict) + " — " + decided.text : w("done"));
+    });
+  }
+
+  function showLookup(found) {
+    const box = $("lookup-result");
+    box.replaceChildren();
+    box.dataset.verdict = found.verdict;
+    const title = document.createElement("h2");
+    title.textContent = (found.reference || "") + " — " + w("verdict_" + found.verdict);
+    const text = document.createElement("p");
+    text.textContent = [found.holder, found.text].filter(Boolean).join(" · ");
+    box.append(title, text);
+    if (found.entitlement) {
+      const ent = document.createElement("p");
+      ent.textContent = w("entitlement") + ": " + [found.entitlement.id, found.entitlement.kind, found.entitlement.state]
+        .filter(Boolean).join(" · ") + (found.balance !== null && found.balance !== undefined
+        ? " · " + w("left", { n: found.balance }) : "");
+      box.append(ent);
+    }
+    if (found.uses && found.uses.length) {
+      const heading = document.createElement("p");
+      heading.textContent = w("uses");
+      const list = document.createElement("ul");
+      for (const use of found.uses) {
+        const item = document.createElement("li");
+        item.textContent = [use.time, use.lane, w(use.direction), "×" + use.persons].join(" · ");
+        list.append(item);
+      }
+      box.append(heading, list);
+    }
+    box.hidden = false;
+  }
+
+  // --- messages ------------------------------------------------------------------------------
+
+  function onStatus(message) {
+    wipe(); // a status starts over, logged out
+    status = message;
+    words = message.words || {};
+    connected = true;
+    attempts = 0;
+    document.documentElement.lang = message.language;
+    applyWords();
+    languages();
+    $("break-glass").hidden = !message.break_glass;
+    lockedUntil = performance.now() + (message.pin_locked_s || 0) * 1000;
+    $("login-message").textContent = "";
+    render();
+  }
+
+  function onSession(message) {
+    if (message.open) {
+      wipe();
+      session = message;
+      $("who").textContent = message.by + " · " + w("role_" + message.role);
+      $("idle").textContent = w("idle", { s: Math.round(message.idle_s) });
+      for (const button of document.querySelectorAll("#view-acts .act")) button.hidden = !allowed(button.dataset.op);
+      selectTab("recent");
+      $("login-message").textContent = "";
+      breakGlass = false;
+      $("break-glass").setAttribute("aria-pressed", "false");
+    } else {
+      wipe();
+      $("login-message").textContent = w("ended_" + message.why);
+    }
+    render();
+  }
+
+  function onAnswer(message) {
+    const callback = waiting.get(message.id);
+    waiting.delete(message.id);
+    if (callback) callback(message);
+  }
+
+  function onMessage(event) {
+    heard = performance.now();
+    let message;
+    try {
+      message = JSON.parse(event.data);
+    } catch (error) {
+      return;
+    }
+    switch (message.type) {
+      case "status": onStatus(message); break;
+      case "session": onSession(message); break;
+      case "rows": if (session) { rows = message.rows; renderRows(); } break;
+      case "decision":
+        if (session) { rows = [message.row, ...rows].slice(0, ROWS_KEPT); renderRows(); }
+        break;
+      case "pending": if (session) { pending = message.rows; renderPending(); renderRows(); } break;
+      case "health": if (session) renderHealth(message); break;
+      case "lock": lockedUntil = performance.now() + message.locked_s * 1000; render(); break;
+      case "badge": if (!session) $("login-message").textContent = w("badge_refused"); break;
+      case "called":
+        $("called-text").textContent = w("called", { lane: message.lane });
+        $("called").hidden = false;
+        break;
+      case "answer": onAnswer(message); break;
+      default: break; // pong, or something newer than this page
+    }
+  }
+
+  // --- the connection ---------------------------------------------------------------------------
+
+  function send(message) {
+    if (socket && socket.readyState === WebSocket.OPEN) {
+      socket.send(JSON.stringify(message));
+      return true;
+    }
+    return false;
+  }
+
+  function request(message, callback) {
+    const id = nextId++;
+    waiting.set(id, callback);
+    if (!send({ ...message, id })) {
+      waiting.delete(id);
+      callback({ ok: false, error: w("offline") });
+    }
+  }
+
+  function connect() {
+    const url = new URL("/ws", location.href);
+    url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
+    url.searchParams.set("screen", "console");
+    for (const key of ["lang", "lane"]) if (query.get(key)) url.searchParams.set(key, query.get(key));
+    heard = performance.now();
+    connected = false;
+    socket = new WebSocket(url);
+    socket.onmessage = onMessage;
+    socket.onclose = drop;
+  }
+
+  function drop() {
+    const old = socket;
+    socket = null;
+    connected = false;
+    if (old) {
+      old.onmessage = old.onclose = null;
+      try { old.close(); } catch (error) { /* already closed */ }
+    }
+    wipe(); // the server ends the session with the socket: nothing of it stays here
+    for (const callback of waiting.values()) callback({ ok: false, error: w("offline") });
+    waiting.clear();
+    render();
+    clearTimeout(retry);
+    retry = setTimeout(connect, BACKOFF_MS[Math.min(attempts, BACKOFF_MS.length - 1)]);
+    attempts += 1;
+  }
+
+  // --- the page's own controls ------------------------------------------------------------------
+
+  function login() {
+    if (locked()) return;
+    const staff = $("staff-id").value.trim();
+    const pin = $("pin").value;
+    $("pin").value = ""; // never kept, whatever the answer
+    if (!pin || (!staff && !breakGlass)) {
+      $("login-message").textContent = w(staff || breakGlass ? "pin" : "staff_id");
+      return;
+    }
+    const message = breakGlass ? { type: "login", break_glass: true, pin } : { type: "login", staff, pin };
+    $("login-message").textContent = "";
+    request(message, (answer) => {
+      if (answer.ok) return; // the session message follows
+      if (answer.locked_s) lockedUntil = performance.now() + answer.locked_s * 1000;
+      $("login-message").textContent = answer.locked_s ? w("locked", { s: answer.locked_s }) : w("wrong");
+      render();
+    });
+  }
+
+  function key(value) {
+    const field = $(keypadTarget) || $("pin");
+    if (field.disabled) return;
+    if (value === "clear") field.value = "";
+    else if (value === "back") field.value = field.value.slice(0, -1);
+    else if (field.value.length < (field.maxLength > 0 ? field.maxLength : 64)) field.value += value;
+  }
+
+  function selectTab(name) {
+    for (const tab of document.querySelectorAll('[role="tab"]')) {
+      const selected = tab.dataset.tab === name;
+      tab.setAttribute("aria-selected", String(selected));
+      $("view-" + tab.dataset.tab).hidden = !selected;
+    }
+  }
+
+  function wire() {
+    $("login-button").addEventListener("click", login);
+    $("pin").addEventListener("keydown", (event) => { if (event.key === "Enter") login(); });
+    $("break-glass").addEventListener("click", () => {
+      breakGlass = !breakGlass;
+      $("break-glass").setAttribute("aria-pressed", String(breakGlass));
+      $("staff-id").disabled = breakGlass;
+      $("login-message").textContent = breakGlass ? w("break_glass_hint") : "";
+      keypadTarget = "pin";
+    });
+    for (const id of ["staff-id", "pin"]) $(id).addEventListener("focus", () => { keypadTarget = id; });
+    for (const button of document.querySelectorAll("#keypad .key")) {
+      button.addEventListener("click", () => key(button.dataset.key));
+    }
+    $("logout").addEventListener("click", () => send({ type: "logout" }));
+    for (const tab of document.querySelectorAll('[role="tab"]')) {
+      tab.addEventListener("click", () => selectTab(tab.dataset.tab));
+    }
+    for (const button of document.querySelectorAll("#view-acts .act")) {
+      button.addEventListener("click", () => openForm(button.dataset.op, null));
+    }
+    $("dialog-send").addEventListener("click", () => sendForm(false));
+    $("dialog-cancel").addEventListener("click", () => { $("dialog").close(); form = null; });
+    $("confirm-yes").addEventListener("click", () => sendForm(true));
+    $("confirm-cancel").addEventListener("click", () => { $("confirm-dialog").close(); form = null; });
+    $("called-dismiss").addEventListener("click", () => { $("called").hidden = true; });
+    for (const id of ["reference", "count"]) $(id).addEventListener("focus", () => { keypadTarget = id; });
+    // Any touch or key while a session is open keeps it (the server decides when it ends).
+    for (const kind of ["pointerdown", "keydown"]) {
+      document.addEventListener(kind, () => {
+        const now = performance.now();
+        if (session && now - touchSent >= TOUCH_MS && send({ type: "touch" })) touchSent = now;
+      }, true);
+    }
+  }
+
+  // --- every tick: the heartbeat, the lock's countdown, the toast ----------------------------------
+
+  function tick() {
+    const now = performance.now();
+    if (socket && socket.readyState === WebSocket.OPEN && now - pinged >= PING_MS) {
+      pinged = now;
+      send({ type: "ping" });
+    }
+    if (socket && now - heard > DEAD_MS) drop(); // no answer (or no connection) for 5 s
+    if (connected && !session) {
+      const name = locked() ? "locked" : "login";
+      if (screen.dataset.screen !== name || name === "locked") {
+        if (screen.dataset.screen === "locked" && name === "login") $("login-message").textContent = "";
+        render();
+      }
+    }
+    if (toastUntil && now >= toastUntil) {
+      toastUntil = 0;
+      $("toast").textContent = "";
+    }
+  }
+
+  wire();
+  render();
+  connect();
+  setInterval(tick, TICK_MS);
+})();
