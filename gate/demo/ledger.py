@@ -12,6 +12,14 @@ from typing import Any
 
 DEMO_TZ = "Europe/Paris"
 
+# The demo's staff, whose PINs the demo page states (hashes made once with `gate staff pin`).
+DEMO_STAFF = (
+    ("demo-sup", "supervisor", "Sam D.", "2468",
+     "scrypt$n=8192,r=8,p=1$UeSinyOVWBgbhUrA9osmzg$2LmubNQQPYpj1t4q7OhKqxKaIQP5RN8/51SF1y02oOo"),
+    ("demo-stw", "steward", "Lea M.", "1357",
+     "scrypt$n=8192,r=8,p=1$cG1Xuhr4NRSr/BpIGBQQcw$CKwWmvO5rftINWIqjKpZky0DIf+trkIOBrtX6LVcF2A"),
+)  # fmt: skip
+
 
 def demo_lines(now: dt.datetime) -> list[str]:
     """JSON Lines of the demo ledger for a demo running at `now` (aware, in the site's zone)."""
@@ -26,8 +34,10 @@ def demo_lines(now: dt.datetime) -> list[str]:
     records: list[dict[str, Any]] = [
         {"type": "header", "format": "gate-ledger", "version": 1},
         {"type": "holder", "id": "h-marie", "version": 1, "display_name": "Marie Dupont"},
-        {"type": "holder", "id": "h-jonas", "version": 1, "display_name": "Jonas Weber"},
+        {"type": "holder", "id": "h-jonas", "version": 1, "display_name": "Jonas Weber", "language": "de"},
         {"type": "holder", "id": "h-ana", "version": 1, "display_name": "Ana Lima"},
+        *({"type": "staff", "id": id_, "version": 1, "role": role, "name": name, "pin": pin_hash}
+          for id_, role, name, _pin, pin_hash in DEMO_STAFF),
         {"type": "product", "id": "entry-adult", "version": 1, "name": "Adult entry", "price_cents": 1800},
         {"type": "product", "id": "entry-child", "version": 1, "name": "Child entry", "price_cents": 0},
         {"type": "product", "id": "membership-year", "version": 1, "name": "Annual membership",
@@ -150,3 +160,23 @@ DEMO_CODES = (
     "MEMBER-1", "MEMBER-OLD", "MEMBER-NEXT", "CREDIT-1", "SUB-1", "RES-UNPAID", "RES-PAID", "VOUCHER-1",
     "TICKET-4", "TICKET-1", "CHILD-1", "TEST-1", "REVOKED-1",
 )  # fmt: skip
+
+
+_UNTOURED = {"TICKET-1": "a ticket for tonight's Hamlet"}
+
+
+def demo_panel(lane: str, kiosk: str) -> tuple[tuple[str, str, str, str], ...]:
+    """The demo page's code panel: (code, lane, what it shows, direction), every kind of code once,
+    at the lane as the tour has them, and at the kiosk where a kiosk user would read them."""
+    panel: dict[tuple[str, str, str], str] = {}
+    for code, at, ask, what in TOUR:
+        direction = "exit" if ask.get("direction") == "exit" else "entry"
+        if at == lane:
+            panel.setdefault((code, at, direction), what)
+    for code in DEMO_CODES:
+        if not any(key[0] == code and key[1] == lane for key in panel):
+            panel[(code, lane, "entry")] = _UNTOURED.get(code, "a demo code")
+    for code, what in (("VOUCHER-1", "a gift voucher at the kiosk: choose a performance there"),
+                       ("CREDIT-1", "a credit membership at the kiosk: choose what the credits pay")):  # fmt: skip
+        panel[(code, kiosk, "entry")] = what
+    return tuple((code, at, what, direction) for (code, at, direction), what in panel.items())

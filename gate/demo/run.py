@@ -24,7 +24,8 @@ from typing import Any, TextIO
 from gate.cache import Ledger
 from gate.config import CameraReaderConfig, GateConfig, ReaderConfig
 from gate.daemon.readers import LaneFeed, SupervisedReader
-from gate.demo.ledger import DEMO_CODES, TOUR
+from gate.demo.ledger import DEMO_CODES, DEMO_STAFF, TOUR
+from gate.demo.screens import serve_screens
 from gate.demo.typed import TypedReader
 from gate.demo.view import LaneView
 from gate.demo.walker import Walker
@@ -160,6 +161,16 @@ class Demo:
         if decision.admits and self.point.mode(self.lane_id) in OPEN_MODES:
             self.walker.walk_through(read.direction, decision.admitted)
 
+    async def screen_scan(self, code: str, lane_id: str, direction: str) -> None:
+        """A code clicked on the demo page: read at the lane, or at the kiosk (its screen takes over)."""
+        read = Read(code, None, "screen", "exit" if direction == "exit" else "entry")
+        if lane_id == self.lane_id:
+            await self.decide(read)
+            return
+        async with self.view.lock:
+            self.view.read(code, lane_id)
+        await self.point.kiosk_read(read, lane=lane_id)
+
     async def _kiosk(self, code: str, lane_id: str, ask: dict[str, Any], header: tuple[str, ...]) -> None:
         """A kiosk session, as its screen would drive it: read, choose, confirm."""
         async with self.view.lock:
@@ -237,17 +248,6 @@ class Demo:
         )
 
 
-async def _serve_screen(stack: contextlib.AsyncExitStack, point: DecisionPoint, lane_id: str, port: int) -> str:
-    """The visitor screen of the demo lane on loopback: on `port`, or any free port if it is taken."""
-    from gate.display import DisplayError, DisplayServer  # noqa: PLC0415 - aiohttp's import, only when served
-
-    try:
-        display = await stack.enter_async_context(DisplayServer(point=point, lane=lane_id, port=port))
-    except DisplayError:
-        display = await stack.enter_async_context(DisplayServer(point=point, lane=lane_id, port=0))
-    return display.url
-
-
 async def run_demo(config: GateConfig, *, options: DemoOptions, out: TextIO) -> None:
     """The demo lane of `config` (its [daemon] lane) on mock pins, until the flow ends or a signal."""
     lane_id = config.daemon.lane or next(lane for lane, c in config.lanes.items() if not c.kiosk)
@@ -266,11 +266,14 @@ async def run_demo(config: GateConfig, *, options: DemoOptions, out: TextIO) -> 
             await stack.enter_async_context(point)
             turnstile = Turnstile(point=point, lane_id=lane_id, config=config.turnstile, pin_factory=factory)
             t = await stack.enter_async_context(turnstile)
+            demo = Demo(point, t, options=options, out=out)
             if options.display_port is not None:
-                url = await _serve_screen(stack, point, lane_id, options.display_port)
-                out.write(f"visitor screen: {url} (open it in a browser; the terminal view goes on)\n\n")
+                url = await serve_screens(stack, point, t, options.display_port, demo.screen_scan)
+                staff = ", ".join(f"{name.split()[0]} ({role}) PIN {pin}" for _, role, name, pin, _ in DEMO_STAFF)
+                out.write(f"screens: {url} (the demo page: the visitor screen, the turnstile, codes to click, "
+                          f"the kiosk and the staff console; demo staff {staff}); the terminal view goes on\n\n")
                 out.flush()
-            await Demo(point, t, options=options, out=out).run(stop)
+            await demo.run(stop)
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)

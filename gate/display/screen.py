@@ -20,7 +20,7 @@ import datetime as dt
 import logging
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -35,6 +35,7 @@ from gate.errors import GateError
 from gate.point import DecisionPoint
 from gate.point.commands import Actor, Command, allow
 from gate.point.events import Event
+from gate.records import Direction
 from gate.text.format import Language
 
 log = logging.getLogger("gate.display")
@@ -55,6 +56,24 @@ class Paint:
     lane: str
 
 
+@dataclass(frozen=True, slots=True)
+class DemoCode:
+    code: str
+    lane: str
+    what: str  # what it shows, in a sentence
+    direction: Direction = "entry"
+
+
+@dataclass(frozen=True, slots=True)
+class DemoHooks:
+    """The demo's page: its codes, its staff's PINs, and how a click "scans" a code (the demo's own
+    read path: the terminal shows it too). Never given to a daemon's display."""
+
+    codes: tuple[DemoCode, ...]
+    staff: tuple[tuple[str, str, str, str], ...]  # (id, role, name, PIN): demo staff only
+    scan: Callable[[DemoCode], Awaitable[None]]
+
+
 @dataclass(slots=True)
 class Context:
     """What every screen of one display server shares."""
@@ -63,7 +82,7 @@ class Context:
     config: GateConfig
     language: Language  # the display's default
     controls: Mapping[str, Controls]  # by lane; a lane without: its pages only watch
-    demo: bool = False  # the demo's page may "scan" a code by a click (never in a daemon)
+    demo: DemoHooks | None = None  # the demo's page may "scan" a code by a click (never in a daemon)
     timing: Timing = field(default_factory=Timing)
     paints: deque[Paint] = field(default_factory=lambda: deque(maxlen=PAINTS_KEPT))
     calls: dict[str, float] = field(default_factory=dict)  # lane -> loop time of its last "call staff"

@@ -25,10 +25,11 @@ from aiohttp import web
 
 from gate.display.app import STATIC, allowed_hosts, build_app
 from gate.display.console import ConsoleScreen
+from gate.display.demo import DemoScreen
 from gate.display.feed import Feed
 from gate.display.kiosk import KioskScreen
 from gate.display.messages import Timing
-from gate.display.screen import Context, Controls, Paint, Screen
+from gate.display.screen import Context, Controls, DemoHooks, Paint, Screen
 from gate.display.visitor import VisitorScreen
 from gate.errors import GateError
 from gate.point import DecisionPoint
@@ -55,7 +56,7 @@ class DisplayServer:
 
     def __init__(
         self, *, point: DecisionPoint, lane: str, controls: Mapping[str, Controls] | None = None,
-        host: str = "127.0.0.1", port: int = 8080, language: Language | None = None, demo: bool = False,
+        host: str = "127.0.0.1", port: int = 8080, language: Language | None = None, demo: DemoHooks | None = None,
     ) -> None:  # fmt: skip
         self._point = point
         self.lane = lane
@@ -97,8 +98,11 @@ class DisplayServer:
         screens = {name: kind for name, kind in SCREENS.items() if (STATIC / f"{name}.html").is_file()}
         lanes = self._default_lanes()
         feed = Feed(context, screens, lanes)
-        pages = [*screens, *(["demo"] if self._demo else [])]
-        home = "demo" if self._demo else ("kiosk" if point.is_kiosk(self.lane) and "kiosk" in screens else "visitor")
+        if self._demo is not None:
+            screens["demo"] = DemoScreen
+        pages = list(screens)
+        kiosk = point.is_kiosk(self.lane) and "kiosk" in screens
+        home = "demo" if self._demo is not None else ("kiosk" if kiosk else "visitor")
         hosts: set[str] = set()
         runner = web.AppRunner(build_app(feed, hosts, home=home, pages=pages), handle_signals=False, access_log=None,
                                shutdown_timeout=SHUTDOWN_S)  # fmt: skip
@@ -123,7 +127,7 @@ class DisplayServer:
         """Each screen's lane when its page names none: the display's, or the point's first kiosk."""
         point = self._point
         kiosks = [lane for lane in point.lane_ids if point.is_kiosk(lane)]
-        lanes = {"visitor": self.lane, "console": self.lane}
+        lanes = {"visitor": self.lane, "console": self.lane, "demo": self.lane}
         if point.is_kiosk(self.lane) or kiosks:
             lanes["kiosk"] = self.lane if point.is_kiosk(self.lane) else kiosks[0]
         return lanes

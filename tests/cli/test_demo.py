@@ -102,7 +102,7 @@ def test_the_demo_serves_the_visitor_screen_and_prints_its_address(tmp_path: Pat
     assert demo.stdout is not None and demo.stdin is not None
     try:
         for line in demo.stdout:
-            found = re.match(r"visitor screen: (http://127\.0\.0\.1:\d+/) ", line)
+            found = re.match(r"screens: (http://127\.0\.0\.1:\d+/) ", line)
             if found:
                 break
         else:
