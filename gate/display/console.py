@@ -16,6 +16,7 @@ a reconnect never brings back a session the server ended.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import time
@@ -68,6 +69,7 @@ log = logging.getLogger("gate.display")
 ROWS_KEPT = 100  # reads and decisions a console connection remembers (newest first)
 HEALTH_EVERY_S = 5.0  # how often an open session's health view is refreshed
 NO_SESSION = "no staff session: log in first"
+CALL_SHOWN_S = 300.0  # a "call staff" this recent is shown to a console page that connects after it
 HEALTH_EVENTS = (ModeChanged, ReaderChanged, ClockTrust, FireAlarm, TurnstileAlarm)
 
 
@@ -104,6 +106,9 @@ class ConsoleScreen(Screen):
     async def opened(self) -> None:
         self._seed()
         await self.page.send(self._status())
+        called = self.context.calls.get(self.lane)  # a call made before this page connected still shows
+        if called is not None and asyncio.get_running_loop().time() - called < CALL_SHOWN_S:
+            await self.page.send({"type": "called", "lane": self.lane})
 
     def _seed(self) -> None:
         """Decisions the lane kept from before this connection, behind the ones already here."""

@@ -64,6 +64,7 @@ class Console:
 
     def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         self.ws = ws
+        self.url = ""  # the display's, when a test needs another page beside this one
         self.seen: list[dict[str, Any]] = []
         self._ids = itertools.count(1)
 

@@ -209,6 +209,11 @@ def test_a_stewards_console_offers_no_supervisor_act_and_the_server_refuses_one_
         f"{op}: not allowed for a steward (allowed: supervisor)" for op in ("override", "void", "mode")
     ]
     assert daemon.stop() == 0
+    # The daemon gone: "offline" within the heartbeat's 5 s, and nothing of the session left on the page.
+    expect(page.locator("#screen")).to_have_attribute("data-screen", "offline", timeout=5000)
+    expect(page.locator("#recent-list li")).to_have_count(0)
+    expect(page.locator("#lookup-result")).to_be_hidden()
+    assert "Marie" not in page.content()
     with Ledger.open(venue.ledger) as ledger:
         journal = ledger.journal()
     assert [e.body["staff"] for e in journal if e.type == "lookup"] == ["pin:s-1"]

@@ -11,6 +11,7 @@ import re
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -35,10 +36,14 @@ def rig(tmp_path: Path) -> Iterator[Rig]:
 async def _console(lane: RunningLane, query: str = "") -> AsyncIterator[Console]:
     controls = {lane.id: LaneControls(lane.point, lane.id, lane.turnstile)}
     display = DisplayServer(point=lane.point, lane=lane.id, controls=controls, port=0)
-    async with display, aiohttp.ClientSession() as session:
-        url = f"{display.url}ws?screen=console{query}"
-        async with session.ws_connect(url, origin=display.url.rstrip("/")) as ws:
-            yield Console(ws)
+    async with display, aiohttp.ClientSession() as session, _page(session, display.url, f"console{query}") as ws:
+        page = Console(ws)
+        page.url = display.url
+        yield page
+
+
+def _page(session: aiohttp.ClientSession, url: str, screen: str) -> Any:
+    return session.ws_connect(f"{url}ws?screen={screen}", origin=url.rstrip("/"))
 
 
 def test_without_a_session_a_console_is_sent_no_decision_and_every_command_is_refused(rig: Rig) -> None:
@@ -53,8 +58,16 @@ def test_without_a_session_a_console_is_sent_no_decision_and_every_command_is_re
             kit = await page.command(op="sim_passage")
             assert not kit["ok"] and "sim_passage" in kit["error"]
             assert [m["type"] for m in page.seen] == ["status", "answer", "answer"]  # no decision, no name
-            lane.point.call_staff(lane.id, via="visitor")  # a banner, session or not
-            assert await page.next("called") == {"type": "called", "lane": "l1"}
+            page.seen.clear()
+            # A visitor touches "Call staff": a banner, session or not; and on a console page opened later.
+            async with aiohttp.ClientSession() as session, _page(session, page.url, "visitor") as visitor:
+                await visitor.send_json({"type": "call_staff"})
+                assert await page.next("called") == {"type": "called", "lane": "l1"}
+                async with _page(session, page.url, "console") as ws:
+                    late = Console(ws)
+                    assert (await late.next("status"))["session"] is None
+                    assert await late.next("called") == {"type": "called", "lane": "l1"}
+            page.seen.clear()
 
             # A steward logs in: the reads since the page connected come, in the staff text.
             assert (await page.login(*STEWARD))["ok"]
