@@ -306,16 +306,17 @@ class PointCore:
 
     # --- kiosk sessions (gate.point.kiosk) ----------------------------------------------------------
 
-    async def kiosk_read(self, read: Read, *, lane: str) -> KioskView:
-        """A code read at a kiosk: the session it opened (or joined), with what the code can do here."""
-        return (await self._kiosk_read(self._running_lane(lane), read))[0]
+    async def kiosk_read(self, read: Read, *, lane: str, typed: bool = False) -> KioskView:
+        """A code read at a kiosk: the session it opened (or joined), with what the code can do here.
+        `typed`: typed in on the kiosk's screen (a voucher's code only, else KioskError)."""
+        return (await self._kiosk_read(self._running_lane(lane), read, typed=typed))[0]
 
-    async def _kiosk_read(self, state: LaneState, read: Read) -> tuple[KioskView, Outcome]:
+    async def _kiosk_read(self, state: LaneState, read: Read, *, typed: bool = False) -> tuple[KioskView, Outcome]:
         if state.mode in CLOSED_MODES:
             raise LaneRefused(f"kiosk {state.id} is {state.mode.value}")
         async with self._lock:
             at = self._clock()
-            view, outcome, opened = await self._kiosk.read(read.data, lane=state.id)
+            view, outcome, opened = await self._kiosk.read(read.data, lane=state.id, typed=typed)
             log_decision(state.id, outcome)
             self._decided(state, outcome, read.direction, at)
             self._kiosk_step(view, "opened" if opened else "joined")

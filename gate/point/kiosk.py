@@ -19,12 +19,23 @@ releases them, in one transaction too. A second voucher read during a session jo
 it shares the first one's product, seat categories and tariffs (several vouchers redeemed at
 once, S-360's multiple redemption).
 
+What a kiosk screen needs to say it in people's words comes with each code (`About`, and an
+option's `title` and price): names of events and products, times in the site's zone, a
+reservation's deadline, the holder's own recent uses. Read on the ledger thread with the rest
+of the exploration; never an e-mail, a phone number or an address (the ledger has none), and
+the holder only as the decision masks it.
+
+A code may be typed at a kiosk instead of scanned (`typed`): only a voucher's code is taken
+that way (or one the ledger does not know, which says so), so nobody pages through other
+people's memberships by typing numbers; the screen rate-limits the attempts.
+
 Everything here runs on the event loop under the decision point's lock; ledger work goes
 through the point's ledger thread (`run`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import logging
@@ -38,7 +49,19 @@ from gate.decision import Ask, Decision
 from gate.engine import Engine, Outcome
 from gate.errors import GateError
 from gate.reasons import Reason, Verdict
-from gate.records import CreditMembership, Performance, Voucher
+from gate.records import (
+    CreditMembership,
+    DiscountBenefit,
+    Entitlement,
+    Membership,
+    Performance,
+    Reservation,
+    Subscription,
+    Ticket,
+    Voucher,
+)
+from gate.rules.membership import membership_expires_on
+from gate.rules.reservation import reservation_deadline
 from gate.rules.voucher import redemption_window
 
 log = logging.getLogger("gate.point")
@@ -46,6 +69,7 @@ log = logging.getLogger("gate.point")
 _T = TypeVar("_T")
 Run: TypeAlias = Callable[[Callable[[], _T]], Awaitable[_T]]
 MAX_OPTIONS = 50  # a kiosk screen shows a choice, not a catalogue
+RECENT_USES = 5  # the holder's own uses a kiosk shows
 SessionState: TypeAlias = Literal["open", "held", "confirmed", "cancelled", "expired", "replaced"]
 ENDED: frozenset[str] = frozenset({"confirmed", "cancelled", "expired", "replaced"})
 
@@ -67,6 +91,54 @@ class Option:
     seat_categories: tuple[str, ...] = ()
     tariffs: tuple[str, ...] = ()
     items: tuple[str, ...] = ()  # the product asked for (a membership's option)
+    title: str | None = None  # the event's name, or the product's
+    price_cents: int | None = None  # the product's price (a membership's option)
+
+
+@dataclass(frozen=True, slots=True)
+class Show:
+    """A performance as a kiosk user reads it: its event's name and its start in the site's zone."""
+
+    performance: str
+    title: str | None
+    starts_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Perk:
+    """A membership's benefit: an entry, or a discount (`percent`)."""
+
+    kind: Literal["entry", "discount"]
+    name: str
+    percent: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """One of the holder's own recent uses: when (site's zone), for what show or in which zone."""
+
+    at: dt.datetime
+    direction: str
+    persons: int
+    credits: int
+    show: str | None
+    zone: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class About:
+    """What a code is, for its holder's eyes (the screen words it)."""
+
+    product: str | None = None  # the name of what it was sold as
+    valid_from: dt.date | None = None
+    valid_until: dt.date | None = None  # its last day
+    perks: tuple[Perk, ...] = ()
+    credits_left: int | None = None  # across the holder's credit memberships that can pay now
+    show: Show | None = None  # a reservation's or an admission's performance; what a voucher was used for
+    persons: int | None = None
+    paid: bool | None = None
+    deadline: dt.datetime | None = None  # an unpaid reservation's: confirm by then
+    uses: tuple[Usage, ...] = ()  # newest first, RECENT_USES at most
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +150,7 @@ class KioskCode:
     kind: str | None
     decision: Decision
     options: tuple[Option, ...]
+    about: About = About()
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,13 +220,18 @@ class KioskSessions:
 
     # --- commands ---------------------------------------------------------------------------
 
-    async def read(self, read: str | bytes, *, lane: str) -> tuple[KioskView, Outcome, bool]:
+    async def read(self, read: str | bytes, *, lane: str, typed: bool = False) -> tuple[KioskView, Outcome, bool]:
         """A code read at the kiosk: joins the open session or opens a new one (the old one ends).
 
         Returns the session's view, what the code alone gets, and whether it opened the session.
+        `typed`: typed in on the screen; anything but a voucher's code (or an unknown one) is
+        refused (KioskError) before any session opens, and nothing of it is shown.
         """
         at = self._clock()
-        outcome, code, voucher = await self._run(lambda: self._explore(read, lane, at))
+        outcome, code, voucher = await self._run(lambda: self._explore(read, lane, at, typed=typed))
+        if typed and not _typeable(code):
+            log.info("kiosk %s: a typed code refused: a %s, not a voucher", lane, code.kind)
+            raise KioskError("only a voucher's code can be typed at a kiosk: please scan it")
         session = self.current(lane)
         if session is not None and self._joins(session, voucher, code):
             session.reads.append(read)
@@ -297,18 +375,24 @@ class KioskSessions:
                 else:
                     log.warning("kiosk: redemption %s is no longer held: nothing to release", redemption)
 
-    def _explore(self, read: str | bytes, lane: str, at: dt.datetime) -> tuple[Outcome, KioskCode, Voucher | None]:
+    def _explore(
+        self, read: str | bytes, lane: str, at: dt.datetime, *, typed: bool = False
+    ) -> tuple[Outcome, KioskCode, Voucher | None]:
         engine = self._engine
         base = engine.decide(read, lane=lane, at=at, logged=False)
         decision = base.decision
         entitlement = engine.entitlement(decision.entitlement_id)
         options: list[Option] = []
         voucher = entitlement if isinstance(entitlement, Voucher) else None
+        code = KioskCode(base.reference, decision.entitlement_id, decision.kind, decision, ())
+        if typed and not _typeable(code):
+            return base, code, voucher  # refused: nothing more of it is read
         if voucher is not None and decision.reason is Reason.CHOOSE_PERFORMANCE:
             options = self._performances(read, lane, at, voucher)
-        elif isinstance(entitlement, CreditMembership) and decision.verdict is not Verdict.DENY:
+        elif isinstance(entitlement, CreditMembership) and _can_buy(decision):
             options = self._products(read, lane, at)
-        code = KioskCode(base.reference, decision.entitlement_id, decision.kind, decision, tuple(options))
+        about = self._about(entitlement, options, at)
+        code = KioskCode(base.reference, decision.entitlement_id, decision.kind, decision, tuple(options), about)
         return base, code, voucher
 
     def _performances(self, read: str | bytes, lane: str, at: dt.datetime, voucher: Voucher) -> list[Option]:
@@ -323,19 +407,109 @@ class KioskSessions:
         for perf in upcoming[:MAX_OPTIONS]:
             outcome = self._engine.decide(read, lane=lane, at=at, ask=Ask(performance=perf.id), logged=False)
             opens, closes = redemption_window(voucher, perf, self._engine.tz)
+            named = schedule.events.get(perf.event)
             options.append(Option(
-                outcome.decision, performance=perf.id, event=perf.event, starts_at=perf.starts_at, opens_at=opens,
-                closes_at=closes, seat_categories=perf.seat_categories, tariffs=perf.tariffs,
+                outcome.decision, performance=perf.id, event=perf.event, starts_at=perf.starts_at.astimezone(
+                    self._engine.tz), opens_at=opens, closes_at=closes, seat_categories=perf.seat_categories,
+                tariffs=perf.tariffs, title=named.name if named is not None else None,
             ))  # fmt: skip
         return options
 
     def _products(self, read: str | bytes, lane: str, at: dt.datetime) -> list[Option]:
-        products = list(self._engine.ledger.schedule().products)[:MAX_OPTIONS]
+        products = list(self._engine.ledger.schedule().products.values())[:MAX_OPTIONS]
         options = []
         for product in products:
-            outcome = self._engine.decide(read, lane=lane, at=at, ask=Ask(items=(product,)), logged=False)
-            options.append(Option(outcome.decision, items=(product,)))
+            outcome = self._engine.decide(read, lane=lane, at=at, ask=Ask(items=(product.id,)), logged=False)
+            options.append(Option(outcome.decision, items=(product.id,), title=product.name,
+                                  price_cents=product.price_cents))  # fmt: skip
         return options
+
+    def _about(self, entitlement: Entitlement | None, options: list[Option], at: dt.datetime) -> About:
+        """What the code is, in names and local times (on the ledger thread)."""
+        if entitlement is None:
+            return About()
+        ledger, tz = self._engine.ledger, self._engine.tz
+        schedule = ledger.schedule()
+        product = schedule.products.get(entitlement.product) if entitlement.product else None
+        name = product.name if product is not None else None
+        if isinstance(entitlement, Membership):
+            perks = tuple(
+                Perk("discount", b.name, b.percent) if isinstance(b, DiscountBenefit) else Perk("entry", b.name)
+                for b in entitlement.benefits
+            )  # fmt: skip
+            return About(name, entitlement.valid_from, membership_expires_on(entitlement, schedule.products), perks,
+                         uses=self._uses([entitlement.id]))  # fmt: skip
+        if isinstance(entitlement, CreditMembership):
+            pool = ledger.credit_memberships_of(entitlement.holder) if entitlement.holder else []
+            ids = [cm.id for cm in pool] or [entitlement.id]
+            return About(name, valid_until=entitlement.expires_on, credits_left=_credits_left(options),
+                         uses=self._uses(ids))  # fmt: skip
+        if isinstance(entitlement, Subscription):
+            return About(name, persons=entitlement.quantity, uses=self._uses([entitlement.id]))
+        if isinstance(entitlement, Reservation):
+            deadline = None
+            if not entitlement.paid:
+                with contextlib.suppress(KeyError):  # a performance the schedule does not know
+                    deadline = reservation_deadline(entitlement, schedule, tz)
+            return About(name, show=self._show(entitlement.performance), persons=entitlement.pax,
+                         paid=entitlement.paid, deadline=deadline)  # fmt: skip
+        if isinstance(entitlement, Ticket):
+            return About(name, show=self._show(entitlement.performance), persons=entitlement.pax)
+        if isinstance(entitlement, Voucher):
+            # What it was used for: the performance of its redemption (exits are no redemptions).
+            used = [u for u in ledger.uses([entitlement.id]) if not u.held and u.performance is not None]
+            show = self._show(used[-1].performance) if used else None
+            return About(name, valid_until=entitlement.expires_on, show=show)
+        return About(name)
+
+    def _show(self, performance: str | None) -> Show | None:
+        schedule = self._engine.ledger.schedule()
+        perf = schedule.performances.get(performance) if performance is not None else None
+        if perf is None:
+            return None
+        event = schedule.events.get(perf.event)
+        return Show(perf.id, event.name if event is not None else None, perf.starts_at.astimezone(self._engine.tz))
+
+    def _uses(self, ids: list[str]) -> tuple[Usage, ...]:
+        """The last committed uses of the holder's own entitlements `ids`, newest first."""
+        engine = self._engine
+        events, zones = engine.ledger.schedule().events, engine.config.zones
+        done = [u for u in engine.ledger.uses(ids) if not u.held]
+        done.sort(key=lambda u: u.at, reverse=True)
+        found = []
+        for u in done[:RECENT_USES]:
+            show = events[u.event].name if u.event is not None and u.event in events else None
+            zone = zones[u.zone].name if u.zone in zones else None
+            at = dt.datetime.fromtimestamp(u.at, engine.tz)
+            found.append(Usage(at, u.direction, u.persons, u.credits, show, zone))
+        return tuple(found)
+
+
+def _typeable(code: KioskCode) -> bool:
+    """A typed code is taken when it is a voucher's, its admission's, or nothing the ledger knows."""
+    if code.entitlement_id is None or code.kind == "voucher":
+        return True
+    return code.kind == "ticket" and code.decision.reason is Reason.VOUCHER_USED
+
+
+def _can_buy(decision: Decision) -> bool:
+    """A credit membership may buy items here: not refused, or refused only because no item was
+    asked yet (a kiosk lane sells no product of its own)."""
+    if decision.verdict is not Verdict.DENY:
+        return True
+    return decision.reason is Reason.NOT_ELIGIBLE and not decision.params.get("product")
+
+
+def _credits_left(options: list[Option]) -> int | None:
+    """Credits left now, as the rules count them: an item's balance after it plus what it takes."""
+    for option in options:
+        decision = option.decision
+        if decision.admits and decision.balance is not None:
+            return decision.balance + sum(use.credits for use in decision.plan)
+    for option in options:
+        if option.decision.reason is Reason.NO_CREDIT:
+            return 0
+    return None
 
 
 def _redemptions(held: list[Outcome]) -> list[str]:
