@@ -22,7 +22,7 @@ WordKey: TypeAlias = Literal[
     "scan", "hold", "formats", "out_of_order", "free", "emergency", "starting",
     "person", "persons", "left", "lane", "entry", "exit",
     "mode_normal", "mode_free", "mode_emergency", "mode_closed",
-    "language", "call_staff", "staff_called", "wait_for_staff",
+    "language", "call_staff", "staff_called",
 ]  # fmt: skip
 
 WORDS: Mapping[Language, Mapping[WordKey, str]] = {
@@ -47,7 +47,6 @@ WORDS: Mapping[Language, Mapping[WordKey, str]] = {
         "language": "English",
         "call_staff": "Call staff",
         "staff_called": "Staff are on their way",
-        "wait_for_staff": "Please wait for staff",
     },
     "fr": {
         "scan": "Scannez votre billet ou votre carte de membre",
@@ -70,7 +69,6 @@ WORDS: Mapping[Language, Mapping[WordKey, str]] = {
         "language": "Français",
         "call_staff": "Appeler le personnel",
         "staff_called": "Le personnel arrive",
-        "wait_for_staff": "Veuillez attendre le personnel",
     },
     "de": {
         "scan": "Scannen Sie Ihr Ticket oder Ihre Mitgliedskarte",
@@ -93,7 +91,6 @@ WORDS: Mapping[Language, Mapping[WordKey, str]] = {
         "language": "Deutsch",
         "call_staff": "Personal rufen",
         "staff_called": "Das Personal kommt",
-        "wait_for_staff": "Bitte warten Sie auf das Personal",
     },
 }
 

@@ -16,6 +16,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser import artifact_path
+from tests.display.test_accessibility import _serious as serious_violations
 
 ROOT = Path(__file__).parents[2]
 
@@ -70,6 +71,7 @@ def test_a_click_on_a_demo_code_is_read_at_the_lane_and_the_page_shows_it_all(
     expect(page.locator("#console-link")).to_have_attribute("href", "/console")
     expect(page.locator("#kiosk-link")).to_have_attribute("href", "/kiosk?lane=hall-kiosk")
     expect(page.locator("#lamp-green")).to_have_attribute("data-on", "false")
+    assert serious_violations(page) == []
 
     page.locator("#codes button[data-code='TICKET-1']").first.click()
     expect(visitor).to_have_attribute("data-screen", "admit", timeout=5000)
