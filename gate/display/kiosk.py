@@ -77,6 +77,7 @@ class KioskScreen(Screen):
         self._shown: KioskView | None = None  # the session on the page (a confirmed one while it stays)
         self._step = "current"
         self._done_at: float | None = None  # loop time its confirmation went up
+        self._language = page.language  # what the page asked for: the next person starts in it again
 
     @property
     def actor(self) -> Actor:
@@ -141,6 +142,9 @@ class KioskScreen(Screen):
     async def _wipe(self, why: str) -> None:
         self._shown, self._done_at = None, None
         await self.page.send({"type": "wipe", "why": why})
+        if self.page.language != self._language:  # the last person's language goes with them
+            self.page.language = self._language
+            await self.page.send(self._status())
 
     async def tick(self) -> None:
         shown = self._shown

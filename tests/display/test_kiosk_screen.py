@@ -143,8 +143,14 @@ async def _member(venue: Venue, url: str) -> None:
         items, unpaid, deadline = reservation["facts"]
         assert items.startswith("2 persons · Hamlet, ") and unpaid == "Not paid yet"
         assert deadline.startswith("Confirm and pay by ")
+        # A language picked by touch re-words the session, and goes when the session is wiped.
+        await ws.send_json({"type": "language", "language": "de"})
+        assert (await _next(ws, "status"))["words"]["more_time"] == "Mehr Zeit"
+        german = await _next(ws, "session", session=reservation["session"])
+        assert german["facts"][1] == "Noch nicht bezahlt"
         await ws.send_json({"type": "cancel", "session": reservation["session"]})
         await _next(ws, "wipe", why="cancelled")
+        assert (await _next(ws, "status"))["language"] == "en"
 
 
 def test_the_typed_codes_limit_is_per_kiosk_lane_and_frees_after_a_minute() -> None:
