@@ -271,14 +271,16 @@ class DaemonConfig(_Section):
 class DisplayConfig(_Section):
     """The screens the daemon serves (docs/display.md): HTTP and a websocket inside its own loop."""
 
-    enabled: bool = Field(default=False, description="Serve the screens (the visitor screen of the daemon's lane).")
+    enabled: bool = Field(
+        default=False, description="Serve the screens: the lane's visitor or kiosk screen, and the staff console."
+    )
     host: Host = Field(
         default="127.0.0.1",
         description="Address to listen on: loopback (the device's own browser) unless the screen is elsewhere.",
     )
     port: int = Field(default=8080, ge=0, le=65_535, description="TCP port to listen on; 0 = any free port.")
     language: Language | None = Field(
-        default=None, description="Language of the visitor screen until a visitor picks one; none = [engine] language."
+        default=None, description="Language of the screens until a visitor picks one; none = [engine] language."
     )
 
 
