@@ -427,9 +427,20 @@ class GateConfig(_Section):
         [turnstile]; the daemon of a lane that is not a kiosk drives a turnstile.
         """
         lane = self.daemon_lane(asked)
-        if lane is None or lane not in self.lanes or self.lanes[lane].kiosk or self.turnstile is not None:
+        if lane is None or lane not in self.lanes:
             return []
-        return [missing_turnstile(lane)]
+        if self.lanes[lane].kiosk:
+            kiosk = self.kiosk
+            if self.display.enabled and kiosk.inactivity_s < kiosk.warn_s + KIOSK_BEFORE_WARNING_S:
+                # The screen warns warn_s before an idle session ends (WCAG 2.2.1: at least 20 s).
+                return [f"kiosk.inactivity_s: {kiosk.inactivity_s:g} s leaves no time before the screen's warning: "
+                        f"at least kiosk.warn_s + {KIOSK_BEFORE_WARNING_S:g} s "
+                        f"({kiosk.warn_s + KIOSK_BEFORE_WARNING_S:g} s)"]  # fmt: skip
+            return []
+        return [] if self.turnstile is not None else [missing_turnstile(lane)]
+
+
+KIOSK_BEFORE_WARNING_S = 5.0  # a kiosk session's least time before its screen's warning
 
 
 def missing_turnstile(lane: str) -> str:

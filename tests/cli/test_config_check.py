@@ -37,6 +37,21 @@ def test_a_daemon_lane_that_is_no_kiosk_needs_a_turnstile_said_with_the_other_pr
     assert (code, err.splitlines()[1:]) == (2, [MISSING])
 
 
+def test_a_kiosk_with_its_screen_needs_time_before_the_screen_s_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    kiosk = {"lanes": {"l1": {"kiosk": True}}, "display": {"enabled": True}}
+    code, _, err = _check(tmp_path, capsys, **kiosk, kiosk={"inactivity_s": 24})
+    assert (code, err.splitlines()[1:]) == (2, [
+        "  kiosk.inactivity_s: 24 s leaves no time before the screen's warning: at least kiosk.warn_s + 5 s (25 s)"
+    ])  # fmt: skip
+    code, _, err = _check(tmp_path, capsys, **kiosk, kiosk={"inactivity_s": 45, "warn_s": 40})
+    assert "at least kiosk.warn_s + 5 s (45 s)" not in err and code == 0
+    # Without its screen a kiosk's sessions may be as short as the tests want.
+    code, _, err = _check(tmp_path, capsys, lanes={"l1": {"kiosk": True}}, kiosk={"inactivity_s": 2})
+    assert (code, err) == (0, "")
+
+
 @pytest.mark.parametrize(
     "sections",
     [

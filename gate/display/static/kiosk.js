@@ -265,9 +265,9 @@
     if (!session || session.done) return;
     const left = ends - now;
     if (left <= -2000) { wipe(); return; } // the daemon's end never came: wiped all the same
-    // warn_s before the end; a kiosk idle sooner than twice that warns at half its time, so the
-    // session is not all warning.
-    const warnMs = Math.min(status ? status.warn_s : 20, (status ? status.inactivity_s : 60) / 2) * 1000;
+    // warn_s (at least 20 s, WCAG 2.2.1) before the end; the daemon's config makes sure a
+    // session has time before it.
+    const warnMs = (status ? status.warn_s : 20) * 1000;
     if (left > warnMs) { warn(false); return; }
     const text = word("warn", { n: String(Math.max(0, Math.ceil(left / 1000))) });
     if ($("warning-text").textContent !== text) $("warning-text").textContent = text;
