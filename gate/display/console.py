@@ -69,6 +69,7 @@ log = logging.getLogger("gate.display")
 ROWS_KEPT = 100  # reads and decisions a console connection remembers (newest first)
 HEALTH_EVERY_S = 5.0  # how often an open session's health view is refreshed
 NO_SESSION = "no staff session: log in first"
+BADGE_HANDOVER_S = 10.0  # a console page opened this soon after a badge login at its lane takes that session
 CALL_SHOWN_S = 300.0  # a "call staff" this recent is shown to a console page that connects after it
 HEALTH_EVENTS = (ModeChanged, ReaderChanged, ClockTrust, FireAlarm, TurnstileAlarm)
 
@@ -106,9 +107,24 @@ class ConsoleScreen(Screen):
     async def opened(self) -> None:
         self._seed()
         await self.page.send(self._status())
+        actor = self._handover()
+        if actor is not None:
+            await self._open(actor, "badge")
         called = self.context.calls.get(self.lane)  # a call made before this page connected still shows
         if called is not None and asyncio.get_running_loop().time() - called < CALL_SHOWN_S:
             await self.page.send({"type": "called", "lane": self.lane})
+
+    def _handover(self) -> Actor | None:
+        """A badge read at the lane's reader a moment ago: the lane's own screen came here for it
+        (the visitor screen moves to the console on a staff login), so the session is this page's.
+        Once only: a console opened again after that session's logout asks for a PIN or a badge."""
+        badge = self.point.staff_session(self.lane)
+        if badge is None or badge.actor is None or badge.journal_id in self.context.handed_over:
+            return None
+        if dt.datetime.now(dt.UTC) - badge.since > dt.timedelta(seconds=BADGE_HANDOVER_S):
+            return None
+        self.context.handed_over.add(badge.journal_id)
+        return badge.actor
 
     def _seed(self) -> None:
         """Decisions the lane kept from before this connection, behind the ones already here."""
@@ -165,6 +181,7 @@ class ConsoleScreen(Screen):
         if actor is None:
             await self.page.send({"type": "badge", "ok": False, "reason": event.session.refused})
             return
+        self.context.handed_over.add(event.session.journal_id)  # a reload must not take it over again
         await self._open(actor, "badge")
 
     # --- the page's messages ------------------------------------------------------------------

@@ -86,6 +86,7 @@ class Context:
     timing: Timing = field(default_factory=Timing)
     paints: deque[Paint] = field(default_factory=lambda: deque(maxlen=PAINTS_KEPT))
     calls: dict[str, float] = field(default_factory=dict)  # lane -> loop time of its last "call staff"
+    handed_over: set[str] = field(default_factory=set)  # badge logins a console page took over (journal ids)
 
     @property
     def tz(self) -> dt.tzinfo:

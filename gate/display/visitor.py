@@ -31,7 +31,7 @@ from gate.display.messages import (
 )
 from gate.display.screen import Context, Page, Paint, Screen
 from gate.errors import GateError
-from gate.point.events import DecisionMade, Event, Missed, ModeChanged, PassageStep
+from gate.point.events import DecisionMade, Event, Missed, ModeChanged, PassageStep, StaffLogin
 
 log = logging.getLogger("gate.display")
 
@@ -82,6 +82,8 @@ class VisitorScreen(Screen):
             return passage_message(event)
         if isinstance(event, ModeChanged):
             return mode_message(self.point.status(self.lane))
+        if isinstance(event, StaffLogin) and event.session.actor is not None:
+            return {"type": "staff"}  # a staff badge at this lane: its screen becomes the console
         return None
 
     def _sent_decision(self, decision_id: str, queued_ms: float) -> None:

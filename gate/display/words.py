@@ -22,7 +22,7 @@ WordKey: TypeAlias = Literal[
     "scan", "hold", "formats", "out_of_order", "free", "emergency", "starting",
     "person", "persons", "left", "lane", "entry", "exit",
     "mode_normal", "mode_free", "mode_emergency", "mode_closed",
-    "language", "call_staff", "staff_called",
+    "language", "call_staff", "staff_called", "staff",
 ]  # fmt: skip
 
 WORDS: Mapping[Language, Mapping[WordKey, str]] = {
@@ -47,6 +47,7 @@ WORDS: Mapping[Language, Mapping[WordKey, str]] = {
         "language": "English",
         "call_staff": "Call staff",
         "staff_called": "Staff are on their way",
+        "staff": "Staff",
     },
     "fr": {
         "scan": "Scannez votre billet ou votre carte de membre",
@@ -69,6 +70,7 @@ WORDS: Mapping[Language, Mapping[WordKey, str]] = {
         "language": "Français",
         "call_staff": "Appeler le personnel",
         "staff_called": "Le personnel arrive",
+        "staff": "Personnel",
     },
     "de": {
         "scan": "Scannen Sie Ihr Ticket oder Ihre Mitgliedskarte",
@@ -91,6 +93,7 @@ WORDS: Mapping[Language, Mapping[WordKey, str]] = {
         "language": "Deutsch",
         "call_staff": "Personal rufen",
         "staff_called": "Das Personal kommt",
+        "staff": "Personal",
     },
 }
 

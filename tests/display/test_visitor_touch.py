@@ -16,6 +16,7 @@ from gate.cli import main
 from gate.daemon.control import request as send
 from tests.browser import artifact_path
 from tests.daemon.conftest import Start, Venue
+from tests.display.consoles import badge, import_staff
 from tests.display.screens import serve_screens
 
 AMBER = 12
@@ -146,3 +147,31 @@ def _journal(venue: Venue, kind: str) -> int:
     with sqlite3.connect(venue.ledger) as db:
         (count,) = db.execute("SELECT count(*) FROM journal WHERE type = ?", (kind,)).fetchone()
     return int(count)
+
+
+def test_a_staff_badge_at_the_lane_turns_its_screen_into_the_console_and_logout_brings_it_back(
+    venue: Venue, start_daemon: Start, page: Page, request: pytest.FixtureRequest
+) -> None:
+    import_staff(venue)
+    daemon, url = serve_screens(venue, start_daemon)
+    page.goto(url)
+    expect(page.locator("#screen")).to_have_attribute("data-screen", "normal", timeout=5000)
+    venue.scan(badge())  # the supervisor's badge at the lane's own reader
+    page.wait_for_url("**/console?**", timeout=5000)
+    expect(page.locator("#screen")).to_have_attribute("data-screen", "console", timeout=5000)
+    page.screenshot(path=str(artifact_path(request.node, "__console.png")))
+    page.locator("#logout").click()
+    # The session over, the lane's screen is the visitor's again: no staff login left up.
+    page.wait_for_url(url + "**", timeout=5000)
+    expect(page.locator("#screen")).to_have_attribute("data-screen", "normal", timeout=5000)
+
+    # With no badge: "Staff" opens the console's PIN login on the same screen, and the way back
+    # leads only to the display's own screens.
+    page.get_by_role("button", name="Staff", exact=True).click()
+    page.wait_for_url("**/console?**", timeout=5000)
+    expect(page.locator("#screen")).to_have_attribute("data-screen", "login", timeout=5000)
+    expect(page.locator("html")).to_have_attribute("data-back", "/")
+    page.goto(url + "console?back=https://example.org/")
+    expect(page.locator("#screen")).to_have_attribute("data-screen", "login", timeout=5000)
+    assert page.locator("html").get_attribute("data-back") is None
+    assert daemon.stop() == 0

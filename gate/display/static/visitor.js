@@ -123,6 +123,7 @@
     }
     $("languages").setAttribute("aria-label", words.language || "Language");
     $("call").textContent = words.call_staff || "Call staff";
+    $("staff").textContent = words.staff || "Staff";
     $("called").textContent = words.staff_called || "";
     try {
       clockFormat = new Intl.DateTimeFormat(lang, {
@@ -209,6 +210,7 @@
       case "decision": if (connected) onDecision(message, at); break;
       case "passage": onPassage(message, at); break;
       case "called": onCalled(); break;
+      case "staff": toConsole(); break; // a staff badge at this lane's reader
       default: break; // pong, or something newer than this page
     }
   }
@@ -283,7 +285,17 @@
     clock();
   }
 
+  // The staff console on this same screen, for a PIN or after a badge: it comes back here
+  // when the session ends (static/back.js).
+  function toConsole() {
+    const url = new URL("/console", location.href);
+    if (status && status.lane) url.searchParams.set("lane", status.lane);
+    url.searchParams.set("back", location.pathname + location.search);
+    location.assign(url);
+  }
+
   $("call").addEventListener("click", () => send({ type: "call_staff" }));
+  $("staff").addEventListener("click", toConsole);
 
   clock();
   connect();
