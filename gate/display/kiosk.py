@@ -41,7 +41,7 @@ from gate.display.screen import Context, Page, Screen
 from gate.errors import GateError
 from gate.point import DecisionPoint
 from gate.point.commands import Actor, Audience, Command, KioskCancel, KioskChoose, KioskConfirm, KioskMoreTime
-from gate.point.events import Event, KioskStep, Missed, ModeChanged
+from gate.point.events import Event, KioskStep, Missed, ModeChanged, StaffLogin
 from gate.point.kiosk import ENDED, KioskError, KioskView
 from gate.point.model import CLOSED_MODES
 from gate.scanner.read import Read
@@ -119,7 +119,9 @@ class KioskScreen(Screen):
             return
         if event.lane != self.lane:
             return
-        if isinstance(event, KioskStep):
+        if isinstance(event, StaffLogin) and event.session.actor is not None:
+            await self.page.send({"type": "staff"})  # a staff badge at this kiosk: its screen becomes the console
+        elif isinstance(event, KioskStep):
             if event.view.state in ENDED and event.view.state != "confirmed":
                 if self._shown is None or self._shown.session == event.view.session:
                     await self._wipe(event.step)

@@ -338,7 +338,8 @@
     attempts = 0;
     document.documentElement.lang = message.language;
     const labels = { scan: "scan", hold: "hold", "type-open": "type_code", "typed-label": "typed_label",
-      "typed-go": "typed_go", "typed-delete": "typed_delete", "typed-back": "typed_back", "more-time": "more_time" };
+      "typed-go": "typed_go", "typed-delete": "typed_delete", "typed-back": "typed_back", "more-time": "more_time",
+      staff: "staff" };
     for (const [id, key] of Object.entries(labels)) if (words[key]) $(id).textContent = words[key];
     $("lane").textContent = word("kiosk", { lane: message.lane }) + (message.zone ? " · " + message.zone : "");
     $("languages").setAttribute("aria-label", word("language"));
@@ -364,6 +365,7 @@
       case "mode": if (status) status.screen = message.screen; home(); break;
       case "session": if (connected) showSession(message, at); break;
       case "wipe": wipe(); break;
+      case "staff": window.gateStaff(); break; // a staff badge at this kiosk's reader
       case "answer": answered(message); break;
       default: break; // pong, or something newer than this page
     }

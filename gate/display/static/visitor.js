@@ -210,7 +210,7 @@
       case "decision": if (connected) onDecision(message, at); break;
       case "passage": onPassage(message, at); break;
       case "called": onCalled(); break;
-      case "staff": toConsole(); break; // a staff badge at this lane's reader
+      case "staff": window.gateStaff(); break; // a staff badge at this lane's reader
       default: break; // pong, or something newer than this page
     }
   }
@@ -285,17 +285,7 @@
     clock();
   }
 
-  // The staff console on this same screen, for a PIN or after a badge: it comes back here
-  // when the session ends (static/back.js).
-  function toConsole() {
-    const url = new URL("/console", location.href);
-    if (status && status.lane) url.searchParams.set("lane", status.lane);
-    url.searchParams.set("back", location.pathname + location.search);
-    location.assign(url);
-  }
-
   $("call").addEventListener("click", () => send({ type: "call_staff" }));
-  $("staff").addEventListener("click", toConsole);
 
   clock();
   connect();
