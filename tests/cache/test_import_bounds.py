@@ -204,6 +204,18 @@ def test_a_display_name_that_is_contact_details_is_refused_by_line_and_field(led
     assert ledger.import_file(EXAMPLE).applied  # the documented example passes every bound
 
 
+def test_a_holder_s_preferred_language_is_a_language_tag_or_nothing(ledger: Ledger) -> None:
+    bad = ["french", "fr_FR", "fr-", "<script>", "ab-123456789"]
+    found = problems(ledger, *(line(type="holder", id=f"h-{n}", version=1, display_name="Ann S.", language=tag)
+                               for n, tag in enumerate(bad, start=1)))  # fmt: skip
+    assert sorted(found) == [(n, "language") for n in range(1, len(bad) + 1)]
+    assert all("should match pattern" in message for message in found.values())
+    good = {"h-a": "fr", "h-b": "pt-BR", "h-c": "de-AT", "h-d": None}
+    ledger.import_lines([line(type="holder", id=i, version=1, display_name="Ann S.", **({"language": t} if t else {}))
+                         for i, t in good.items()], source="f")  # fmt: skip
+    assert {i: ledger.holder(i).language for i in good} == good  # type: ignore[union-attr]
+
+
 # --- the command line -------------------------------------------------------------------------
 
 
