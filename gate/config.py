@@ -4,7 +4,8 @@ Unknown keys are refused, values are never coerced (`kiosk = "no"` is an error, 
 pydantic's strict mode, with gate.config_fields for lists, paths and pins), and a bad file
 reports every error at once, each by its key path (`lanes.north-1.zone: unknown zone 'hall'`),
 so an operator fixes a file in one go.
-Later parts (readers, turnstile, screens, sync) add their own sections here.
+Later parts (readers, turnstile, screens, sync) add their own sections here; the [turnstile]
+section lives in gate.config_turnstile, for size.
 """
 
 from __future__ import annotations
@@ -15,8 +16,6 @@ from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     SecretStr,
     ValidationError,
@@ -26,19 +25,18 @@ from pydantic import (
 )
 
 from gate.config_fields import (
-    PIN_KEYS,
     ConfigPath,
     Host,
     Line,
     Listed,
-    Pin,
     Region,
+    Section,
     ZoneName,
-    clashes,
     given,
     raw_clashes,
     short,
 )
+from gate.config_turnstile import TurnstileConfig
 from gate.errors import GateError
 from gate.records import Direction, Id, Mode
 from gate.scanner.symbology import parse_symbologies
@@ -47,12 +45,7 @@ from gate.staff import check_pin_hash
 Language = Literal["en", "fr", "de"]
 
 
-class _Section(BaseModel):
-    # strict: TOML already gives each value its type, so a quoted number or "no" is a mistake.
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
-
-
-class SiteConfig(_Section):
+class SiteConfig(Section):
     name: Line = Field(min_length=1, max_length=200, description="The venue's name, shown to staff.")
     timezone: ZoneName = Field(description="IANA time zone all local-time rules use, e.g. Europe/Paris.")
     capacity: int | None = Field(
@@ -74,11 +67,11 @@ class SiteConfig(_Section):
         return code
 
 
-class ZoneConfig(_Section):
+class ZoneConfig(Section):
     name: Line = Field(min_length=1, max_length=200, description="Name shown to staff.")
 
 
-class LaneConfig(_Section):
+class LaneConfig(Section):
     zone: Id = Field(description="The zone this lane admits to (a key of [zones]).")
     mode: Mode = Field(default="live", description="live admits live entitlements only; test only test ones.")
     directions: Listed[Direction] = Field(
@@ -90,18 +83,18 @@ class LaneConfig(_Section):
     )
 
 
-class LedgerConfig(_Section):
+class LedgerConfig(Section):
     path: ConfigPath = Field(description="The SQLite ledger file; created on first use.")
 
 
-class EngineConfig(_Section):
+class EngineConfig(Section):
     zero_price_takes_credit: bool = Field(
         default=False, description="Whether a zero-priced item uses up a membership credit."
     )
     language: Language = Field(default="en", description="Language of texts when a screen asks for none.")
 
 
-class KioskConfig(_Section):
+class KioskConfig(Section):
     inactivity_s: float = Field(
         default=60.0, ge=2, le=600,
         description="A kiosk session with no touch for this long ends; what it holds is released.",
@@ -124,7 +117,7 @@ class KioskConfig(_Section):
     )  # fmt: skip
 
 
-class StaffConfig(_Section):
+class StaffConfig(Section):
     """Time limits of the staff acts at the decision point (docs/lane.md, "Staff acts")."""
 
     override_window_s: float = Field(
@@ -174,7 +167,7 @@ class StaffConfig(_Section):
         return value
 
 
-class _ReaderConfig(_Section):
+class _ReaderConfig(Section):
     lane: Id = Field(description="The lane (a key of [lanes]) whose decisions this reader feeds.")
     direction: Direction = Field(default="entry", description="The direction it reads for: entry or exit.")
     dedupe_seconds: float = Field(
@@ -231,7 +224,7 @@ class CameraReaderConfig(_ReaderConfig):
 ReaderConfig = Annotated[SerialReaderConfig | WedgeReaderConfig | CameraReaderConfig, Field(discriminator="type")]
 
 
-class WatchdogConfig(_Section):
+class WatchdogConfig(Section):
     max_loop_lag_s: float = Field(
         default=1.0, gt=0, le=30, description="A loop tick later than this counts as a stalled loop: no watchdog ping."
     )
@@ -241,7 +234,7 @@ class WatchdogConfig(_Section):
     )
 
 
-class ClockConfig(_Section):
+class ClockConfig(Section):
     max_jump_s: float = Field(
         default=30.0, gt=0, le=86_400,
         description="A step of the wall clock against the monotonic clock beyond this is a jump: not trusted.",
@@ -253,7 +246,7 @@ class ClockConfig(_Section):
     )
 
 
-class DaemonConfig(_Section):
+class DaemonConfig(Section):
     lane: Id | None = Field(
         default=None, description="The lane of [lanes] this daemon runs; required when there are several."
     )
@@ -268,7 +261,7 @@ class DaemonConfig(_Section):
     clock: ClockConfig = Field(default_factory=ClockConfig, description="When the wall clock is trusted.")
 
 
-class DisplayConfig(_Section):
+class DisplayConfig(Section):
     """The screens the daemon serves (docs/display.md): HTTP and a websocket inside its own loop."""
 
     enabled: bool = Field(
@@ -284,95 +277,7 @@ class DisplayConfig(_Section):
     )
 
 
-LaneModeName = Literal["normal", "free", "locked", "out_of_order"]
-
-
-class DirectionPins(_Section):
-    relay: Pin = Field(description="GPIO of the unlock relay wired to the turnstile's dry-contact input.")
-    sensor: Pin = Field(description="GPIO of the passage sensor that reports one rotation in this direction.")
-
-
-class LampsConfig(_Section):
-    green: Pin | None = Field(default=None, description="GPIO of the green lamp (admit, free passage).")
-    red: Pin | None = Field(default=None, description="GPIO of the red lamp (deny, locked, out of order).")
-    amber: Pin | None = Field(default=None, description="GPIO of the amber lamp (attention: staff needed).")
-
-
-class TurnstileConfig(_Section):
-    """The turnstile of the daemon's lane: pins, active levels and timings (docs/lane.md)."""
-
-    pin_factory: Literal["lgpio", "native", "mock"] = Field(
-        default="lgpio",
-        description="gpiozero backend: lgpio on a Pi, native (pure Python), mock (no hardware: tests, demo).",
-    )
-    entry: DirectionPins | None = Field(default=None, description="Pins of the entry direction.")
-    exit: DirectionPins | None = Field(default=None, description="Pins of the exit direction.")
-    relay_active_high: bool = Field(
-        default=True, description="Relay (and lock output) energised by a high level; false for active-low boards."
-    )
-    pulse_ms: int = Field(default=200, ge=20, le=5000, description="Length of the unlock pulse per person.")
-    lock_output: Pin | None = Field(
-        default=None, description="GPIO of an optional lock/stop output, active while locked or out of order."
-    )
-    sensor_active_low: bool = Field(
-        default=True, description="Passage and alarm inputs read active when low (a contact closing to ground)."
-    )
-    sensor_pull: Literal["up", "down", "none"] = Field(
-        default="up", description="Pull resistor of the passage and alarm inputs: up, down, or none (external)."
-    )
-    debounce_ms: int = Field(default=30, ge=0, le=1000, description="Edges of one input closer than this are one.")
-    alarm_input: Pin | None = Field(
-        default=None, description="GPIO of the turnstile's alarm output (forced rotation): logged and reported."
-    )
-    fire_loop: Pin | None = Field(
-        default=None,
-        description="GPIO of the fire-alarm loop (pulled up, loop to ground): open loop = alarm, every way freed.",
-    )
-    fire_clear_s: float = Field(
-        default=2.0, ge=0, le=600, description="The loop must stay closed this long before the alarm ends."
-    )
-    lamps: LampsConfig = Field(default_factory=LampsConfig, description="Lamps; each optional.")
-    lamp_active_high: bool = Field(default=True, description="Lamps and buzzer are on at a high level.")
-    buzzer: Pin | None = Field(default=None, description="GPIO of an active buzzer (on/off, no PWM needed).")
-    passage_timeout_s: float = Field(
-        default=8.0, gt=0, le=120, description="Time each admitted person has to pass; then the rest is released."
-    )
-    accessible_timeout_s: float = Field(
-        default=20.0, gt=0, le=300, description="The same for entitlements flagged accessible (plus one companion)."
-    )
-    first_mode: LaneModeName = Field(
-        default="normal", description="Lane mode at the very first start; afterwards the last mode set wins."
-    )
-
-    def pins(self) -> list[tuple[str, int]]:
-        """(key path, GPIO) of every pin the section uses."""
-        found: list[tuple[str, int]] = []
-        for keys in PIN_KEYS:
-            value: object = self
-            for key in keys:
-                value = getattr(value, key, None)
-            if isinstance(value, int):
-                found.append(("turnstile." + ".".join(keys), value))
-        return found
-
-    @model_validator(mode="after")
-    def _wiring(self) -> TurnstileConfig:
-        # Problems name full key paths (see _problems), so an operator sees both ends of a clash.
-        problems: list[str] = []
-        if self.entry is None and self.exit is None:
-            problems.append("turnstile.entry: a turnstile needs the pins of at least one direction (entry, exit)")
-        problems += clashes(self.pins())
-        # An input pulled towards its own active level would read a passage with nothing connected.
-        if self.sensor_pull == "up" and not self.sensor_active_low:
-            problems.append("turnstile.sensor_active_low: a pulled-up input is active low (or set sensor_pull)")
-        if self.sensor_pull == "down" and self.sensor_active_low:
-            problems.append("turnstile.sensor_active_low: a pulled-down input is active high (or set sensor_pull)")
-        if problems:
-            raise ValueError("; ".join(problems))
-        return self
-
-
-class GateConfig(_Section):
+class GateConfig(Section):
     site: SiteConfig = Field(description="The venue.")
     zones: Annotated[dict[Id, ZoneConfig], Field(min_length=1)] = Field(description="Areas of the site by id.")
     lanes: Annotated[dict[Id, LaneConfig], Field(min_length=1)] = Field(description="Lanes by id.")

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BeforeValidator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 
 T = TypeVar("T")
 
@@ -207,3 +207,10 @@ def raw_clashes(turnstile: object) -> list[str]:
         if isinstance(pin, int) and not isinstance(pin, bool):
             pins.append(("turnstile." + ".".join(keys), pin))
     return clashes(pins)
+
+
+class Section(BaseModel):
+    """A section of the config file. Strict: TOML already gives each value its type, so a quoted
+    number or "no" is a mistake; unknown keys are refused."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)

@@ -35,7 +35,8 @@ from typing import TYPE_CHECKING, Any
 
 from gate.cache import Ledger, LedgerError, LedgerUnusable
 from gate.cache.schema import quick_check
-from gate.config import ConfigError, GateConfig, TurnstileConfig, missing_turnstile
+from gate.config import ConfigError, GateConfig, missing_turnstile
+from gate.config_turnstile import TurnstileConfig
 from gate.daemon import acts
 from gate.daemon.clock import DecisionClock
 from gate.daemon.control import ControlError, ControlServer, to_json

@@ -16,7 +16,7 @@ from typing import Any, Literal, TypeAlias
 
 from gpiozero import DigitalInputDevice, DigitalOutputDevice, Factory
 
-from gate.config import TurnstileConfig
+from gate.config_turnstile import TurnstileConfig
 from gate.errors import GateError
 from gate.point.model import LAMPS, Lamp, Outputs
 from gate.records import Direction

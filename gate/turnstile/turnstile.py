@@ -22,7 +22,7 @@ from typing import Any, Self
 from gpiozero import Factory
 
 from gate.background import Background
-from gate.config import TurnstileConfig
+from gate.config_turnstile import TurnstileConfig
 from gate.decision import Decision
 from gate.engine import Outcome
 from gate.point import DecisionPoint
