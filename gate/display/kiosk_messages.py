@@ -31,7 +31,8 @@ from gate.decision import Decision
 from gate.display.kiosk_words import LINES, WORDS
 from gate.display.messages import Inbound, Message
 from gate.engine import Outcome
-from gate.point.kiosk import About, KioskCode, KioskView, Option
+from gate.point.about import About
+from gate.point.kiosk import KioskCode, KioskView, Option
 from gate.reasons import Reason
 from gate.text import LANGUAGES
 from gate.text.format import Language, format_date, format_instant, format_money

@@ -35,7 +35,6 @@ through the point's ledger thread (`run`).
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import functools
 import logging
@@ -48,20 +47,13 @@ from gate.cache import LedgerError
 from gate.decision import Ask, Decision
 from gate.engine import Engine, Outcome
 from gate.errors import GateError
+from gate.point.about import About, about_of
 from gate.reasons import Reason, Verdict
 from gate.records import (
     CreditMembership,
-    DiscountBenefit,
-    Entitlement,
-    Membership,
     Performance,
-    Reservation,
-    Subscription,
-    Ticket,
     Voucher,
 )
-from gate.rules.membership import membership_expires_on
-from gate.rules.reservation import reservation_deadline
 from gate.rules.voucher import redemption_window
 
 log = logging.getLogger("gate.point")
@@ -69,7 +61,6 @@ log = logging.getLogger("gate.point")
 _T = TypeVar("_T")
 Run: TypeAlias = Callable[[Callable[[], _T]], Awaitable[_T]]
 MAX_OPTIONS = 50  # a kiosk screen shows a choice, not a catalogue
-RECENT_USES = 5  # the holder's own uses a kiosk shows
 SessionState: TypeAlias = Literal["open", "held", "confirmed", "cancelled", "expired", "replaced"]
 ENDED: frozenset[str] = frozenset({"confirmed", "cancelled", "expired", "replaced"})
 
@@ -96,52 +87,6 @@ class Option:
 
 
 @dataclass(frozen=True, slots=True)
-class Show:
-    """A performance as a kiosk user reads it: its event's name and its start in the site's zone."""
-
-    performance: str
-    title: str | None
-    starts_at: dt.datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Perk:
-    """A membership's benefit: an entry, or a discount (`percent`)."""
-
-    kind: Literal["entry", "discount"]
-    name: str
-    percent: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Usage:
-    """One of the holder's own recent uses: when (site's zone), for what show or in which zone."""
-
-    at: dt.datetime
-    direction: str
-    persons: int
-    credits: int
-    show: str | None
-    zone: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class About:
-    """What a code is, for its holder's eyes (the screen words it)."""
-
-    product: str | None = None  # the name of what it was sold as
-    valid_from: dt.date | None = None
-    valid_until: dt.date | None = None  # its last day
-    perks: tuple[Perk, ...] = ()
-    credits_left: int | None = None  # across the holder's credit memberships that can pay now
-    show: Show | None = None  # a reservation's or an admission's performance; what a voucher was used for
-    persons: int | None = None
-    paid: bool | None = None
-    deadline: dt.datetime | None = None  # an unpaid reservation's: confirm by then
-    uses: tuple[Usage, ...] = ()  # newest first, RECENT_USES at most
-
-
-@dataclass(frozen=True, slots=True)
 class KioskCode:
     """One code read in a session: what it is, what it alone gets, what it could choose."""
 
@@ -150,7 +95,7 @@ class KioskCode:
     kind: str | None
     decision: Decision
     options: tuple[Option, ...]
-    about: About = About()
+    about: About = field(default_factory=About)
 
 
 @dataclass(frozen=True, slots=True)
@@ -391,7 +336,7 @@ class KioskSessions:
             options = self._performances(read, lane, at, voucher)
         elif isinstance(entitlement, CreditMembership) and _can_buy(decision):
             options = self._products(read, lane, at)
-        about = self._about(entitlement, options, at)
+        about = about_of(self._engine, entitlement, credits_left=_credits_left(options))
         code = KioskCode(base.reference, decision.entitlement_id, decision.kind, decision, tuple(options), about)
         return base, code, voucher
 
@@ -423,67 +368,6 @@ class KioskSessions:
             options.append(Option(outcome.decision, items=(product.id,), title=product.name,
                                   price_cents=product.price_cents))  # fmt: skip
         return options
-
-    def _about(self, entitlement: Entitlement | None, options: list[Option], at: dt.datetime) -> About:
-        """What the code is, in names and local times (on the ledger thread)."""
-        if entitlement is None:
-            return About()
-        ledger, tz = self._engine.ledger, self._engine.tz
-        schedule = ledger.schedule()
-        product = schedule.products.get(entitlement.product) if entitlement.product else None
-        name = product.name if product is not None else None
-        if isinstance(entitlement, Membership):
-            perks = tuple(
-                Perk("discount", b.name, b.percent) if isinstance(b, DiscountBenefit) else Perk("entry", b.name)
-                for b in entitlement.benefits
-            )  # fmt: skip
-            return About(name, entitlement.valid_from, membership_expires_on(entitlement, schedule.products), perks,
-                         uses=self._uses([entitlement.id]))  # fmt: skip
-        if isinstance(entitlement, CreditMembership):
-            pool = ledger.credit_memberships_of(entitlement.holder) if entitlement.holder else []
-            ids = [cm.id for cm in pool] or [entitlement.id]
-            return About(name, valid_until=entitlement.expires_on, credits_left=_credits_left(options),
-                         uses=self._uses(ids))  # fmt: skip
-        if isinstance(entitlement, Subscription):
-            return About(name, persons=entitlement.quantity, uses=self._uses([entitlement.id]))
-        if isinstance(entitlement, Reservation):
-            deadline = None
-            if not entitlement.paid:
-                with contextlib.suppress(KeyError):  # a performance the schedule does not know
-                    deadline = reservation_deadline(entitlement, schedule, tz)
-            return About(name, show=self._show(entitlement.performance), persons=entitlement.pax,
-                         paid=entitlement.paid, deadline=deadline)  # fmt: skip
-        if isinstance(entitlement, Ticket):
-            return About(name, show=self._show(entitlement.performance), persons=entitlement.pax)
-        if isinstance(entitlement, Voucher):
-            # What it was used for: the performance of its redemption (exits are no redemptions).
-            used = [u for u in ledger.uses([entitlement.id]) if not u.held and u.performance is not None]
-            show = self._show(used[-1].performance) if used else None
-            return About(name, valid_until=entitlement.expires_on, show=show)
-        return About(name)
-
-    def _show(self, performance: str | None) -> Show | None:
-        schedule = self._engine.ledger.schedule()
-        perf = schedule.performances.get(performance) if performance is not None else None
-        if perf is None:
-            return None
-        event = schedule.events.get(perf.event)
-        return Show(perf.id, event.name if event is not None else None, perf.starts_at.astimezone(self._engine.tz))
-
-    def _uses(self, ids: list[str]) -> tuple[Usage, ...]:
-        """The last committed uses of the holder's own entitlements `ids`, newest first."""
-        engine = self._engine
-        events, zones = engine.ledger.schedule().events, engine.config.zones
-        done = [u for u in engine.ledger.uses(ids) if not u.held]
-        done.sort(key=lambda u: u.at, reverse=True)
-        found = []
-        for u in done[:RECENT_USES]:
-            show = events[u.event].name if u.event is not None and u.event in events else None
-            zone = zones[u.zone].name if u.zone in zones else None
-            at = dt.datetime.fromtimestamp(u.at, engine.tz)
-            found.append(Usage(at, u.direction, u.persons, u.credits, show, zone))
-        return tuple(found)
-
 
 def _typeable(code: KioskCode) -> bool:
     """A typed code is taken when it is a voucher's, its admission's, or nothing the ledger knows."""
