@@ -167,7 +167,8 @@ def test_every_colour_pair_of_the_console_passes_wcag_aa_and_its_page_has_no_inl
     assert re.search(r"font-size:\s*24px", css) and "min-height: 48px" in css  # body text, touch targets
     html = (STATIC / "console.html").read_text()
     assert re.findall(r"<script[^>]*>", html) == [
-        '<script src="/static/console-views.js" defer>', '<script src="/static/console.js" defer>',
+        '<script src="/static/link.js" defer>', '<script src="/static/console-views.js" defer>',
+        '<script src="/static/console.js" defer>',
         '<script src="/static/back.js" defer>',
     ]
     assert not re.search(r"<[^>]*\s(style|on[a-z]+)=", html)  # no inline style or handler

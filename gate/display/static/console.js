@@ -3,15 +3,12 @@
 // The server holds the session: it opens on a PIN (or a staff badge read at a reader), ends on
 // logout, after the idle time without a touch and with the socket. This page never keeps a PIN,
 // never logs in again by itself, and wipes every staff view when a session ends or the socket
-// drops: a reconnect starts at the login screen. Heartbeat as on the visitor screen: a ping
-// every second; no message for 5 s (or a closed socket) -> "offline", reconnect after 1, 2, 4,
-// then every 8 s. What a role may not do is hidden here and refused by the server anyway.
+// drops: a reconnect starts at the login screen. The link is every screen's (static/link.js):
+// down, the page shows "offline" and reconnects with backoff. What a role may not do is hidden
+// here and refused by the server anyway.
 "use strict";
 
 (() => {
-  const PING_MS = 1000;
-  const DEAD_MS = 5000;
-  const BACKOFF_MS = [1000, 2000, 4000, 8000];
   const TICK_MS = 250;
   const TOUCH_MS = 5000; // at most one "touch" message this often: the server's idle timer
   const TOAST_MS = 6000;
@@ -30,12 +27,8 @@
   const screen = $("screen");
   const query = new URLSearchParams(location.search);
 
-  let socket = null;
+  let link = null; // static/link.js
   let connected = false;
-  let heard = 0;
-  let pinged = 0;
-  let attempts = 0;
-  let retry = 0;
   let words = {};
   let status = null;
   let session = null; // {by, role, via, allowed, idle_s} while the server says a session is open
@@ -280,7 +273,6 @@
     status = message;
     words = message.words || {};
     connected = true;
-    attempts = 0;
     document.documentElement.lang = message.language;
     applyWords();
     languages();
@@ -314,14 +306,7 @@
     if (callback) callback(message);
   }
 
-  function onMessage(event) {
-    heard = performance.now();
-    let message;
-    try {
-      message = JSON.parse(event.data);
-    } catch (error) {
-      return;
-    }
+  function onMessage(message) {
     switch (message.type) {
       case "status": onStatus(message); break;
       case "session": onSession(message); break;
@@ -345,11 +330,7 @@
   // --- the connection ---------------------------------------------------------------------------
 
   function send(message) {
-    if (socket && socket.readyState === WebSocket.OPEN) {
-      socket.send(JSON.stringify(message));
-      return true;
-    }
-    return false;
+    return link !== null && link.send(message);
   }
 
   function request(message, callback) {
@@ -361,33 +342,12 @@
     }
   }
 
-  function connect() {
-    const url = new URL("/ws", location.href);
-    url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
-    url.searchParams.set("screen", "console");
-    for (const key of ["lang", "lane"]) if (query.get(key)) url.searchParams.set(key, query.get(key));
-    heard = performance.now();
+  function down() {
     connected = false;
-    socket = new WebSocket(url);
-    socket.onmessage = onMessage;
-    socket.onclose = drop;
-  }
-
-  function drop() {
-    const old = socket;
-    socket = null;
-    connected = false;
-    if (old) {
-      old.onmessage = old.onclose = null;
-      try { old.close(); } catch (error) { /* already closed */ }
-    }
     wipe(); // the server ends the session with the socket: nothing of it stays here
     for (const callback of waiting.values()) callback({ ok: false, error: w("offline") });
     waiting.clear();
     render();
-    clearTimeout(retry);
-    retry = setTimeout(connect, BACKOFF_MS[Math.min(attempts, BACKOFF_MS.length - 1)]);
-    attempts += 1;
   }
 
   // --- the page's own controls ------------------------------------------------------------------
@@ -467,11 +427,6 @@
 
   function tick() {
     const now = performance.now();
-    if (socket && socket.readyState === WebSocket.OPEN && now - pinged >= PING_MS) {
-      pinged = now;
-      send({ type: "ping" });
-    }
-    if (socket && now - heard > DEAD_MS) drop(); // no answer (or no connection) for 5 s
     if (connected && !session) {
       const name = locked() ? "locked" : "login";
       if (screen.dataset.screen !== name || name === "locked") {
@@ -487,6 +442,8 @@
 
   wire();
   render();
-  connect();
+  link = window.gateLink({
+    screen: "console", params: () => ({ lang: query.get("lang"), lane: query.get("lane") }), onMessage, onDown: down,
+  });
   setInterval(tick, TICK_MS);
 })();

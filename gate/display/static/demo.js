@@ -1,19 +1,13 @@
 // The demo page: the visitor screen framed, the turnstile's outputs, the demo codes "scanned" by a
-// click, the demo staff's PINs. The same heartbeat as every screen: no message for 5 s, and the
-// page says the demo has stopped, then reconnects with backoff.
+// click, the demo staff's PINs. The same link as every screen (static/link.js): down, the page
+// says the demo has stopped until it answers again.
 "use strict";
 
 (() => {
-  const PING_MS = 1000;
-  const DEAD_MS = 5000;
-  const BACKOFF_MS = [1000, 2000, 4000, 8000];
   const KEPT = 8; // decisions listed
   const $ = (id) => document.getElementById(id);
 
-  let socket = null;
-  let heard = 0;
-  let pinged = 0;
-  let attempts = 0;
+  let link = null; // static/link.js
   let asked = 0;
   let codes = [];
 
@@ -95,15 +89,12 @@
   function scan(index) {
     asked += 1;
     $("answer").textContent = `Scanned ${codes[index].code}`;
-    send({ type: "scan", id: asked, code: index });
+    link.send({ type: "scan", id: asked, code: index });
   }
 
-  function onMessage(event) {
-    heard = performance.now();
-    let message;
-    try { message = JSON.parse(event.data); } catch (error) { return; }
+  function onMessage(message) {
     switch (message.type) {
-      case "demo": $("link-state").textContent = "Live"; attempts = 0; onDemo(message); break;
+      case "demo": $("link-state").textContent = "Live"; onDemo(message); break;
       case "outputs": onOutputs(message.outputs); break;
       case "mode": onMode(message.mode); break;
       case "passage": onPassage(message); break;
@@ -113,39 +104,8 @@
     }
   }
 
-  function send(message) {
-    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
-  }
-
-  function connect() {
-    const url = new URL("/ws", location.href);
-    url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
-    url.searchParams.set("screen", "demo");
-    heard = performance.now();
-    socket = new WebSocket(url);
-    socket.onmessage = onMessage;
-    socket.onclose = drop;
-  }
-
-  function drop() {
-    const old = socket;
-    socket = null;
-    if (old) {
-      old.onmessage = old.onclose = null;
-      try { old.close(); } catch (error) { /* already closed */ }
-    }
-    $("link-state").textContent = "The demo has stopped (reconnecting…)";
-    setTimeout(connect, BACKOFF_MS[Math.min(attempts, BACKOFF_MS.length - 1)]);
-    attempts += 1;
-  }
-
-  setInterval(() => {
-    const now = performance.now();
-    if (socket && socket.readyState === WebSocket.OPEN && now - pinged >= PING_MS) {
-      pinged = now;
-      send({ type: "ping" });
-    }
-    if (socket && now - heard > DEAD_MS) drop();
-  }, 100);
-  connect();
+  link = window.gateLink({
+    screen: "demo", onMessage,
+    onDown: () => { $("link-state").textContent = "The demo has stopped (reconnecting…)"; },
+  });
 })();

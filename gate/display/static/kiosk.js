@@ -3,16 +3,13 @@
 // The page decides nothing: every choice goes to the daemon (choose, confirm, cancel,
 // more_time, a typed code) and the session comes back worded in the page's language.
 // No trace of the last person: a `wipe`, a lost connection or a countdown that ran out
-// empties the session's DOM (replaceChildren, not just hidden). No stale screen: the page
-// pings every second; with no message for 5 s it shows "Out of order" and reconnects with
-// backoff (1, 2, 4, 8 s). Before an idle session ends, a countdown, a sound and a large
+// empties the session's DOM (replaceChildren, not just hidden). No stale screen: with the link
+// down (static/link.js: no message for 5 s) it shows "Out of order" and the link reconnects
+// with backoff. Before an idle session ends, a countdown, a sound and a large
 // "More time" button.
 "use strict";
 
 (() => {
-  const PING_MS = 1000;
-  const DEAD_MS = 5000;
-  const BACKOFF_MS = [1000, 2000, 4000, 8000];
   const TICK_MS = 200;
   const OUT_OF_ORDER = "Out of order — please use another kiosk";
   const KEYS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-";
@@ -22,12 +19,8 @@
   const $ = (id) => document.getElementById(id);
   const screen = $("screen");
   let language = new URLSearchParams(location.search).get("lang");
-  let socket = null;
+  let link = null; // static/link.js
   let connected = false;
-  let heard = 0;
-  let pinged = 0;
-  let attempts = 0;
-  let retry = 0;
   let words = {};
   let status = null;
   let session = null; // the session message on screen
@@ -335,7 +328,6 @@
     words = message.words || {};
     language = message.language;
     connected = true;
-    attempts = 0;
     document.documentElement.lang = message.language;
     const labels = { scan: "scan", hold: "hold", "type-open": "type_code", "typed-label": "typed_label",
       "typed-go": "typed_go", "typed-delete": "typed_delete", "typed-back": "typed_back", "more-time": "more_time",
@@ -355,11 +347,7 @@
     home();
   }
 
-  function onMessage(event) {
-    const at = performance.now();
-    heard = at;
-    let message;
-    try { message = JSON.parse(event.data); } catch (error) { return; }
+  function onMessage(message, at) {
     switch (message.type) {
       case "status": onStatus(message); break;
       case "mode": if (status) status.screen = message.screen; home(); break;
@@ -382,42 +370,14 @@
   }
 
   function send(message, then) {
-    if (!socket || socket.readyState !== WebSocket.OPEN) return;
-    if (message.type !== "ping") {
-      asked += 1;
-      message.id = asked;
-      waiting.set(asked, then || null);
-    }
-    socket.send(JSON.stringify(message));
+    asked += 1;
+    if (link && link.send({ ...message, id: asked })) waiting.set(asked, then || null);
   }
 
-  function connect() {
-    const url = new URL("/ws", location.href);
-    url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
-    url.searchParams.set("screen", "kiosk");
-    const lane = new URLSearchParams(location.search).get("lane");
-    if (lane) url.searchParams.set("lane", lane);
-    if (language) url.searchParams.set("lang", language);
-    heard = performance.now();
-    connected = false;
-    socket = new WebSocket(url);
-    socket.onmessage = onMessage;
-    socket.onclose = drop;
-  }
-
-  function drop() {
-    const old = socket;
-    socket = null;
+  function down() {
     connected = false;
     waiting.clear();
-    if (old) {
-      old.onmessage = old.onclose = null;
-      try { old.close(); } catch (error) { /* already closed */ }
-    }
     wipe(); // out of order at once, and nobody's session left behind
-    clearTimeout(retry);
-    retry = setTimeout(connect, BACKOFF_MS[Math.min(attempts, BACKOFF_MS.length - 1)]);
-    attempts += 1;
   }
 
   function clock() {
@@ -434,11 +394,6 @@
 
   function tick() {
     const now = performance.now();
-    if (socket && socket.readyState === WebSocket.OPEN && now - pinged >= PING_MS) {
-      pinged = now;
-      send({ type: "ping" });
-    }
-    if (socket && now - heard > DEAD_MS) drop();
     if (doneUntil && now >= doneUntil) wipe();
     countdown(now);
     clock();
@@ -446,6 +401,9 @@
 
   keypad();
   clock();
-  connect();
+  link = window.gateLink({
+    screen: "kiosk", onMessage, onDown: down,
+    params: () => ({ lane: new URLSearchParams(location.search).get("lane"), lang: language }),
+  });
   setInterval(tick, TICK_MS);
 })();

@@ -1,7 +1,7 @@
 // The visitor screen: what the daemon's /ws says about its lane, painted at once.
 //
-// No stale screen, ever: the page pings every second; with no message for 5 s (or a closed
-// socket) it shows "Out of order" and reconnects with backoff (1, 2, 4, 8 s). A result never
+// No stale screen, ever: with the link down (static/link.js: no message for 5 s, or a closed
+// socket) it shows "Out of order" at once, and the link reconnects with backoff. A result never
 // stays past its display time: an admit until its passage ends (plus a moment), a refusal a
 // few seconds, an attention verdict until the next decision (each capped by the daemon's
 // `display.ms`). Each result's paint delay goes back to the daemon ("painted").
@@ -13,9 +13,6 @@
 "use strict";
 
 (() => {
-  const PING_MS = 1000;
-  const DEAD_MS = 5000;
-  const BACKOFF_MS = [1000, 2000, 4000, 8000];
   const TICK_MS = 100;
   const CHOSEN_MS = 30000; // a language touched with no read after it: the lane's own returns
   const CALLED_MS = 10000; // "staff are on their way" stays this long
@@ -35,12 +32,8 @@
   const language = query.get("lang");
   const laneAsked = query.get("lane");
 
-  let socket = null;
-  let connected = false; // a status arrived on this socket
-  let heard = 0; // performance.now() of the last message (or of the connect attempt)
-  let pinged = 0;
-  let attempts = 0;
-  let retry = 0;
+  let link = null; // static/link.js
+  let connected = false; // a status arrived on this connection
   let words = {};
   let translations = {};
   let lang = null; // the language on screen
@@ -88,7 +81,6 @@
     translations = message.translations || { [message.language]: message.words || {} };
     home = message.language;
     connected = true;
-    attempts = 0;
     laneScreen = message.screen;
     languageButtons();
     speak(chosen ? lang : home);
@@ -163,12 +155,14 @@
     const first = chosen ? lang : message.language;
     if (first !== lang) speak(first); else paint(message);
     setScreen(message.verdict);
-    window.gateSound(message.verdict);
-    if (message.decision_id) {
-      requestAnimationFrame(() => {
+    // The sound once the frame is under way: starting the audio (the first time, a whole
+    // AudioContext) must not hold up the result's paint.
+    requestAnimationFrame(() => {
+      if (message.decision_id) {
         send({ type: "painted", decision_id: message.decision_id, ms: performance.now() - at });
-      });
-    }
+      }
+      window.gateSound(message.verdict);
+    });
   }
 
   function paint(message) {
@@ -195,15 +189,7 @@
     }
   }
 
-  function onMessage(event) {
-    const at = performance.now();
-    heard = at;
-    let message;
-    try {
-      message = JSON.parse(event.data);
-    } catch (error) {
-      return;
-    }
+  function onMessage(message, at) {
     switch (message.type) {
       case "status": onStatus(message); break;
       case "mode": onMode(message); break;
@@ -218,37 +204,15 @@
   // --- the connection ---------------------------------------------------------------------------
 
   function send(message) {
-    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
+    if (link) link.send(message);
   }
 
-  function connect() {
-    const url = new URL("/ws", location.href);
-    url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
-    url.searchParams.set("screen", "visitor");
-    if (language) url.searchParams.set("lang", language);
-    if (laneAsked) url.searchParams.set("lane", laneAsked);
-    heard = performance.now();
+  function down() {
     connected = false;
-    socket = new WebSocket(url);
-    socket.onmessage = onMessage;
-    socket.onclose = drop;
-  }
-
-  function drop() {
-    const old = socket;
-    socket = null;
-    connected = false;
-    if (old) {
-      old.onmessage = old.onclose = null;
-      try { old.close(); } catch (error) { /* already closed */ }
-    }
     idle(); // out of order at once: a result must not outlive the daemon
-    clearTimeout(retry);
-    retry = setTimeout(connect, BACKOFF_MS[Math.min(attempts, BACKOFF_MS.length - 1)]);
-    attempts += 1;
   }
 
-  // --- every tick: the heartbeat, display times, the clock -----------------------------------------
+  // --- every tick: display times, the clock ---------------------------------------------------------
 
   function bar() {
     const current = status || {};
@@ -267,11 +231,6 @@
 
   function tick() {
     const now = performance.now();
-    if (socket && socket.readyState === WebSocket.OPEN && now - pinged >= PING_MS) {
-      pinged = now;
-      send({ type: "ping" });
-    }
-    if (socket && now - heard > DEAD_MS) drop(); // no answer (or no connection) for 5 s
     if (shown && now >= shown.until) {
       idle();
       backHome(); // the next visitor starts in the lane's own language
@@ -288,6 +247,8 @@
   $("call").addEventListener("click", () => send({ type: "call_staff" }));
 
   clock();
-  connect();
+  link = window.gateLink({
+    screen: "visitor", params: () => ({ lang: language, lane: laneAsked }), onMessage, onDown: down,
+  });
   setInterval(tick, TICK_MS);
 })();
