@@ -86,7 +86,10 @@ async def _point(daemon: Daemon) -> DecisionPoint:
     """The daemon's decision point as soon as it runs: before its readers start."""
     async with asyncio.timeout(10):
         while daemon.point is None:
-            await asyncio.sleep(0.002)
+            # Every turn of the loop, not every few ms: the daemon awaits its control socket
+            # between setting its point and starting its readers, and the subscription must
+            # come in that gap (a busy machine's 2 ms sleep could miss it, and the first event).
+            await asyncio.sleep(0)
     return daemon.point
 
 

@@ -50,6 +50,7 @@ def test_a_daemon_killed_under_a_loaded_page_leaves_out_of_order_within_5_s(
     daemon, url = serve_screens(venue, start_daemon)
     page.goto(url)
     screen = page.locator("#screen")
+    expect(screen).to_have_attribute("data-screen", "normal", timeout=5000)  # connected: it sees the next read
     venue.scan("ONE")
     expect(screen).to_have_attribute("data-screen", "admit", timeout=5000)  # a green result is up
 
