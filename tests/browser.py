@@ -30,6 +30,7 @@ import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -171,3 +172,16 @@ def serve_app(app: web.Application, host: str = "127.0.0.1") -> Iterator[str]:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=30)
         loop.close()
+
+
+def serious_violations(page: Page) -> list[dict[str, Any]]:
+    """axe-core's serious and critical findings on `page` as it is now, in the same Chromium
+    (axe-playwright-python ships axe itself: nothing downloads): id, impact, the nodes."""
+    from axe_playwright_python.sync_playwright import Axe  # noqa: PLC0415 - only the screens' tests run axe
+
+    violations: list[dict[str, Any]] = Axe().run(page).response["violations"]
+    return [
+        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]]}
+        for v in violations
+        if v["impact"] in ("serious", "critical")
+    ]

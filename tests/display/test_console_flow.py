@@ -11,21 +11,14 @@ from typing import Any
 
 import aiohttp
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
 from gate.cache import Ledger
 from gate.daemon.control import request as send
-from tests.browser import artifact_path
+from tests.browser import artifact_path, serious_violations
 from tests.daemon.conftest import DaemonProcess, Start, Venue
 from tests.display.consoles import STEWARD, SUPERVISOR, Console, badge, import_staff
 from tests.display.screens import serve_screens
-
-
-def _serious(page: Page) -> list[dict[str, Any]]:
-    violations: list[dict[str, Any]] = Axe().run(page).response["violations"]
-    return [{"id": v["id"], "nodes": [n["target"] for n in v["nodes"]]} for v in violations
-            if v["impact"] in ("serious", "critical")]  # fmt: skip
 
 
 def _log_in(page: Page, staff: str, pin: str) -> None:
@@ -52,7 +45,7 @@ def test_wrong_pins_lock_pin_entry_and_a_badge_read_at_the_reader_still_opens_th
     page.goto(f"{url}console?lang=en")
     screen, message = page.locator("#screen"), page.locator("#login-message")
     expect(screen).to_have_attribute("data-screen", "login", timeout=5000)
-    found = {"login": _serious(page)}
+    found = {"login": serious_violations(page)}
     # Three wrong PINs, for three staff ids: PIN entry is locked on the device, whoever typed.
     for staff in ("s-1", "s-2", "s-9"):
         _log_in(page, staff, "0000")
@@ -60,7 +53,7 @@ def test_wrong_pins_lock_pin_entry_and_a_badge_read_at_the_reader_still_opens_th
     expect(screen).to_have_attribute("data-screen", "locked", timeout=5000)
     expect(message).to_contain_text("PIN entry locked for")
     expect(page.locator('#keypad [data-key="1"]')).to_be_disabled()
-    found["locked"] = _serious(page)
+    found["locked"] = serious_violations(page)
     page.screenshot(path=str(artifact_path(request.node, "__locked.png")))
     # The supervisor's right PIN is refused during the lock (sent by the control socket here).
     refused = send(venue.socket, {"op": "status", "login": {"staff": SUPERVISOR[0], "pin": SUPERVISOR[1]}})
@@ -69,7 +62,7 @@ def test_wrong_pins_lock_pin_entry_and_a_badge_read_at_the_reader_still_opens_th
     venue.scan(badge())  # a staff badge at the lane's reader: the console opens
     expect(screen).to_have_attribute("data-screen", "console", timeout=5000)
     expect(page.locator("#who")).to_have_text("badge:b-s-2 · Supervisor")
-    found["console"] = _serious(page)
+    found["console"] = serious_violations(page)
     assert found == {"login": [], "locked": [], "console": []}
     # A reload is a new connection: it starts at the login screen, never in the old session.
     page.reload()
@@ -105,7 +98,7 @@ def test_an_override_with_the_recent_admit_warning_and_a_confirmed_attention_are
     expect(later).to_contain_text("Too early", timeout=5000)
     later.locator('[data-act="override"]').click()
     expect(dialog).to_have_attribute("data-op", "override")
-    found = {"dialog": _serious(page)}
+    found = {"dialog": serious_violations(page)}
     page.screenshot(path=str(artifact_path(request.node, "__override.png")))
     page.fill("#reason", "date misprinted")
     page.click("#dialog-send")
@@ -124,7 +117,7 @@ def test_an_override_with_the_recent_admit_warning_and_a_confirmed_attention_are
     page.click("#dialog-send")
     expect(page.locator("#confirm-dialog")).to_have_attribute("open", "", timeout=5000)
     expect(page.locator("#confirm-text")).to_contain_text("admitted here at")
-    found["confirm"] = _serious(page)
+    found["confirm"] = serious_violations(page)
     page.click("#confirm-yes")
     expect(toast).to_contain_text("Admitted")
     _pass(venue, daemon, 3)
@@ -141,7 +134,7 @@ def test_an_override_with_the_recent_admit_warning_and_a_confirmed_attention_are
     _pass(venue, daemon, 4)
     page.click("#tab-health")
     expect(page.locator("#health-list")).to_have_attribute("data-mode", "normal")
-    found["health"] = _serious(page)
+    found["health"] = serious_violations(page)
     page.screenshot(path=str(artifact_path(request.node, "__health.png")))
     assert found == {"dialog": [], "confirm": [], "health": []}
     assert "Dupont" not in page.content()  # the masked name only
@@ -201,7 +194,7 @@ def test_a_stewards_console_offers_no_supervisor_act_and_the_server_refuses_one_
     page.fill("#reference", "ONE")
     page.click("#dialog-send")
     expect(page.locator("#lookup-result")).to_contain_text("t-one")
-    assert _serious(page) == []
+    assert serious_violations(page) == []
     page.screenshot(path=str(artifact_path(request.node, "__acts.png")))
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         answers = pool.submit(asyncio.run, _steward_sends_supervisor_acts(url)).result(timeout=30)

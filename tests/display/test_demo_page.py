@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser import artifact_path
-from tests.display.test_accessibility import _serious as serious_violations
+from tests.browser import artifact_path, serious_violations
 
 ROOT = Path(__file__).parents[2]
 

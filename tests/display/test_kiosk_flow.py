@@ -14,13 +14,12 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
 from gate.cache import Ledger
 from gate.cache.redemptions import JournalEntry
 from gate.scanner.decoders import decode
-from tests.browser import artifact_path
+from tests.browser import artifact_path, serious_violations
 from tests.daemon.conftest import Start, Venue
 from tests.display.kiosks import lane_daemon, serve_kiosk
 
@@ -163,7 +162,7 @@ def test_an_idle_session_warns_gives_more_time_then_is_wiped_and_its_hold_releas
     expect(page.locator("#warning-text")).to_have_text(re.compile(r"clears in (20|1[0-9]) s$"))
     expect(warning).to_have_attribute("data-sounds", "1")
     page.screenshot(path=str(artifact_path(request.node, "__warning.png")))
-    assert _serious(page) == []
+    assert serious_violations(page) == []
     started = time.monotonic()
     page.locator("#more-time").click()
     expect(warning).to_be_hidden()
@@ -183,21 +182,13 @@ def test_an_idle_session_warns_gives_more_time_then_is_wiped_and_its_hold_releas
     assert daemon.stop() == 0
 
 
-def _serious(page: Page) -> list[dict[str, Any]]:
-    violations: list[dict[str, Any]] = Axe().run(page).response["violations"]
-    return [
-        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]]}
-        for v in violations
-        if v["impact"] in ("serious", "critical")
-    ]
-
 
 def test_the_kiosk_screens_have_no_serious_accessibility_violation(
     venue: Venue, start_daemon: Start, page: Page, request: pytest.FixtureRequest
 ) -> None:
     def check(state: str) -> list[dict[str, Any]]:  # each screen kept as an artefact too
         page.screenshot(path=str(artifact_path(request.node, f"__{state}.png")))
-        return _serious(page)
+        return serious_violations(page)
 
     daemon, url = serve_kiosk(venue, start_daemon)
     page.goto(url)

@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 
 import gate.display
 from gate.daemon.control import request as send
-from tests.browser import artifact_path
+from tests.browser import artifact_path, serious_violations
 from tests.daemon.conftest import Start, Venue, wait_ready
 from tests.display.screens import free_port, serve_screens
 
@@ -70,6 +70,7 @@ def test_the_start_page_says_out_of_order_until_the_daemon_answers_then_moves_to
     # The daemon is down at boot: never the browser's error page, "out of order" after 5 s.
     expect(screen).to_have_attribute("data-screen", "offline", timeout=8000)
     expect(page.locator("#notice-text")).to_have_text("Hors service — veuillez utiliser un autre couloir")
+    assert serious_violations(page) == []
     venue.write_config(display={"enabled": True, "port": port})
     daemon = start_daemon()
     wait_ready(daemon)
