@@ -164,6 +164,9 @@ class Screen(ABC):
         except NeedsConfirmation as exc:
             return {"ok": False, "error": str(exc), "needs_confirmation": True}
         except GateError as exc:
+            # The page may word it for its reader (a kiosk user gets no staff text): the log keeps it.
+            log.info("display %s: %s refused (%s screen %d): %s", self.lane, command.name, self.name,
+                     self.page.number, exc)  # fmt: skip
             return {"ok": False, "error": str(exc)}
         except Exception as exc:
             log.exception("display %s: %s failed", self.lane, command.name)
