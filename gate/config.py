@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import (
@@ -36,6 +36,7 @@ from gate.config_fields import (
     raw_clashes,
     short,
 )
+from gate.config_sync import PATHS, DeviceConfig, HubConfig, SyncConfig
 from gate.config_turnstile import TurnstileConfig
 from gate.errors import GateError
 from gate.records import Direction, Id, Mode
@@ -291,6 +292,9 @@ class GateConfig(Section):
     )
     daemon: DaemonConfig = Field(default_factory=DaemonConfig, description="The lane daemon (gate run).")
     display: DisplayConfig = Field(default_factory=DisplayConfig, description="The screens the daemon serves.")
+    device: DeviceConfig = Field(default_factory=DeviceConfig, description="This device (docs/sync.md).")
+    sync: SyncConfig = Field(default_factory=SyncConfig, description="The MQTT link of gate sync and gate hub.")
+    hub: HubConfig = Field(default_factory=HubConfig, description="The back-office bridge (gate hub).")
 
     @model_validator(mode="after")
     def _references(self, info: ValidationInfo) -> GateConfig:
@@ -438,8 +442,25 @@ def load_config(path: Path, *, daemon: bool = False, lane: str | None = None) ->
             update={"control_socket": (path.parent / config.daemon.control_socket).resolve()}
         )
         config = config.model_copy(update={"daemon": settings})
+    config = _resolved(config, path.parent)
     socket = bytes(config.daemon.control_socket)
     if len(socket) > MAX_SOCKET_BYTES:
         problem = f"daemon.control_socket: {len(socket)} bytes long once resolved, a unix socket's limit is 107"
         raise ConfigError(str(path), [problem])
+    return config
+
+
+def _resolved(config: GateConfig, base: Path) -> GateConfig:
+    """The sync and hub files relative to the config file's folder (gate.config_sync.PATHS)."""
+    for keys in PATHS:
+        parents: list[Any] = [config]
+        for key in keys[:-1]:
+            parents.append(getattr(parents[-1], key))
+        value = getattr(parents[-1], keys[-1]) if parents[-1] is not None else None
+        if not isinstance(value, Path) or value.is_absolute():
+            continue
+        updated: Any = (base / value).resolve()
+        for parent, key in zip(reversed(parents), reversed(keys), strict=True):
+            updated = parent.model_copy(update={key: updated})
+        config = updated
     return config

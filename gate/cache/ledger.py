@@ -11,7 +11,7 @@ import datetime as dt
 import logging
 import math
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from itertools import starmap
 from operator import itemgetter
 from pathlib import Path
@@ -22,6 +22,7 @@ from gate.cache import exchange, pool, queries, redemptions, voids
 from gate.cache.codec import parse_entitlement
 from gate.cache.errors import LedgerError
 from gate.cache.exchange import ImportReport
+from gate.cache.outbox import Outbox
 from gate.cache.redemptions import Hold, JournalEntry
 from gate.cache.schedule import load_schedule
 from gate.cache.schema import BUSY_TIMEOUT_MS, connect
@@ -423,10 +424,9 @@ class Ledger:
             self._tx.on_commit(lambda: self._tail.voided(done.seq, done.committed_seq))
         return done
 
-    def mark_published(self, seqs: Sequence[int], *, at: dt.datetime) -> None:
-        """Record that sync has delivered these journal entries."""
-        with self._tx.write():
-            redemptions.mark_published(self._conn, seqs, at=at)
+    def outbox(self) -> Outbox:
+        """The journal as sync's outbox (gate/cache/outbox.py), on this connection."""
+        return Outbox(self._conn, self._tx)
 
     # --- exchange --------------------------------------------------------------------------
 

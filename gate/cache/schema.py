@@ -151,7 +151,13 @@ _V2 = """
 INSERT INTO meta (key, value) VALUES ('folded_through', (SELECT coalesce(max(seq), 0) FROM journal))
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+# Version 3: the ledger's incarnation id, the middle part of its events' keys (device,
+# incarnation, seq) for sync; a restore or a rebuild makes a new one (gate/cache/outbox.py).
+_V3 = """
+INSERT INTO meta (key, value) VALUES ('incarnation', lower(hex(randomblob(8))))
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

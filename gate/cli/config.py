@@ -43,7 +43,9 @@ def _rows(model: type[BaseModel], prefix: str, rows: list[str], only: str = "") 
             rows.append(f"| `[{key}]` | table | | {field.description} |")
             _rows(nested, f"{key}.", rows)
         else:
-            default = "required" if field.is_required() else f"`{field.get_default(call_default_factory=True)!r}`"
+            value = None if field.is_required() else field.get_default(call_default_factory=True)
+            shown = repr(str(value)) if isinstance(value, Path) else repr(value)  # a path as written in TOML
+            default = "required" if field.is_required() else f"`{shown}`"
             type_name = _type_name(annotation)
             optional = " (optional)" if type_name.endswith(" (optional)") else ""
             type_name = type_name.removesuffix(optional) + _bounds(field.metadata) + optional

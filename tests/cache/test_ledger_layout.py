@@ -144,14 +144,14 @@ def test_publishing_out_of_order_moves_the_high_water_mark_only_over_published_r
         return [e.seq for e in ledger.journal(after=after, unpublished=True)]
 
     assert unpublished() == seqs
-    ledger.mark_published([seqs[1], seqs[3]], at=LATER)
+    ledger.outbox().mark_published([seqs[1], seqs[3]], at=LATER)
     assert unpublished() == [seqs[0], seqs[2], seqs[4]]
     assert unpublished(after=seqs[0]) == [seqs[2], seqs[4]]
-    ledger.mark_published([seqs[0]], at=LATER)
+    ledger.outbox().mark_published([seqs[0]], at=LATER)
     assert ledger._conn.execute("SELECT value FROM meta WHERE key = 'published_through'").fetchone() == (str(seqs[1]),)
-    ledger.mark_published([seqs[2], seqs[4]], at=LATER)
+    ledger.outbox().mark_published([seqs[2], seqs[4]], at=LATER)
     assert unpublished() == [] and ledger.stats()["journal_unpublished"] == 0
-    ledger.mark_published([seqs[2]], at=LATER + dt.timedelta(hours=1))  # again: nothing changes
+    ledger.outbox().mark_published([seqs[2]], at=LATER + dt.timedelta(hours=1))  # again: nothing changes
     assert [e.published_at for e in ledger.journal()] == [LATER] * 5
     ledger.record_event("staff.note", at=NOON)
     assert unpublished() == [seqs[4] + 1]

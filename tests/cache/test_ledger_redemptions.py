@@ -215,7 +215,7 @@ def test_staff_actions_are_journaled(ledger: Ledger) -> None:
     ledger.record_event("staff.free_passage", at=NOON, lane="north-1", reason="override", body={"by": "staff-7"})
     (entry,) = ledger.journal(unpublished=True)
     assert (entry.type, entry.lane, entry.body["by"]) == ("staff.free_passage", "north-1", "staff-7")
-    ledger.mark_published([entry.seq], at=LATER)
+    ledger.outbox().mark_published([entry.seq], at=LATER)
     assert ledger.journal(unpublished=True) == []
     assert ledger.journal()[0].published_at == LATER
 

@@ -1,0 +1,116 @@
+"""The journal as sync's outbox: what the sync process reads and writes of a ledger (`Ledger.outbox()`).
+
+The journal is the outbox: every row was written in the transaction of the change it records,
+so nothing the lanes did can be missing from it. Sync publishes the rows the hub has not
+confirmed yet (`pending`), and marks them published only once the hub confirms a high-water
+mark (`confirm`): a broker's PUBACK is not durability. `published_through` (meta) is the
+contiguous confirmed prefix; rows past it keep `published_at`.
+
+- `data_version`: SQLite's counter that moves when another connection commits, so the sync
+  process notices the lanes' new rows by polling it, cheaply, without reading the journal.
+- `incarnation`: the ledger's own random id, made with it (schema version 3) and again on a
+  restore or a rebuild, so an event's key (device, incarnation, seq) is never reused.
+- `link`: sync's link state, kept as device settings (`sync.*`), for the daemons' status.
+
+Each write is one short transaction (at most `CONFIRM_CHUNK` rows): the lanes' writers never
+wait long behind sync (design: no writer holds the lock for more than 20 ms apart from a decision).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import sqlite3
+
+from gate.cache.redemptions import JournalEntry, journal, mark_published
+from gate.cache.sql import GET_META, PUT_SETTING, SETTING_PREFIX
+from gate.cache.transaction import Transactions
+
+CONFIRM_CHUNK = 2000  # rows marked published per transaction (well under 20 ms)
+_PUBLISHED_THROUGH = "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'published_through'"
+_CONFIRM = """
+UPDATE journal SET published_at = ?
+WHERE seq > ? AND seq <= ? AND published_at IS NULL
+"""
+_ADVANCE = """
+UPDATE meta SET value = coalesce(
+    (SELECT min(seq) - 1 FROM journal WHERE seq > ? AND published_at IS NULL),
+    (SELECT max(seq) FROM journal), 0)
+WHERE key = 'published_through'
+"""
+_DEPTH = "SELECT count(*) FROM journal WHERE seq > ? AND published_at IS NULL"
+_NEWEST = "SELECT coalesce(max(seq), 0) FROM journal"
+_PUT_META = "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+
+
+class Outbox:
+    """One ledger connection's view of the journal as an outbox (the sync process's)."""
+
+    def __init__(self, conn: sqlite3.Connection, tx: Transactions) -> None:
+        self._conn = conn
+        self._tx = tx
+
+    def data_version(self) -> int:
+        """Moves whenever another connection committed (PRAGMA data_version): new rows, maybe."""
+        return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+
+    def incarnation(self) -> str:
+        """This ledger's incarnation id (made if a ledger older than schema 3 has none)."""
+        with self._tx.snapshot():
+            row = self._conn.execute(GET_META, ("incarnation",)).fetchone()
+        if row is not None:
+            return str(row[0])
+        return self.new_incarnation()
+
+    def new_incarnation(self) -> str:
+        """A new incarnation id (a restored or rebuilt ledger): its events never reuse a key."""
+        value = secrets.token_hex(8)
+        with self._tx.write():
+            self._conn.execute(_PUT_META, ("incarnation", value))
+        return value
+
+    def floor(self) -> int:
+        """The highest seq such that every row up to it is confirmed (`published_through`)."""
+        with self._tx.snapshot():
+            return int(self._conn.execute(_PUBLISHED_THROUGH).fetchone()[0])
+
+    def newest(self) -> int:
+        with self._tx.snapshot():
+            return int(self._conn.execute(_NEWEST).fetchone()[0])
+
+    def pending(self, *, after: int = 0, limit: int = 500) -> list[JournalEntry]:
+        """Rows not confirmed yet, after seq `after` (and past the floor), oldest first."""
+        with self._tx.snapshot():
+            return journal(self._conn, after=after, limit=limit, unpublished=True)
+
+    def depth(self) -> int:
+        """Rows waiting for the hub's confirmation."""
+        with self._tx.snapshot():
+            floor = int(self._conn.execute(_PUBLISHED_THROUGH).fetchone()[0])
+            return int(self._conn.execute(_DEPTH, (floor,)).fetchone()[0])
+
+    def confirm(self, through: int, *, at: dt.datetime) -> int:
+        """The hub has every row up to seq `through`: mark them published, in short transactions.
+        Returns the new floor."""
+        floor = self.floor()
+        through = min(through, self.newest())  # a mark past our newest row is another ledger's
+        while floor < through:
+            upto = min(through, floor + CONFIRM_CHUNK)
+            with self._tx.write():
+                self._conn.execute(_CONFIRM, (at.timestamp(), floor, upto))
+                self._conn.execute(_ADVANCE, (floor,))
+                floor = int(self._conn.execute(_PUBLISHED_THROUGH).fetchone()[0])
+            if floor < upto:  # rows past `floor` were not ours to confirm: stop there
+                break
+        return floor
+
+    def mark_published(self, seqs: list[int], *, at: dt.datetime) -> None:
+        """Mark single rows published (out of order); the floor advances over what is contiguous."""
+        with self._tx.write():
+            mark_published(self._conn, seqs, at=at)
+
+    def link(self, state: dict[str, str]) -> None:
+        """Sync's link state as device settings (`sync.<key>`), for the daemons and `gate lane status`."""
+        with self._tx.write(durable=False):
+            for key, value in state.items():
+                self._conn.execute(PUT_SETTING, (f"{SETTING_PREFIX}sync.{key}", value))

@@ -1,0 +1,69 @@
+"""The [device], [sync] and [hub] sections of the config file (docs/sync.md); gate.config holds them.
+
+Secrets never sit in the config: the broker's password is read from `password_file` (mode
+0600, or a systemd credential), so the config can be printed, kept in git and shown in a
+status. Relative paths are relative to the config file (gate.config.load_config).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+
+from gate.config_fields import ConfigPath, Host, Section
+from gate.records import Id
+
+
+class DeviceConfig(Section):
+    id: Id | None = Field(
+        default=None,
+        description="This device's id, unique in the site: its events' key and its topics (needed by gate sync).",
+    )
+
+
+class TlsConfig(Section):
+    ca_file: ConfigPath = Field(description="The CA certificate the broker's certificate is checked against.")
+    cert_file: ConfigPath | None = Field(default=None, description="This device's certificate (client TLS).")
+    key_file: ConfigPath | None = Field(default=None, description="Its private key (mode 0600).")
+
+
+class SyncConfig(Section):
+    """The MQTT link of `gate sync` (and of `gate hub`): one broker, MQTT v5, a persistent session."""
+
+    site: Id = Field(default="site", description="The site's id in the topics (gate/v1/<site>/...).")
+    host: Host = Field(default="127.0.0.1", description="The broker's address.")
+    port: int = Field(default=1883, ge=1, le=65_535, description="The broker's port (8883 with TLS, usually).")
+    username: str | None = Field(default=None, max_length=200, description="The broker user; none = anonymous.")
+    password_file: ConfigPath | None = Field(
+        default=None, description="A file holding the broker password (mode 0600): never the password itself."
+    )
+    tls: TlsConfig | None = Field(default=None, description="TLS to the broker; none = plain TCP (loopback only).")
+    keepalive_s: int = Field(default=30, ge=5, le=600, description="MQTT keepalive: a dead link is noticed in 1.5x.")
+    session_expiry_s: int = Field(
+        default=86_400, ge=60, le=30 * 86_400,
+        description="How long the broker keeps this client's session (subscriptions, QoS 1 messages) while away.",
+    )  # fmt: skip
+    confirm_timeout_s: float = Field(
+        default=10.0, ge=1, le=600,
+        description="Events the hub has not confirmed this long after they were sent are sent again.",
+    )  # fmt: skip
+    poll_ms: float = Field(
+        default=10.0, ge=1, le=1000, description="How often sync looks for the lanes' new journal rows."
+    )
+    batch: int = Field(default=200, ge=1, le=1000, description="Journal rows per published message at most.")
+    reconnect_max_s: float = Field(
+        default=30.0, ge=1, le=600, description="The longest wait between two attempts to reach the broker."
+    )
+
+
+class HubConfig(Section):
+    """`gate hub`: the back-office bridge (docs/sync.md)."""
+
+    store: ConfigPath = Field(default=Path("hub.sqlite"), description="The hub's store (SQLite).")
+
+
+PATHS: tuple[tuple[str, ...], ...] = (
+    ("sync", "password_file"), ("sync", "tls", "ca_file"), ("sync", "tls", "cert_file"), ("sync", "tls", "key_file"),
+    ("hub", "store"),
+)  # fmt: skip

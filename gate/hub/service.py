@@ -1,0 +1,110 @@
+"""`gate hub --config F`: every device's events in, exactly once, and their confirmations out.
+
+    HubService (an async context manager)
+    ├── the store (gate.hub.store), used by one worker thread
+    └── the MQTT link (gate.sync.link), subscribed to every device's events
+
+Each events message is validated (gate.sync.payloads) and must name the device of its topic:
+the broker authenticates devices and its ACL lets each publish on its own topics only, and
+the hub drops any message whose device differs from its topic's (docs/sync.md). What is new
+is stored in one transaction, and the (device, incarnation)'s high-water mark is published
+retained, QoS 1: the device lets go of its rows only then.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from types import TracebackType
+from typing import Self, TypeVar
+
+import aiomqtt
+
+from gate.config import GateConfig
+from gate.hub.store import HubStore, SqliteHubStore
+from gate.sync.link import Link, LinkDown
+from gate.sync.payloads import Confirmed, Events, PayloadError, dump, parse
+from gate.sync.topics import Topics
+
+log = logging.getLogger("gate.hub")
+
+_T = TypeVar("_T")
+
+
+class HubService:
+    def __init__(self, config: GateConfig) -> None:
+        self.config = config
+        self.topics = Topics(config.sync.site)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-store")
+        self.store: HubStore | None = None
+        self.link = Link(
+            config.sync, identifier=f"gate-hub-{config.sync.site}", online_topic=f"{self.topics.base}/hub/online",
+            subscriptions=[self.topics.all_events], on_message=self._on_message,
+        )  # fmt: skip
+        self.dropped = 0  # messages refused (tests, status)
+
+    async def _run(self, call: Callable[[], _T]) -> _T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+
+    async def __aenter__(self) -> Self:
+        path = self.config.hub.store
+        self.store = await self._run(lambda: SqliteHubStore(path))
+        log.info("hub %s: store %s", self.config.sync.site, path)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        store, self.store = self.store, None
+        if store is not None:
+            await self._run(store.close)
+        self._executor.shutdown(wait=True)
+
+    def _drop(self, topic: str, why: str) -> None:
+        self.dropped += 1
+        log.warning("hub: a message on %s dropped: %s", topic, why)
+
+    async def _on_message(self, message: aiomqtt.Message) -> None:
+        topic = str(message.topic)
+        device = self.topics.device_of_events(topic)
+        if device is None:
+            return
+        payload = message.payload
+        if not isinstance(payload, bytes | bytearray | str):
+            self._drop(topic, "no payload")
+            return
+        try:
+            events = parse(Events, payload)
+        except PayloadError as exc:
+            self._drop(topic, str(exc))
+            return
+        if events.device != device:
+            self._drop(topic, f"it names device {events.device!r}, its topic {device!r}")
+            return
+        store = self.store
+        assert store is not None
+        new, through = await self._run(lambda: store.add(events))
+        log.debug("hub: %s/%s: %d new of %d, through %d", device, events.incarnation, new, len(events.events), through)
+        mark = Confirmed(v=1, device=device, incarnation=events.incarnation, through=through)
+        with contextlib.suppress(LinkDown):  # lost: the device sends again, and the mark goes out then
+            await self.link.publish(self.topics.confirmed(device), dump(mark), retain=True)
+
+
+async def run_hub(config: GateConfig) -> None:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        async with HubService(config) as hub, asyncio.TaskGroup() as group:
+            link = group.create_task(hub.link.run(), name="link")
+            log.info("hub %s: ready, broker %s:%d", config.sync.site, config.sync.host, config.sync.port)
+            await stop.wait()
+            link.cancel()
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)

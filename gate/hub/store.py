@@ -1,0 +1,127 @@
+"""The hub's store: devices' events once each, and each (device, incarnation)'s high-water mark.
+
+`HubStore` is the one small interface the hub needs; `SqliteHubStore` is the embedded default
+(PostgreSQL follows with the many-venue issue). An event's key is (device, incarnation, seq):
+one sent again is ignored, so a device may repeat itself freely and nothing counts twice. The
+mark is the highest seq up to which every row of that incarnation is held: the device's
+`floor` (what it says was confirmed before) carried over, then every stored seq after it.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Protocol
+
+from gate.sync.payloads import Events
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS event (
+    device TEXT NOT NULL,
+    incarnation TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    id TEXT NOT NULL,
+    at REAL NOT NULL,
+    type TEXT NOT NULL,
+    lane TEXT,
+    entitlement_id TEXT,
+    redemption_id TEXT,
+    reason TEXT,
+    body TEXT NOT NULL,
+    received_at REAL NOT NULL,
+    PRIMARY KEY (device, incarnation, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS mark (
+    device TEXT NOT NULL,
+    incarnation TEXT NOT NULL,
+    through INTEGER NOT NULL,
+    PRIMARY KEY (device, incarnation)
+) WITHOUT ROWID;
+"""
+_INSERT = """
+INSERT OR IGNORE INTO event (device, incarnation, seq, id, at, type, lane, entitlement_id, redemption_id, reason,
+                             body, received_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+_MARK = "SELECT through FROM mark WHERE device = ? AND incarnation = ?"
+_PUT_MARK = """
+INSERT INTO mark (device, incarnation, through) VALUES (?, ?, ?)
+ON CONFLICT (device, incarnation) DO UPDATE SET through = excluded.through
+"""
+_HELD_AFTER = "SELECT seq FROM event WHERE device = ? AND incarnation = ? AND seq > ? ORDER BY seq LIMIT 10000"
+
+
+class HubStore(Protocol):
+    def add(self, events: Events) -> tuple[int, int]:
+        """Store what is new of `events`; (rows new, the (device, incarnation)'s mark after)."""
+        ...
+
+    def mark(self, device: str, incarnation: str) -> int: ...
+
+    def count(self, device: str | None = None) -> int: ...
+
+    def close(self) -> None: ...
+
+
+class SqliteHubStore:
+    """The hub's store in one SQLite file (WAL, each batch one transaction)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._lock = threading.Lock()  # one writer at a time, whichever thread the hub uses
+        self._conn.execute("PRAGMA journal_mode = WAL")
+        self._conn.execute("PRAGMA synchronous = FULL")
+        self._conn.executescript(_SCHEMA)
+
+    def add(self, events: Events) -> tuple[int, int]:
+        now = time.time()
+        key = (events.device, events.incarnation)
+        rows = [
+            (*key, e.seq, e.id, e.at, e.type, e.lane, e.entitlement_id, e.redemption_id, e.reason,
+             json.dumps(e.body, separators=(",", ":")), now)
+            for e in events.events
+        ]  # fmt: skip
+        with self._lock:
+            conn = self._conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                before = conn.total_changes
+                conn.executemany(_INSERT, rows)
+                new = conn.total_changes - before
+                found = conn.execute(_MARK, key).fetchone()
+                through = max(found[0] if found else 0, events.floor)
+                while True:  # past the mark, as far as every seq is held
+                    seqs = [seq for (seq,) in conn.execute(_HELD_AFTER, (*key, through))]
+                    run = 0
+                    for seq in seqs:
+                        if seq != through + run + 1:
+                            break
+                        run += 1
+                    through += run
+                    if run < len(seqs) or len(seqs) < 10000:
+                        break
+                conn.execute(_PUT_MARK, (*key, through))
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return new, through
+
+    def mark(self, device: str, incarnation: str) -> int:
+        with self._lock:
+            found = self._conn.execute(_MARK, (device, incarnation)).fetchone()
+        return int(found[0]) if found else 0
+
+    def count(self, device: str | None = None) -> int:
+        with self._lock:
+            if device is None:
+                return int(self._conn.execute("SELECT count(*) FROM event").fetchone()[0])
+            return int(self._conn.execute("SELECT count(*) FROM event WHERE device = ?", (device,)).fetchone()[0])
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()

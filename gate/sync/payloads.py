@@ -1,0 +1,81 @@
+"""Every sync payload as a model: versioned (`v`), strict, bounded; what does not validate is dropped.
+
+A payload from the network is parsed here before anything uses it (`parse`): JSON of at most
+`MAX_PAYLOAD` bytes, of a version this gate reads (its own and, once there is one, the one
+before), every field typed and bounded. Anything else is a `PayloadError` naming the field,
+which the receiver logs and drops: never fatal.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from gate.errors import GateError
+from gate.records import Id
+
+MAX_PAYLOAD = 4 * 1024 * 1024  # bytes: a batch of journal rows is far smaller
+VERSION = 1
+Incarnation = Annotated[str, Field(pattern=r"^[0-9a-f]{16}$")]
+Seq = Annotated[int, Field(ge=1, le=2**53 - 1)]
+
+
+class PayloadError(GateError, ValueError):
+    """A payload that is not what its topic carries: where and what, for the log."""
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+
+class Event(_Payload):
+    """One journal row of a device, as the hub stores it (gate/cache/redemptions.JournalEntry)."""
+
+    seq: Seq
+    id: str = Field(min_length=1, max_length=64)
+    at: float = Field(ge=946_684_800, le=4_102_444_800)  # 2000 to 2100, epoch seconds
+    type: str = Field(min_length=1, max_length=64)
+    lane: str | None = Field(default=None, max_length=64)
+    entitlement_id: str | None = Field(default=None, max_length=256)
+    redemption_id: str | None = Field(default=None, max_length=64)
+    reason: str | None = Field(default=None, max_length=64)
+    body: dict[str, Any] = Field(default_factory=dict)
+
+
+class Events(_Payload):
+    """A device's journal rows, in seq order; `floor`: every row up to it was confirmed before."""
+
+    v: Literal[1]
+    device: Id
+    incarnation: Incarnation
+    floor: int = Field(ge=0, le=2**53 - 1)
+    events: list[Event] = Field(min_length=1, max_length=1000)
+
+
+class Confirmed(_Payload):
+    """The hub holds every row of (device, incarnation) up to `through`: the device may let them go."""
+
+    v: Literal[1]
+    device: Id
+    incarnation: Incarnation
+    through: int = Field(ge=0, le=2**53 - 1)
+
+
+P = TypeVar("P", bound=_Payload)
+
+
+def parse(kind: type[P], payload: bytes | bytearray | str) -> P:
+    """`payload` as a `kind`, or PayloadError naming the first bad field."""
+    if len(payload) > MAX_PAYLOAD:
+        raise PayloadError(f"{kind.__name__}: {len(payload)} bytes, more than {MAX_PAYLOAD}")
+    try:
+        return kind.model_validate_json(payload)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"]) or "payload"
+        raise PayloadError(f"{kind.__name__}: {where}: {error['msg']}") from None
+
+
+def dump(payload: _Payload) -> bytes:
+    return payload.model_dump_json().encode()

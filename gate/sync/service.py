@@ -1,0 +1,136 @@
+"""`gate sync --config F`: the sync process of one ledger file, beside the lane daemons that write it.
+
+    SyncService (an async context manager)
+    ├── its own ledger connection, used by one worker thread only
+    └── TaskGroup
+        ├── link      the MQTT link (gate.sync.link): connect, subscribe, reconnect
+        ├── outbox    new journal rows published, confirmations applied (gate.sync.outbox)
+        └── state     the link's state written to the ledger's meta every `STATE_EVERY_S`
+
+It writes in short transactions only (a confirmation marks at most a few thousand rows per
+transaction), so the lanes' writers never wait long. SIGTERM or SIGINT stops it; nothing is
+lost by a stop or a kill: what the hub has not confirmed stays in the journal and is sent
+again by the next run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import signal
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from types import TracebackType
+from typing import Self, TypeVar
+
+from gate.cache import Ledger
+from gate.config import ConfigError, GateConfig
+from gate.sync.link import Link
+from gate.sync.outbox import Publisher
+from gate.sync.topics import Topics
+
+log = logging.getLogger("gate.sync")
+
+STATE_EVERY_S = 2.0
+_T = TypeVar("_T")
+
+
+class SyncService:
+    def __init__(self, config: GateConfig, *, source: str) -> None:
+        device = config.device.id
+        if device is None:
+            raise ConfigError(source, ["device.id: gate sync needs this device's id"])
+        self.config = config
+        self.device = device
+        self.topics = Topics(config.sync.site)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-ledger")
+        self._ledger: Ledger | None = None
+        self.publisher: Publisher | None = None
+        self.link: Link | None = None
+        self._since = dt.datetime.now(dt.UTC)
+
+    async def _run(self, call: Callable[[], _T]) -> _T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+
+    async def __aenter__(self) -> Self:
+        path = self.config.ledger.path
+        self._ledger = ledger = await self._run(lambda: Ledger.open(path, create=False))
+        outbox = ledger.outbox()
+        incarnation = await self._run(outbox.incarnation)
+        self.link = Link(
+            self.config.sync, identifier=f"gate-sync-{self.device}", online_topic=self.topics.online(self.device),
+            subscriptions=[self.topics.confirmed(self.device)], on_message=self._on_message, on_up=self._up,
+            on_down=self._down,
+        )  # fmt: skip
+        self.publisher = Publisher(outbox=outbox, run=self._run, link=self.link, topics=self.topics,
+                                   device=self.device, incarnation=incarnation, settings=self.config.sync)  # fmt: skip
+        await self.publisher.start()
+        log.info("sync %s: ledger %s, incarnation %s, confirmed through %d", self.device, path, incarnation,
+                 self.publisher.floor)  # fmt: skip
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        ledger, self._ledger = self._ledger, None
+        if ledger is not None:
+            await self._run(ledger.close)
+        self._executor.shutdown(wait=True)
+
+    async def _on_message(self, message: object) -> None:
+        assert self.publisher is not None
+        await self.publisher.on_message(message)  # type: ignore[arg-type]
+
+    async def _up(self) -> None:
+        self._since = dt.datetime.now(dt.UTC)
+        assert self.publisher is not None
+        await self.publisher.connected()
+        await self._state()
+
+    async def _down(self) -> None:
+        self._since = dt.datetime.now(dt.UTC)
+        await self._state()
+
+    async def _state(self) -> None:
+        ledger, link, publisher = self._ledger, self.link, self.publisher
+        if ledger is None or link is None or publisher is None:
+            return
+        outbox = ledger.outbox()
+        depth = await self._run(outbox.depth)
+        state = {"link": "up" if link.up else "down", "since": self._since.isoformat(), "outbox": str(depth),
+                 "confirmed_through": str(publisher.floor), "device": self.device}  # fmt: skip
+        await self._run(lambda: outbox.link(state))
+
+    async def _report(self) -> None:
+        while True:
+            await asyncio.sleep(STATE_EVERY_S)
+            await self._state()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        assert self.link is not None and self.publisher is not None
+        async with asyncio.TaskGroup() as group:
+            tasks = [
+                group.create_task(self.link.run(), name="link"),
+                group.create_task(self.publisher.watch(), name="outbox"),
+                group.create_task(self._report(), name="state"),
+            ]
+            await stop.wait()
+            for task in tasks:
+                task.cancel()
+        await self._state()
+
+
+async def run_sync(config: GateConfig, *, source: str) -> None:
+    """The process's main: until SIGTERM or SIGINT."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        async with SyncService(config, source=source) as service:
+            log.info("sync %s: ready, broker %s:%d", service.device, config.sync.host, config.sync.port)
+            await service.run(stop)
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)

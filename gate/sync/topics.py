@@ -1,0 +1,46 @@
+"""The topic layout (docs/sync.md), versioned in its first level so a next layout can live beside it.
+
+    gate/v1/<site>/devices/<device>/events     device -> hub   QoS 1        journal rows
+    gate/v1/<site>/devices/<device>/online     device          QoS 1 kept   "online"/"offline" (its will)
+    gate/v1/<site>/hub/confirmed/<device>      hub -> device   QoS 1 kept   the high-water mark
+
+Ids are the config's `Id`s (letters, digits, `-`, `_`, `.`), so no id can hold a `/`, `+` or
+`#` and change a topic's meaning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ROOT = "gate/v1"
+
+
+@dataclass(frozen=True, slots=True)
+class Topics:
+    site: str
+
+    @property
+    def base(self) -> str:
+        return f"{ROOT}/{self.site}"
+
+    def events(self, device: str) -> str:
+        return f"{self.base}/devices/{device}/events"
+
+    def online(self, device: str) -> str:
+        return f"{self.base}/devices/{device}/online"
+
+    def confirmed(self, device: str) -> str:
+        return f"{self.base}/hub/confirmed/{device}"
+
+    @property
+    def all_events(self) -> str:
+        """What the hub subscribes to: every device's events."""
+        return f"{self.base}/devices/+/events"
+
+    def device_of_events(self, topic: str) -> str | None:
+        """The device an events topic names, or None when `topic` is not one of this site's."""
+        prefix, suffix = f"{self.base}/devices/", "/events"
+        if not (topic.startswith(prefix) and topic.endswith(suffix)):
+            return None
+        device = topic[len(prefix) : -len(suffix)]
+        return device if device and "/" not in device else None

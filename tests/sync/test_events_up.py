@@ -1,0 +1,158 @@
+"""Redemptions up, with real parts: Debian's Mosquitto, a `gate sync` and a `gate hub` process, and the
+device's ledger written as its lanes write it. Every journal row reaches the hub once, and
+leaves the outbox only once the hub confirms it, through a broker killed with -9, a sync
+process killed with -9, and a hub that is away."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import signal
+import sqlite3
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+
+from gate.cache import Ledger
+from tests.sync.broker import Broker
+from tests.sync.conftest import Site, until
+
+AT = dt.datetime(2026, 12, 4, 12, 0, tzinfo=dt.UTC)
+
+
+def _write(ledger: Ledger, count: int, *, lane: str = "l1") -> list[str]:
+    """Journal rows as a lane writes them (a lookup each: any row goes up)."""
+    return [ledger.record_event("lookup", at=AT, lane=lane, body={"n": n}, reason="ok") for n in range(count)]
+
+
+def _hub_rows(store: Path, device: str) -> list[tuple[int, str]]:
+    if not store.exists():
+        return []
+    with sqlite3.connect(store) as db:
+        try:
+            return list(db.execute("SELECT seq, id FROM event WHERE device = ? ORDER BY seq", (device,)))
+        except sqlite3.OperationalError:  # the hub has not made its tables yet
+            return []
+
+
+def _journal(ledger: Ledger) -> list[tuple[int, str]]:
+    return [(e.seq, e.id) for e in ledger.journal(limit=100_000)]
+
+
+def test_every_row_reaches_the_hub_once_and_leaves_the_outbox_only_when_confirmed(site: Site) -> None:
+    config, ledger = site.device("d1")
+    _write(ledger, 25)
+    outbox = ledger.outbox()
+    assert outbox.depth() == 25
+    store = site.dir / "hub-hub.sqlite"
+    hub = site.run("hub", site.config("hub"))
+    sync = site.run("sync", config)
+    until(lambda: len(_hub_rows(store, "d1")) == 25, what="the hub has the 25 rows")
+    until(lambda: outbox.depth() == 0, what="the hub's mark confirmed them")
+    # More rows while both run: noticed within the poll, sent, confirmed.
+    _write(ledger, 10, lane="l2")
+    until(lambda: outbox.depth() == 0 and len(_hub_rows(store, "d1")) == 35, what="the 10 more")
+    assert _hub_rows(store, "d1") == _journal(ledger)  # each row once, in its order, by its id
+    assert outbox.floor() == 35
+    # The link's state for the daemons: up, nothing waiting.
+    until(lambda: ledger.setting("sync.link") == "up" and ledger.setting("sync.outbox") == "0", what="link state")
+    assert sync.stop() == 0 and hub.stop() == 0
+    assert "Traceback" not in sync.log() + hub.log()
+    assert ledger.setting("sync.link") == "down"  # said on the way out
+    ledger.close()
+
+
+def test_a_broker_killed_mid_traffic_loses_nothing_and_counts_nothing_twice(site: Site, broker: Broker) -> None:
+    config, ledger = site.device("d1")
+    store = site.dir / "hub-hub.sqlite"
+    site.run("hub", site.config("hub"))
+    site.run("sync", config)
+    writer_ledger = Ledger.open(site.dir / "d1.sqlite")  # the lanes' own connection, in a thread
+    stop = threading.Event()
+
+    def lanes() -> None:
+        while not stop.is_set():
+            _write(writer_ledger, 5)
+            stop.wait(0.02)
+
+    thread = threading.Thread(target=lanes, name="lanes")
+    thread.start()
+    try:
+        until(lambda: len(_hub_rows(store, "d1")) >= 50, what="traffic flowing")
+        broker.kill()  # mid-traffic: what it acknowledged and did not save is gone
+        stop.wait(0.5)
+        broker.start()
+        target = len(_journal(ledger)) + 50  # what was written while it was down, and more after
+        until(lambda: len(_hub_rows(store, "d1")) >= target, timeout=30, what="traffic again")
+    finally:
+        stop.set()
+        thread.join()
+    writer_ledger.close()
+    outbox = ledger.outbox()
+    until(lambda: outbox.depth() == 0, timeout=30, what="every row confirmed")
+    journal = _journal(ledger)
+    assert _hub_rows(store, "d1") == journal and len(journal) > 100
+    ledger.close()
+
+
+def test_rows_a_killed_sync_process_never_got_confirmed_arrive_after_its_restart(site: Site) -> None:
+    config, ledger = site.device("d1")
+    store = site.dir / "hub-hub.sqlite"
+    sync = site.run("sync", config)  # no hub yet: sent, never confirmed
+    _write(ledger, 20)
+    until(lambda: "connected to" in sync.log(), what="sync connected")
+    assert sync.stop(signal.SIGKILL) == -signal.SIGKILL  # killed with its rows unconfirmed
+    outbox = ledger.outbox()
+    assert outbox.depth() == 20  # nothing confirmed: nothing let go
+    _write(ledger, 5)
+    site.run("hub", site.config("hub"))
+    site.run("sync", config)
+    until(lambda: outbox.depth() == 0, what="confirmed after the restart")
+    assert _hub_rows(store, "d1") == _journal(ledger) and len(_journal(ledger)) == 25
+    ledger.close()
+
+
+def test_the_hub_drops_what_is_not_a_device_s_events_and_goes_on(site: Site, broker: Broker) -> None:
+    config, ledger = site.device("d1")
+    store = site.dir / "hub-hub.sqlite"
+    hub = site.run("hub", site.config("hub"))
+    until(lambda: "connected to" in hub.log(), what="hub connected")
+    good = {"seq": 1, "id": "x1", "at": AT.timestamp(), "type": "lookup", "body": {}}
+
+    def batch(device: str, *, v: int = 1, seq: int = 1) -> bytes:
+        events = [{**good, "seq": seq}]
+        return json.dumps({"v": v, "device": device, "incarnation": "0" * 16, "floor": 0, "events": events}).encode()
+
+    bad = {
+        "not JSON": b"{nope",
+        "a version it does not read": batch("d2", v=9),
+        "another device's name": batch("d1"),
+        "a seq of 0": batch("d2", seq=0),
+    }
+    for payload in bad.values():  # all on d2's topic, as a rogue client would
+        subprocess.run(["mosquitto_pub", "-p", str(broker.port), "-t", "gate/v1/s1/devices/d2/events", "-q", "1",
+                        "-s"], input=payload, check=True, timeout=10)  # fmt: skip
+    until(lambda: hub.log().count("dropped") >= len(bad), what="each bad message dropped")
+    log = hub.log()
+    assert "events.0.seq" in log and "'d1', its topic 'd2'" in log
+    # The hub goes on: the real device's rows arrive.
+    _write(ledger, 3)
+    site.run("sync", config)
+    until(lambda: len(_hub_rows(store, "d1")) == 3, what="the device's rows")
+    assert _hub_rows(store, "d2") == [] and hub.process.poll() is None
+    ledger.close()
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o640])
+def test_a_password_file_others_may_read_is_refused_in_one_line(site: Site, mode: int) -> None:
+    secret = site.dir / "password"
+    secret.write_text("s3cret\n")
+    secret.chmod(mode)
+    config = site.config("d1", device="d1", username="d1", password_file="password")
+    Ledger.open(site.dir / "d1.sqlite").close()
+    sync = site.run("sync", config)
+    assert sync.process.wait(timeout=20) == 2
+    log = sync.log()
+    assert f"readable by others (mode {mode:o}): chmod 600 it" in log and "s3cret" not in log
