@@ -51,6 +51,11 @@ class SyncConfig(Section):
     poll_ms: float = Field(
         default=10.0, ge=1, le=1000, description="How often sync looks for the lanes' new journal rows."
     )
+    peer_hold_s: float = Field(
+        default=60.0, ge=5, le=3600,
+        description="A peer's held redemption counts here this long at most (its longest passage and a margin), "
+        "unless the peer finishes it first.",
+    )  # fmt: skip
     batch: int = Field(default=200, ge=1, le=1000, description="Journal rows per published message at most.")
     reconnect_max_s: float = Field(
         default=30.0, ge=1, le=600, description="The longest wait between two attempts to reach the broker."

@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 import math
 import sqlite3
+import time
 from collections.abc import Iterable
 from itertools import starmap
 from operator import itemgetter
@@ -278,9 +279,9 @@ class Ledger:
                 return ()  # no committed use counts and none is held: the annual pass's usual case
             for entitlement_id in dict.fromkeys(entitlement_ids):
                 if since is None:
-                    found += starmap(Use, self._cursor.execute(USES, (entitlement_id,)))
+                    found += starmap(Use, self._cursor.execute(USES, (entitlement_id, time.time())))
                 elif since != math.inf:
-                    found += starmap(Use, self._cursor.execute(USES_SINCE, (entitlement_id, since)))
+                    found += starmap(Use, self._cursor.execute(USES_SINCE, (entitlement_id, 0, since)))
                 found += self._tail.uses_of(entitlement_id, since)
         found.sort(key=_AT)
         return tuple(found)
@@ -424,8 +425,7 @@ class Ledger:
             self._tx.on_commit(lambda: self._tail.voided(done.seq, done.committed_seq))
         return done
 
-    def outbox(self) -> Outbox:
-        """The journal as sync's outbox (gate/cache/outbox.py), on this connection."""
+    def outbox(self) -> Outbox:  # the journal as sync's outbox, and its peers' rows (gate/cache/outbox.py)
         return Outbox(self._conn, self._tx)
 
     # --- exchange --------------------------------------------------------------------------

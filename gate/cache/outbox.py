@@ -21,7 +21,11 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import sqlite3
+import time
+from collections.abc import Iterable
 
+from gate.cache import peers
+from gate.cache.peers import PeerRow
 from gate.cache.redemptions import JournalEntry, journal, mark_published
 from gate.cache.sql import GET_META, PUT_SETTING, SETTING_PREFIX
 from gate.cache.transaction import Transactions
@@ -108,6 +112,12 @@ class Outbox:
         """Mark single rows published (out of order); the floor advances over what is contiguous."""
         with self._tx.write():
             mark_published(self._conn, seqs, at=at)
+
+    def receive(self, device: str, rows: Iterable[PeerRow], *, hold_s: float) -> tuple[int, int]:
+        """A peer's journal rows, applied in one short transaction (gate/cache/peers.py):
+        (rows that changed usage here, rows refused)."""
+        with self._tx.write(durable=False):
+            return peers.apply(self._conn, device, rows, now=time.time(), hold_s=hold_s)
 
     def link(self, state: dict[str, str]) -> None:
         """Sync's link state as device settings (`sync.<key>`), for the daemons and `gate lane status`."""

@@ -157,7 +157,36 @@ _V3 = """
 INSERT INTO meta (key, value) VALUES ('incarnation', lower(hex(randomblob(8))))
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
+# Version 4: peers' redemptions (gate/cache/peers.py), apart from this gate's journal and
+# never in its outbox, counted in its decisions.
+_V4 = """
+CREATE TABLE peer_redemption (
+    id TEXT PRIMARY KEY,
+    device TEXT NOT NULL,
+    state TEXT NOT NULL,
+    at REAL NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE peer_use (
+    entitlement_id TEXT NOT NULL,
+    redemption_id TEXT NOT NULL,
+    part INTEGER NOT NULL,
+    at REAL NOT NULL,
+    direction TEXT NOT NULL,
+    persons INTEGER NOT NULL,
+    credits INTEGER NOT NULL,
+    performance TEXT,
+    event TEXT,
+    benefit INTEGER,
+    lane TEXT NOT NULL,
+    zone TEXT NOT NULL,
+    held INTEGER NOT NULL,
+    expires REAL NOT NULL,
+    PRIMARY KEY (entitlement_id, redemption_id, part)
+) WITHOUT ROWID;
+CREATE INDEX peer_use_redemption ON peer_use (redemption_id);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

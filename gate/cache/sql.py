@@ -24,11 +24,23 @@ RECORD = "SELECT body FROM record WHERE type = ? AND id = ?"
 KEYS = "SELECT body FROM record WHERE type = 'key' ORDER BY id"
 ALL_STAFF = "SELECT body FROM record WHERE type = 'staff' ORDER BY id"
 # Folded committed uses are one contiguous run of `usage`; the rest are in the tail.
+# This gate's committed uses (folded), then its peers' (gate/cache/peers.py): committed, and
+# held until their hold expires (?2: now, epoch seconds). With a `since` (?3), the committed
+# ones from then on only, as the tail gives this gate's own.
 USES = """
-SELECT entitlement_id, at, direction, persons, credits, performance, event, benefit, lane, zone
-FROM usage WHERE entitlement_id = ?
+SELECT entitlement_id, at, direction, persons, credits, performance, event, benefit, lane, zone, 0
+FROM usage WHERE entitlement_id = ?1
+UNION ALL
+SELECT entitlement_id, at, direction, persons, credits, performance, event, benefit, lane, zone, held
+FROM peer_use WHERE entitlement_id = ?1 AND (held = 0 OR expires > ?2)
 """
-USES_SINCE = USES + "AND at >= ?"
+USES_SINCE = """
+SELECT entitlement_id, at, direction, persons, credits, performance, event, benefit, lane, zone, 0
+FROM usage WHERE entitlement_id = ?1 AND at >= ?3
+UNION ALL
+SELECT entitlement_id, at, direction, persons, credits, performance, event, benefit, lane, zone, 0
+FROM peer_use WHERE entitlement_id = ?1 AND held = 0 AND at >= ?3
+"""
 REVISION = "SELECT value FROM meta WHERE key = 'revision'"
 GET_META = "SELECT value FROM meta WHERE key = ?"
 PUT_SETTING = "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"

@@ -24,10 +24,13 @@ from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
 from typing import Self, TypeVar
 
+import aiomqtt
+
 from gate.cache import Ledger
 from gate.config import ConfigError, GateConfig
 from gate.sync.link import Link
 from gate.sync.outbox import Publisher
+from gate.sync.payloads import Events, PayloadError, parse
 from gate.sync.topics import Topics
 
 log = logging.getLogger("gate.sync")
@@ -49,6 +52,7 @@ class SyncService:
         self.publisher: Publisher | None = None
         self.link: Link | None = None
         self._since = dt.datetime.now(dt.UTC)
+        self.peer_rows = 0  # peers' rows that changed usage here, since the start
 
     async def _run(self, call: Callable[[], _T]) -> _T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, call)
@@ -60,7 +64,8 @@ class SyncService:
         incarnation = await self._run(outbox.incarnation)
         self.link = Link(
             self.config.sync, identifier=f"gate-sync-{self.device}", online_topic=self.topics.online(self.device),
-            subscriptions=[self.topics.confirmed(self.device)], on_message=self._on_message, on_up=self._up,
+            subscriptions=[self.topics.confirmed(self.device), self.topics.all_events],
+            on_message=self._on_message, on_up=self._up,
             on_down=self._down,
         )  # fmt: skip
         self.publisher = Publisher(outbox=outbox, run=self._run, link=self.link, topics=self.topics,
@@ -78,9 +83,34 @@ class SyncService:
             await self._run(ledger.close)
         self._executor.shutdown(wait=True)
 
-    async def _on_message(self, message: object) -> None:
+    async def _on_message(self, message: aiomqtt.Message) -> None:
         assert self.publisher is not None
-        await self.publisher.on_message(message)  # type: ignore[arg-type]
+        peer = self.topics.device_of_events(str(message.topic))
+        if peer is None:
+            await self.publisher.on_message(message)
+        elif peer != self.device:
+            await self._peer(peer, message)
+
+    async def _peer(self, peer: str, message: aiomqtt.Message) -> None:
+        """Another device's journal rows: what changes usage is counted here from now on."""
+        payload = message.payload
+        try:
+            if not isinstance(payload, bytes | bytearray | str):
+                raise PayloadError("no payload")
+            events = parse(Events, payload)
+            if events.device != peer:
+                raise PayloadError(f"it names device {events.device!r}, its topic {peer!r}")
+        except PayloadError as exc:
+            log.warning("sync %s: a message of %s dropped: %s", self.device, peer, exc)
+            return
+        ledger = self._ledger
+        assert ledger is not None
+        outbox, hold_s = ledger.outbox(), self.config.sync.peer_hold_s
+        changed, bad = await self._run(lambda: outbox.receive(peer, events.events, hold_s=hold_s))
+        self.peer_rows += changed
+        if bad:
+            log.warning("sync %s: %d row(s) of %s dropped: uses that cannot be read", self.device, bad, peer)
+        log.debug("sync %s: %d row(s) of %s applied", self.device, changed, peer)
 
     async def _up(self) -> None:
         self._since = dt.datetime.now(dt.UTC)

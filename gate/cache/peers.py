@@ -1,0 +1,93 @@
+"""Peers' redemptions: what the other devices of the site did with the site's entitlements.
+
+The sync process receives every device's journal rows (gate/sync) and applies the ones that
+change usage here, in one short transaction per message: a peer's held redemption counts as
+used (its uses `held`) until its hold expires (`hold_s` after it arrived: the longest
+passage plus a margin) or the peer finishes it; its commit counts for good (its final uses,
+trimmed to who passed); a release leaves nothing; a void gives the uses back. They live in
+`peer_use` and `peer_redemption`, apart from this gate's journal, and never enter its outbox;
+`Ledger.uses` counts them in every decision (gate/cache/sql.py USES).
+
+A redemption only moves forward (held, then committed or released, then voided), so rows
+that arrive twice or out of order (a reconnect sends again from the floor) change nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol
+
+from gate.cache.redemptions import COMMITTED, HELD, RELEASED, VOIDED, Statements
+
+APPLIED = frozenset({HELD, COMMITTED, RELEASED, VOIDED})
+_RANK = {HELD: 1, COMMITTED: 2, RELEASED: 2, VOIDED: 3}
+_STATE = "SELECT state FROM peer_redemption WHERE id = ?"
+_PUT_STATE = """
+INSERT INTO peer_redemption (id, device, state, at) VALUES (?, ?, ?, ?)
+ON CONFLICT (id) DO UPDATE SET state = excluded.state, at = excluded.at
+"""
+_DROP_USES = "DELETE FROM peer_use WHERE redemption_id = ?"
+_PUT_USE = """
+INSERT OR REPLACE INTO peer_use (entitlement_id, redemption_id, part, at, direction, persons, credits, performance,
+                                 event, benefit, lane, zone, held, expires)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+_EXPIRED = "DELETE FROM peer_use WHERE held = 1 AND expires <= ?"
+
+
+class PeerRow(Protocol):
+    """A peer's journal row as sync received it (gate.sync.payloads.Event)."""
+
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def redemption_id(self) -> str | None: ...
+
+    @property
+    def body(self) -> dict[str, Any]: ...
+
+
+def apply(conn: Statements, device: str, rows: Iterable[PeerRow], *, now: float, hold_s: float) -> tuple[int, int]:
+    """Apply a peer's rows (inside the caller's write transaction): (rows that changed usage,
+    rows refused because their uses cannot be read, which change nothing)."""
+    changed = bad = 0
+    conn.execute(_EXPIRED, (now,))
+    for row in rows:
+        redemption = row.redemption_id or row.body.get("redemption")
+        if row.type not in APPLIED or not isinstance(redemption, str):
+            continue
+        found = conn.execute(_STATE, (redemption,)).fetchone()
+        if found is not None and _RANK[found[0]] >= _RANK[row.type]:
+            continue  # seen already, or a step behind what is known
+        held = row.type == HELD
+        given = (row.body.get("uses") or []) if row.type in (HELD, COMMITTED) else []
+        expires = now + hold_s if held else now
+        try:
+            uses = [_use(use, redemption, part, held, expires) for part, use in enumerate(given)]
+        except (KeyError, TypeError, ValueError):
+            bad += 1
+            continue
+        conn.execute(_PUT_STATE, (redemption, device, row.type, now))
+        conn.execute(_DROP_USES, (redemption,))
+        for values in uses:
+            conn.execute(_PUT_USE, values)
+        changed += 1
+    return changed, bad
+
+
+def _use(use: Mapping[str, Any], redemption: str, part: int, held: bool, expires: float) -> tuple[Any, ...]:
+    """A peer's use, checked field by field (TypeError or ValueError when it is not one)."""
+    entitlement, direction, lane, zone = (use[key] for key in ("entitlement_id", "direction", "lane", "zone"))
+    if not all(isinstance(value, str) for value in (entitlement, direction, lane, zone)):
+        raise TypeError("a use's ids are text")
+    persons, credits, benefit = use["persons"], use["credits"], use.get("benefit")
+    if not (isinstance(persons, int) and isinstance(credits, int) and (benefit is None or isinstance(benefit, int))):
+        raise TypeError("a use's counts are integers")
+    performance, event = use.get("performance"), use.get("event")
+    if not all(value is None or isinstance(value, str) for value in (performance, event)):
+        raise TypeError("a use's show is text")
+    at = dt.datetime.fromisoformat(str(use["at"])).timestamp()
+    return (entitlement, redemption, part, at, direction, persons, credits, performance, event, benefit, lane, zone,
+            int(held), expires)  # fmt: skip

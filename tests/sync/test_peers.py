@@ -1,0 +1,75 @@
+"""Devices in step, with real parts: two devices, each with its own ledger and its own `gate sync`,
+on Debian's Mosquitto. A single-entry ticket being used at a lane of one device is refused at
+a lane of the other, used there is refused there, released there is admitted again; a peer's
+row that cannot be read changes nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+from pathlib import Path
+
+from gate.cache import Ledger
+from gate.config import load_config
+from gate.engine import Engine
+from gate.reasons import Reason, Verdict
+from tests.daemon.conftest import ledger_lines
+from tests.sync.broker import Broker
+from tests.sync.conftest import Site, until
+
+
+def _device(site: Site, name: str) -> tuple[Path, Ledger, Engine]:
+    config, ledger = site.device(name)
+    lines = site.dir / "venue.jsonl"
+    lines.write_text("\n".join(json.dumps(r) for r in ledger_lines()) + "\n")  # the venue's export, on both
+    ledger.import_file(lines)
+    return config, ledger, Engine(ledger, load_config(config))
+
+
+def _reason(engine: Engine) -> Reason:
+    return engine.decide("ONE", lane="l1", at=dt.datetime.now(dt.UTC)).decision.reason
+
+
+def test_a_ticket_used_at_one_device_is_refused_at_another_and_a_release_gives_it_back(site: Site) -> None:
+    a_config, a_ledger, a = _device(site, "d1")
+    b_config, b_ledger, b = _device(site, "d2")
+    sync_a, sync_b = site.run("sync", a_config), site.run("sync", b_config)
+    until(lambda: "connected to" in sync_a.log() and "connected to" in sync_b.log(), what="both syncs connected")
+    assert _reason(b) is Reason.OK
+
+    # Being used at d1 (held: the visitor is in the turnstile): refused at d2 as in progress.
+    now = dt.datetime.now(dt.UTC)
+    held = a.admit("ONE", lane="l1", at=now)
+    assert held.decision.verdict is Verdict.ADMIT and held.redemption is not None
+    until(lambda: _reason(b) is not Reason.OK, timeout=5, what="d2 learns of d1's hold")
+    assert b.decide("ONE", lane="l1", at=dt.datetime.now(dt.UTC)).decision.verdict is Verdict.DENY
+    # Nobody went through at d1: released, and d2 admits the ticket again.
+    a.release(held.redemption, at=dt.datetime.now(dt.UTC), why="nobody passed")
+    until(lambda: _reason(b) is Reason.OK, timeout=5, what="d2 learns of the release")
+
+    # Used at d2 this time (committed): refused at d1, for good.
+    used = b.admit("ONE", lane="l1", at=dt.datetime.now(dt.UTC))
+    assert used.redemption is not None
+    b.commit(used.redemption, at=dt.datetime.now(dt.UTC))
+    until(lambda: _reason(a) is Reason.ALREADY_USED, timeout=5, what="d1 learns of d2's commit")
+    # A peer's rows never enter this device's own journal, so never its outbox.
+    assert {e.lane for e in a_ledger.journal()} == {"l1"} and len(a_ledger.journal()) == 2  # held, released
+    assert sync_a.stop() == 0 and sync_b.stop() == 0
+    a_ledger.close()
+    b_ledger.close()
+
+
+def test_a_peer_s_row_that_cannot_be_read_changes_nothing(site: Site, broker: Broker) -> None:
+    config, ledger, engine = _device(site, "d2")
+    sync = site.run("sync", config)
+    until(lambda: "connected to" in sync.log(), what="sync connected")
+    held = {"seq": 1, "id": "r1", "at": dt.datetime.now(dt.UTC).timestamp(), "type": "redemption.held",
+            "redemption_id": "r1", "body": {"uses": [{"entitlement_id": "t-one", "at": "not a time"}]}}  # fmt: skip
+    batch = {"v": 1, "device": "d9", "incarnation": "0" * 16, "floor": 0, "events": [held]}
+    subprocess.run(["mosquitto_pub", "-p", str(broker.port), "-t", "gate/v1/s1/devices/d9/events", "-q", "1", "-s"],
+                   input=json.dumps(batch).encode(), check=True, timeout=10)  # fmt: skip
+    until(lambda: "row(s) of d9 dropped" in sync.log(), what="the bad row refused")
+    assert _reason(engine) is Reason.OK  # nothing counted from it
+    assert sync.stop() == 0
+    ledger.close()
