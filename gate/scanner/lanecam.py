@@ -169,25 +169,41 @@ def _payload(rng: np.random.Generator, symbology: Symbology | None) -> str:
     return f"GATE-{body}"
 
 
-def _place(frame: np.ndarray, shot: Shot, rng: np.random.Generator) -> None:
+def symbol(shot: Shot) -> np.ndarray:
+    """The code's modules, 1.0 light and 0.0 dark, with its quiet zone and two modules of
+    card or screen around it."""
     assert shot.symbology is not None
     zxingcpp = _zxingcpp()
     fmt = getattr(zxingcpp.BarcodeFormat, ZXING_FORMATS[shot.symbology][0])
     modules = np.asarray(zxingcpp.create_barcode(shot.payload, fmt).to_image(scale=1), dtype=np.float32) / 255.0
     if shot.symbology is Symbology.CODE_128:
         modules = modules[: max(12, modules.shape[1] // 4)]  # a ticket's bars, a quarter as high as wide
-    # The card or screen around the code: two modules of its ground beyond the quiet zone.
-    modules = np.pad(modules, 2, constant_values=1.0)
+    return np.pad(modules, 2, constant_values=1.0)
+
+
+def corners(shot: Shot) -> np.ndarray:
+    """Where the code's four corners (with its card margin) fall in the frame, 4x2 float px."""
+    mh, mw = symbol(shot).shape
+    return _corners(shot, mw, mh)
+
+
+def _corners(shot: Shot, mw: int, mh: int) -> np.ndarray:
+    w, h = mw * shot.module, mh * shot.module
+    theta = math.radians(shot.tilt)
+    rot = np.array([[math.cos(theta), -math.sin(theta)], [math.sin(theta), math.cos(theta)]], dtype=np.float32)
+    box = np.array([[-w / 2, -h / 2], [w / 2, -h / 2], [w / 2, h / 2], [-w / 2, h / 2]], dtype=np.float32)
+    reach = min(20.0, SKEW_SHARE * (w + h) / 2)
+    skew = reach * np.array(shot.skew, dtype=np.float32)
+    return np.asarray(box @ rot.T + np.array(shot.center, dtype=np.float32) + skew, dtype=np.float32)
+
+
+def _place(frame: np.ndarray, shot: Shot, rng: np.random.Generator) -> None:
+    modules = symbol(shot)
     mh, mw = modules.shape
     # Render at 8 px a module and let the warp's area sampling bring it to camera pixels, so
     # a module edge falls between pixels as it does on a sensor, not on a pixel boundary.
     fine = cv2.resize(modules, (mw * 8, mh * 8), interpolation=cv2.INTER_NEAREST)
-    w, h = mw * shot.module, mh * shot.module
-    theta = math.radians(shot.tilt)
-    rot = np.array([[math.cos(theta), -math.sin(theta)], [math.sin(theta), math.cos(theta)]], dtype=np.float32)
-    corners = np.array([[-w / 2, -h / 2], [w / 2, -h / 2], [w / 2, h / 2], [-w / 2, h / 2]], dtype=np.float32)
-    reach = min(20.0, SKEW_SHARE * (w + h) / 2)
-    dst = corners @ rot.T + np.array(shot.center, dtype=np.float32) + reach * np.array(shot.skew, dtype=np.float32)
+    dst = _corners(shot, mw, mh)
     # Warp onto a 4x canvas around the code, then average down: area sampling.
     x0, y0 = np.floor(dst.min(axis=0)).astype(int) - 2
     x1, y1 = np.ceil(dst.max(axis=0)).astype(int) + 2
