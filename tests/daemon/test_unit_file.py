@@ -82,3 +82,25 @@ def test_systemd_analyze_verify(tmp_path: Path) -> None:
     )  # fmt: skip
     # verify only warns about unknown keys and bad values: any output at all is a failure.
     assert (done.returncode, done.stdout + done.stderr) == (0, "")
+
+
+def test_the_sync_unit_verifies_and_runs_gate_sync_as_the_lane_s_user(tmp_path: Path) -> None:
+    unit = parse_unit((ROOT / "systemd" / "gate-sync.service").read_text())
+    service = unit["Service"]
+    assert service["ExecStart"] == ["/opt/gate/.venv/bin/gate sync --config /etc/gate/gate.toml"]
+    assert (service["User"], service["StateDirectory"]) == (["gate"], ["gate"])  # the lanes' user and ledger
+    assert service["RestartPreventExitStatus"] == ["2"]
+    assert service["LoadCredential"][0].startswith("mqtt-password:")  # the password never in the config
+    root = tmp_path / "root"
+    shutil.copytree(SYSTEM_UNITS, root / SYSTEM_UNITS.relative_to("/"), symlinks=True)
+    (root / "etc/systemd/system").mkdir(parents=True)
+    shutil.copy(ROOT / "systemd" / "gate-sync.service", root / "etc/systemd/system/gate-sync.service")
+    gate = root / "opt/gate/.venv/bin/gate"
+    gate.parent.mkdir(parents=True)
+    gate.write_text("#!/bin/sh\n")
+    gate.chmod(0o755)
+    done = subprocess.run(
+        ["systemd-analyze", "verify", "--man=no", f"--root={root}", "gate-sync.service"],
+        check=False, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert (done.returncode, done.stdout + done.stderr) == (0, "")
