@@ -1,10 +1,11 @@
-"""`gate ledger import|export|stats|backup`, `gate activity REF` and `gate balance HOLDER`."""
+"""`gate ledger import|export|stats|backup|restore`, `gate activity REF` and `gate balance HOLDER`."""
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -13,6 +14,7 @@ from gate import rules
 from gate.cache import Ledger
 from gate.cli.context import UsageError, build_demo_ledger, open_engine, resolve_config
 from gate.credentials import Unreadable, reference_of
+from gate.daemon.control import answers
 
 
 def ledger_import(args: argparse.Namespace) -> int:
@@ -65,6 +67,39 @@ def ledger_backup(args: argparse.Namespace) -> int:
         ledger.backup(target)
     took = time.monotonic() - started
     print(f"backup of {config.ledger.path}: {target.stat().st_size:,} bytes to {target} in {took:.1f} s")
+    return 0
+
+
+def ledger_restore(args: argparse.Namespace) -> int:
+    """Put a backup back as this device's ledger, with a new incarnation (docs/operations.md).
+
+    Offline: refused while a lane daemon answers on the config's control socket. The backup is
+    copied beside the ledger, opened (an older schema is migrated), given a new incarnation id
+    so its events never reuse a key the hub has, and only then moved over the ledger, whose
+    old WAL goes with it. The backup itself is left as it was.
+    """
+    config, is_demo = resolve_config(args.config)
+    if is_demo:
+        raise UsageError("gate ledger restore needs a device's config: --config FILE")
+    backup: Path = args.file
+    if not backup.is_file():
+        raise UsageError(f"no backup at {backup}")
+    target = config.ledger.path
+    if answers(config.daemon.control_socket):
+        raise UsageError(f"a lane daemon answers on {config.daemon.control_socket}: stop it and gate sync first")
+    staged = target.with_name(target.name + ".restoring")
+    for leftover in (staged, *(staged.with_name(staged.name + s) for s in ("-wal", "-shm"))):
+        leftover.unlink(missing_ok=True)
+    shutil.copyfile(backup, staged)
+    staged.chmod(0o600)  # holder data, as the backup
+    with Ledger.open(staged, create=False) as ledger:
+        outbox = ledger.outbox()
+        old, new = outbox.incarnation(), outbox.new_incarnation()
+    for suffix in ("-wal", "-shm"):  # the replaced ledger's: never applied to the restored file
+        target.with_name(target.name + suffix).unlink(missing_ok=True)
+        staged.with_name(staged.name + suffix).unlink(missing_ok=True)
+    staged.replace(target)
+    print(f"restored {backup} as {target}: incarnation {old} -> {new} (its events never reuse a key the hub has)")
     return 0
 
 
@@ -161,6 +196,9 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     backup = verbs.add_parser("backup", help="a consistent copy while the daemon runs (holds holder data)")
     backup.add_argument("file", type=Path, help="the copy to write (never overwritten)")
     backup.set_defaults(func=ledger_backup)
+    restore = verbs.add_parser("restore", help="put a backup back as the ledger, with a new incarnation (offline)")
+    restore.add_argument("file", type=Path, help="the backup (left as it is)")
+    restore.set_defaults(func=ledger_restore)
 
     act = sub.add_parser("activity", help="every use of what a reference finds, newest first")
     act.add_argument("reference")

@@ -237,6 +237,11 @@ def _peer(writer: asyncio.StreamWriter) -> str:
         return f"unix:uid{uid}"
 
 
+def answers(path: Path) -> bool:
+    """Whether a daemon listens on control socket `path` now (a tool that must not run beside one asks)."""
+    return _answers(path)
+
+
 def _answers(path: Path) -> bool:
     probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     probe.settimeout(0.5)

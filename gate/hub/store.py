@@ -5,6 +5,10 @@
 one sent again is ignored, so a device may repeat itself freely and nothing counts twice. The
 mark is the highest seq up to which every row of that incarnation is held: the device's
 `floor` (what it says was confirmed before) carried over, then every stored seq after it.
+
+A restored ledger sends again, under its new incarnation, rows the hub already has under the
+old one: same row id. They are kept (the new incarnation's mark needs every seq) but marked
+`repeat`, and nothing counts a repeat: each event is counted once, whatever its incarnation.
 """
 
 from __future__ import annotations
@@ -32,8 +36,10 @@ CREATE TABLE IF NOT EXISTS event (
     reason TEXT,
     body TEXT NOT NULL,
     received_at REAL NOT NULL,
+    repeat INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (device, incarnation, seq)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS event_id ON event (device, id);
 CREATE TABLE IF NOT EXISTS mark (
     device TEXT NOT NULL,
     incarnation TEXT NOT NULL,
@@ -43,9 +49,10 @@ CREATE TABLE IF NOT EXISTS mark (
 """
 _INSERT = """
 INSERT OR IGNORE INTO event (device, incarnation, seq, id, at, type, lane, entitlement_id, redemption_id, reason,
-                             body, received_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                             body, received_at, repeat)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
+_KNOWN_IDS = "SELECT id FROM event WHERE device = ? AND incarnation <> ? AND id IN (SELECT value FROM json_each(?))"
 _MARK = "SELECT through FROM mark WHERE device = ? AND incarnation = ?"
 _PUT_MARK = """
 INSERT INTO mark (device, incarnation, through) VALUES (?, ?, ?)
@@ -61,7 +68,9 @@ class HubStore(Protocol):
 
     def mark(self, device: str, incarnation: str) -> int: ...
 
-    def count(self, device: str | None = None) -> int: ...
+    def count(self, device: str | None = None) -> int:
+        """Events held, each once (a restored ledger's repeats not counted)."""
+        ...
 
     def close(self) -> None: ...
 
@@ -80,15 +89,17 @@ class SqliteHubStore:
     def add(self, events: Events) -> tuple[int, int]:
         now = time.time()
         key = (events.device, events.incarnation)
-        rows = [
-            (*key, e.seq, e.id, e.at, e.type, e.lane, e.entitlement_id, e.redemption_id, e.reason,
-             json.dumps(e.body, separators=(",", ":")), now)
-            for e in events.events
-        ]  # fmt: skip
         with self._lock:
             conn = self._conn
             conn.execute("BEGIN IMMEDIATE")
             try:
+                ids = json.dumps([e.id for e in events.events])
+                known = {row[0] for row in conn.execute(_KNOWN_IDS, (*key, ids))}
+                rows = [
+                    (*key, e.seq, e.id, e.at, e.type, e.lane, e.entitlement_id, e.redemption_id, e.reason,
+                     json.dumps(e.body, separators=(",", ":")), now, int(e.id in known))
+                    for e in events.events
+                ]  # fmt: skip
                 before = conn.total_changes
                 conn.executemany(_INSERT, rows)
                 new = conn.total_changes - before
@@ -119,8 +130,9 @@ class SqliteHubStore:
     def count(self, device: str | None = None) -> int:
         with self._lock:
             if device is None:
-                return int(self._conn.execute("SELECT count(*) FROM event").fetchone()[0])
-            return int(self._conn.execute("SELECT count(*) FROM event WHERE device = ?", (device,)).fetchone()[0])
+                return int(self._conn.execute("SELECT count(*) FROM event WHERE repeat = 0").fetchone()[0])
+            query = "SELECT count(*) FROM event WHERE device = ? AND repeat = 0"
+            return int(self._conn.execute(query, (device,)).fetchone()[0])
 
     def close(self) -> None:
         with self._lock:

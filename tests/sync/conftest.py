@@ -61,6 +61,7 @@ class Site:
             "ledger": {"path": f"{name}.sqlite"},
             "sync": {"site": "s1", "port": self.broker.port, "confirm_timeout_s": 2, "reconnect_max_s": 1, **sync},
             "hub": {"store": f"{name}-hub.sqlite"},
+            "daemon": {"control_socket": "control.sock"},
         }
         if device is not None:
             sections["device"] = {"id": device}

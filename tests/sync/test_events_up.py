@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import signal
+import socket
 import sqlite3
 import subprocess
 import threading
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from gate.cache import Ledger
+from gate.cli import main
 from tests.sync.broker import Broker
 from tests.sync.conftest import Site, until
 
@@ -156,3 +158,46 @@ def test_a_password_file_others_may_read_is_refused_in_one_line(site: Site, mode
     assert sync.process.wait(timeout=20) == 2
     log = sync.log()
     assert f"readable by others (mode {mode:o}): chmod 600 it" in log and "s3cret" not in log
+
+
+def _hub_count(store: Path, device: str) -> int:
+    with sqlite3.connect(store) as db:
+        return int(db.execute("SELECT count(*) FROM event WHERE device = ? AND repeat = 0", (device,)).fetchone()[0])
+
+
+def test_a_restored_backup_gets_a_new_incarnation_and_its_new_events_reach_the_hub(site: Site) -> None:
+    config, ledger = site.device("d1")
+    _write(ledger, 5)
+    backup = site.dir / "d1-backup.sqlite"
+    ledger.backup(backup)  # rows 1-5, none confirmed yet
+    old_incarnation = ledger.outbox().incarnation()
+    store = site.dir / "hub-hub.sqlite"
+    site.run("hub", site.config("hub"))
+    sync = site.run("sync", config)
+    _write(ledger, 5)
+    until(lambda: ledger.outbox().depth() == 0 and _hub_count(store, "d1") == 10, what="all 10 confirmed")
+    assert sync.stop() == 0
+    ledger.close()
+
+    # A lane daemon answering on the control socket: no restore under it.
+    control = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    control.bind(str(site.dir / "control.sock"))
+    control.listen()
+    try:
+        assert main(["--config", str(config), "ledger", "restore", str(backup)]) == 2
+    finally:
+        control.close()
+        (site.dir / "control.sock").unlink()
+    assert main(["--config", str(config), "ledger", "restore", str(backup)]) == 0
+
+    restored = Ledger.open(site.dir / "d1.sqlite", create=False)
+    assert len(restored.journal()) == 5 and restored.outbox().incarnation() != old_incarnation
+    new_ids = _write(restored, 2)  # seqs 6 and 7 again, under the new incarnation
+    site.run("sync", config)
+    until(lambda: restored.outbox().depth() == 0, what="the restored ledger's rows confirmed")
+    # Every event after the restore is at the hub; the five it sent again are not counted twice.
+    assert _hub_count(store, "d1") == 12
+    with sqlite3.connect(store) as db:
+        found = {row[0] for row in db.execute("SELECT id FROM event WHERE device = 'd1' AND repeat = 0")}
+    assert set(new_ids) <= found
+    restored.close()
