@@ -27,6 +27,7 @@ import numpy.typing as npt
 
 from gate.errors import GateError
 
+from .phantoms import without_phantoms
 from .symbology import DEFAULT_SYMBOLOGIES, ZBAR_SYMBOLOGY, ZBAR_TYPES, ZXING_FORMATS, ZXING_SYMBOLOGY, Symbology
 
 log = logging.getLogger("gate.scanner")
@@ -163,7 +164,7 @@ def read_zxing(
         a, b, c, d = ((int(p.x), int(p.y)) for p in corners)
         aim = str(barcode.symbology_identifier) or symbology.value
         out.append(Decoded(payload, symbology, aim, (a, b, c, d)))
-    return out
+    return without_phantoms(out)
 
 
 def read_zbar(gray: Gray, symbologies: frozenset[Symbology]) -> list[Decoded]:
@@ -185,7 +186,7 @@ def read_zbar(gray: Gray, symbologies: frozenset[Symbology]) -> list[Decoded]:
             continue
         a, b, c, d = _corners([(int(p.x), int(p.y)) for p in symbol.polygon])
         out.append(Decoded(_text_or_bytes(bytes(symbol.data)), symbology, symbology.value, (a, b, c, d)))
-    return out
+    return without_phantoms(out)
 
 
 def backend_available(backend: Backend) -> bool:
