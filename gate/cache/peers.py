@@ -4,7 +4,9 @@ The sync process receives every device's journal rows (gate/sync) and applies th
 change usage here, in one short transaction per message: a peer's held redemption counts as
 used (its uses `held`) until its hold expires (`hold_s` after it arrived: the longest
 passage plus a margin) or the peer finishes it; its commit counts for good (its final uses,
-trimmed to who passed); a release leaves nothing; a void gives the uses back. They live in
+trimmed to who passed, and the admission record a voucher's redemption created, so a kiosk's
+voucher opens the lanes of every device); a release leaves nothing; a void gives the uses
+back and withdraws that admission. They live in
 `peer_use` and `peer_redemption`, apart from this gate's journal, and never enter its outbox;
 `Ledger.uses` counts them in every decision (gate/cache/sql.py USES).
 
@@ -18,7 +20,12 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
-from gate.cache.redemptions import COMMITTED, HELD, RELEASED, VOIDED, Statements
+from pydantic import ValidationError
+
+from gate.cache.exchange import BUMP_REVISION
+from gate.cache.redemptions import COMMITTED, HELD, RELEASED, VOIDED, Statements, create_admission
+from gate.cache.voids import withdraw_admission
+from gate.records import Ticket
 
 APPLIED = frozenset({HELD, COMMITTED, RELEASED, VOIDED})
 _RANK = {HELD: 1, COMMITTED: 2, RELEASED: 2, VOIDED: 3}
@@ -53,6 +60,7 @@ def apply(conn: Statements, device: str, rows: Iterable[PeerRow], *, now: float,
     """Apply a peer's rows (inside the caller's write transaction): (rows that changed usage,
     rows refused because their uses cannot be read, which change nothing)."""
     changed = bad = 0
+    records = False  # a record created or withdrawn: the lanes must know
     conn.execute(_EXPIRED, (now,))
     for row in rows:
         redemption = row.redemption_id or row.body.get("redemption")
@@ -69,12 +77,30 @@ def apply(conn: Statements, device: str, rows: Iterable[PeerRow], *, now: float,
         except (KeyError, TypeError, ValueError):
             bad += 1
             continue
+        try:
+            admission = _admission(row) if row.type == COMMITTED else None
+        except ValidationError:
+            bad += 1
+            continue
         conn.execute(_PUT_STATE, (redemption, device, row.type, now))
         conn.execute(_DROP_USES, (redemption,))
         for values in uses:
             conn.execute(_PUT_USE, values)
+        if admission is not None and create_admission(conn, admission, voucher=row.body.get("entitlement_id")):
+            records = True
+        if row.type == VOIDED and isinstance(row.body.get("admission"), str):
+            withdraw_admission(conn, row.body["admission"])
+            records = True
         changed += 1
+    if records:
+        conn.execute(BUMP_REVISION)  # the lanes' record caches reload: the admission's code is known
     return changed, bad
+
+
+def _admission(row: PeerRow) -> Ticket | None:
+    """The admission record a peer's voucher redemption created, checked like an import's record."""
+    record = row.body.get("admission_record")
+    return None if record is None else Ticket.model_validate(record)
 
 
 def _use(use: Mapping[str, Any], redemption: str, part: int, held: bool, expires: float) -> tuple[Any, ...]:

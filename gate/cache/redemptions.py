@@ -273,6 +273,8 @@ def _finish(conn: Statements, redemption_id: str, red: Redemption, *, passed: in
     body["uses"] = [_use_json(use, red.at, held) for use in uses]
     if red.admission is not None:
         body["admission"] = red.admission.id
+        # The record itself too: the peers create it on receipt, so their lanes admit its code.
+        body["admission_record"] = json.loads(body_of(red.admission))
     moved = 0 if red.summary.get("kiosk") else (passed if red.direction == "entry" else -passed)
     seq = _journal(conn, COMMITTED, finished, red, redemption_id=redemption_id, body=body, inside=moved, row_id=row_id)
     created = False
@@ -377,6 +379,11 @@ def _trim(plan: list[_PlanRow], excess: int) -> list[_PlanRow]:
             kept[index] = row
         excess -= take
     return kept
+
+
+def create_admission(conn: Statements, ticket: Ticket, *, voucher: str | None) -> bool:
+    """The admission a voucher's redemption creates, as a ledger record (False: a newer one is known)."""
+    return _create_admission(conn, ticket, voucher=voucher)
 
 
 def _create_admission(conn: Statements, ticket: Ticket, *, voucher: str | None) -> bool:

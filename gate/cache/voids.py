@@ -111,8 +111,7 @@ def void(
     uses = [plan_row(use) for use in last.body.get("uses", [])]
     conn.execute(_DELETE_USES, (last.seq,))  # the folded case; the tail drops the others
     if admission is not None:
-        conn.execute(_DELETE_REFERENCES, (admission,))
-        conn.execute(_DELETE_ENTITLEMENT, (admission,))
+        withdraw_admission(conn, admission)
     full = {**body, "redemption": redemption_id, "committed_seq": last.seq, "uses": last.body.get("uses", []),
             "admission": admission}  # fmt: skip
     journal_id, seq = insert_event(
@@ -122,3 +121,9 @@ def void(
     log.info("void redemption=%s entitlement=%s uses=%d admission=%s", redemption_id, last.entitlement_id or "-",
              len(uses), admission or "-")  # fmt: skip
     return Voided(journal_id, seq, last.seq, last.entitlement_id, uses, admission)
+
+
+def withdraw_admission(conn: Statements, admission: str) -> None:
+    """The admission a voided voucher redemption had created: gone, with its codes."""
+    conn.execute(_DELETE_REFERENCES, (admission,))
+    conn.execute(_DELETE_ENTITLEMENT, (admission,))

@@ -55,7 +55,7 @@ class Site:
     broker: Broker
     processes: list[Process] = field(default_factory=list)
 
-    def config(self, name: str, *, device: str | None = None, **sync: Any) -> Path:
+    def config(self, name: str, *, device: str | None = None, lanes: dict[str, Any] | None = None, **sync: Any) -> Path:
         path = self.dir / f"{name}.toml"
         sections: dict[str, Any] = {
             "ledger": {"path": f"{name}.sqlite"},
@@ -65,12 +65,14 @@ class Site:
         }
         if device is not None:
             sections["device"] = {"id": device}
+        if lanes is not None:
+            sections["lanes"] = lanes
         path.write_text(config_text(sections))
         return path
 
-    def device(self, name: str) -> tuple[Path, Ledger]:
+    def device(self, name: str, *, lanes: dict[str, Any] | None = None) -> tuple[Path, Ledger]:
         """A device's config and its ledger (created, open in the test process)."""
-        config = self.config(name, device=name)
+        config = self.config(name, device=name, lanes=lanes)
         return config, Ledger.open(self.dir / f"{name}.sqlite")
 
     def run(self, verb: str, config: Path) -> Process:

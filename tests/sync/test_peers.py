@@ -12,9 +12,11 @@ from pathlib import Path
 
 from gate.cache import Ledger
 from gate.config import load_config
+from gate.decision import Ask
 from gate.engine import Engine
 from gate.reasons import Reason, Verdict
 from tests.daemon.conftest import ledger_lines
+from tests.display.kiosks import kiosk_records
 from tests.sync.broker import Broker
 from tests.sync.conftest import Site, until
 
@@ -73,3 +75,32 @@ def test_a_peer_s_row_that_cannot_be_read_changes_nothing(site: Site, broker: Br
     assert _reason(engine) is Reason.OK  # nothing counted from it
     assert sync.stop() == 0
     ledger.close()
+
+
+def test_a_voucher_redeemed_at_a_kiosk_device_opens_the_lanes_of_another(site: Site) -> None:
+    records = site.dir / "kiosk-venue.jsonl"
+    records.write_text("\n".join(json.dumps(r) for r in kiosk_records()) + "\n")
+    k_config, k_ledger = site.device("kiosk", lanes={"k1": {"zone": "main", "kiosk": True}})
+    l_config, l_ledger = site.device("lane")
+    for ledger in (k_ledger, l_ledger):
+        ledger.import_file(records)
+    kiosk, lane = Engine(k_ledger, load_config(k_config)), Engine(l_ledger, load_config(l_config))
+    syncs = [site.run("sync", k_config), site.run("sync", l_config)]
+    until(lambda: all("connected to" in s.log() for s in syncs), what="both syncs connected")
+    before = lane.decide("GIFT-1", lane="l1", at=dt.datetime.now(dt.UTC)).decision
+    assert before.verdict is not Verdict.ADMIT  # a voucher opens no lane before its redemption
+
+    held = kiosk.admit("GIFT-1", lane="k1", at=dt.datetime.now(dt.UTC), ask=Ask(performance="p-hamlet-0"))
+    assert held.redemption is not None and held.decision.admission is not None
+    kiosk.commit(held.redemption, at=dt.datetime.now(dt.UTC))  # the kiosk user confirmed
+
+    def admitted() -> bool:
+        return lane.decide("GIFT-1", lane="l1", at=dt.datetime.now(dt.UTC)).decision.verdict is Verdict.ADMIT
+
+    until(admitted, timeout=5, what="the lane device admits the voucher's code")
+    decision = lane.decide("GIFT-1", lane="l1", at=dt.datetime.now(dt.UTC)).decision
+    assert decision.entitlement_id == held.decision.admission.id  # the admission, created from the kiosk's row
+    for sync in syncs:
+        assert sync.stop() == 0
+    k_ledger.close()
+    l_ledger.close()
