@@ -24,6 +24,24 @@ log = logging.getLogger("gate.scanner")
 
 Terminator = Literal["cr", "lf", "crlf", "none"]
 _TERMINATORS: dict[Terminator, bytes] = {"cr": b"\r", "lf": b"\n", "crlf": b"\r\n"}
+# What else scanners are commonly set to end a code with, longest first; config names where
+# gate has one.
+_SEEN: tuple[tuple[bytes, str], ...] = (
+    (b"\r\n", 'CR LF (terminator = "crlf")'),
+    (b"\n", 'LF (terminator = "lf")'),
+    (b"\r", 'CR (terminator = "cr")'),
+    (b"\t", "Tab (not supported: set the scanner to CR)"),
+    (b"\x03", "ETX (not supported: set the scanner to CR)"),
+)
+
+
+def seen_terminator(pending: bytes) -> str:
+    """What the scanner seems to end its codes with, from bytes that never met the configured
+    terminator: the control character they end with, or none at all."""
+    for mark, name in _SEEN:
+        if pending.endswith(mark):
+            return name
+    return 'nothing (terminator = "none" reads codes ended by an idle gap)'
 
 
 class LineSplitter:
@@ -63,6 +81,22 @@ class LineSplitter:
         self._buffer.clear()
         self._overlong = False
         return [] if overlong else [line]
+
+    def unterminated(self) -> bytes | None:
+        """After an idle gap: the bytes still waiting for the configured terminator, if any.
+
+        A scanner set to another terminator (LF where the config says CR, or none at all)
+        sends complete codes that never end here; the reader says so instead of staying
+        silent. None with terminator "none", where an idle gap is the end of a code.
+        """
+        if self.terminator == "none" or not self._buffer.strip(b"\r\n"):
+            return None  # an LF left after a CR terminator is no code waiting
+        return bytes(self._buffer)
+
+    def reset(self) -> None:
+        """Forget a partial code: what the last connection left is half of one."""
+        self._buffer.clear()
+        self._overlong = False
 
     def _check_length(self) -> None:
         if len(self._buffer) > self.max_length:
@@ -107,6 +141,7 @@ class SerialReader(Reader):
                 with serial.serial_for_url(self.port, baudrate=self.baudrate, timeout=0.02) as port:
                     self.connected.set()
                     self._backoff.reset()
+                    self._splitter.reset()
                     log.info("reader=%s serial port %s open", self.name, self.port)
                     self._pump(port, loop)
             except (serial.SerialException, OSError, ValueError) as exc:
@@ -120,6 +155,7 @@ class SerialReader(Reader):
 
     def _pump(self, port: serial.Serial, loop: asyncio.AbstractEventLoop) -> None:
         last_byte = time.monotonic()
+        hinted = False  # once per connection: a scanner set wrong sends every code that way
         while not self._stop.is_set():
             chunk = port.read(port.in_waiting or 1)
             now = time.monotonic()
@@ -128,6 +164,14 @@ class SerialReader(Reader):
                 lines = self._splitter.feed(chunk)
             elif now - last_byte >= self.idle_timeout:
                 lines = self._splitter.idle()
+                pending = None if hinted else self._splitter.unterminated()
+                if pending is not None:
+                    hinted = True
+                    log.warning(
+                        "reader=%s %d byte(s) arrived without the configured terminator %s and gave no read; "
+                        "the scanner ends its codes with %s",
+                        self.name, len(pending), self._splitter.terminator, seen_terminator(pending),
+                    )  # fmt: skip
             else:
                 lines = []
             for line in lines:
