@@ -44,10 +44,13 @@ from gate.daemon.health import Check, LedgerProbe, LoopTicker, Watchdog
 from gate.daemon.readers import Build, LaneFeed, SupervisedReader
 from gate.daemon.systemd import Notifier
 from gate.engine import Engine
-from gate.point import DecisionPoint, LaneRefused
+from gate.point import DecisionPoint, LaneRefused, PointStopped
 from gate.point.commands import Actor, BadgeLogin, Command, PinLogin, SetMode
+from gate.point.events import SyncState
 from gate.scanner.read import Read
 from gate.turnstile import LaneHardwareError, Turnstile
+
+SYNC_STATE_S = 2.0  # how often the sync process's state is read from the ledger (it writes it as often)
 
 if TYPE_CHECKING:
     from gate.display import DisplayServer
@@ -217,7 +220,8 @@ class Daemon:
             if reader.lane == self.lane_id
         ]
         async with ControlServer(self.config.daemon.control_socket, self), asyncio.TaskGroup() as group:
-            tasks = [group.create_task(self._checkpoints(point, feed), name="checkpoint")]
+            tasks = [group.create_task(self._checkpoints(point, feed), name="checkpoint"),
+                     group.create_task(self._sync_watch(point), name="sync-state")]  # fmt: skip
             if not self._checked:
                 tasks.append(group.create_task(self._check_after_ready(point), name="ledger-check"))
             for supervised in self.readers:
@@ -235,6 +239,23 @@ class Daemon:
             for task in tasks:
                 task.cancel()
         await feed.drain()  # decisions already taken reach the ledger before the lane drains
+
+    async def _sync_watch(self, point: DecisionPoint) -> None:
+        """The sync process's state from the ledger (it writes it there), for the screens and status."""
+        keys = ("sync.link", "sync.since", "sync.outbox")
+        while True:
+            try:
+                found = await point.settings(keys)
+            except (LedgerError, PointStopped):
+                found = {}  # a storage fault says so elsewhere; the state is read again next time
+            link, since, outbox = (found.get(key) for key in keys)
+            if link is not None:
+                state = (link, since or "", int(outbox) if outbox and outbox.isdigit() else 0)
+                known = point.sync
+                if known is None or (known.link, known.since, known.outbox) != state:
+                    point.sync_changed(SyncState(lane=self.lane_id, monotonic=asyncio.get_running_loop().time(),
+                                                 link=state[0], since=state[1], outbox=state[2]))  # fmt: skip
+            await asyncio.sleep(SYNC_STATE_S)
 
     async def _decide(self, read: Read) -> None:
         assert self.point is not None
@@ -308,6 +329,7 @@ class Daemon:
             "clock": {"now": self.clock.now().astimezone(self.config.site.tz).isoformat(), **to_json(self.clock.state)},
             "health": {"ok": all(c.ok for c in checks), "checks": [to_json(c) for c in checks]},
             "readers": [to_json(r.state()) for r in self.readers],
+            "sync": None if point.sync is None else {k: v for k, v in to_json(point.sync).items() if k != "monotonic"},
         }
 
     async def login(self, login: PinLogin | BadgeLogin) -> Actor:

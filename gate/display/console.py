@@ -57,6 +57,7 @@ from gate.point.events import (
     StaffAct,
     StaffCalled,
     StaffLogin,
+    SyncState,
     TurnstileAlarm,
 )
 from gate.point.model import LaneMode
@@ -71,7 +72,7 @@ HEALTH_EVERY_S = 5.0  # how often an open session's health view is refreshed
 NO_SESSION = "no staff session: log in first"
 BADGE_HANDOVER_S = 10.0  # a console page opened this soon after a badge login at its lane takes that session
 CALL_SHOWN_S = 300.0  # a "call staff" this recent is shown to a console page that connects after it
-HEALTH_EVENTS = (ModeChanged, ReaderChanged, ClockTrust, FireAlarm, TurnstileAlarm)
+HEALTH_EVENTS = (ModeChanged, ReaderChanged, ClockTrust, FireAlarm, TurnstileAlarm, SyncState)
 
 
 def monotonic() -> float:

@@ -167,6 +167,7 @@ def health_message(status: Mapping[str, Any]) -> Message:
         "alarms": lane.get("alarms", 0), "unexpected_passages": lane.get("unexpected_passages", 0),
         "clock": None if clock is None else {"trusted": clock.get("trusted"), "reason": clock.get("reason")},
         "readers": readers, "checks": checks, "ok": health.get("ok"),
+        "sync": status.get("sync"),  # link, since, outbox; none without a sync process
     }  # fmt: skip
 
 

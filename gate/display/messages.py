@@ -78,7 +78,7 @@ def screen_of(mode: LaneMode) -> Screen:
     return {LaneMode.FREE: "free", LaneMode.EMERGENCY: "emergency"}.get(mode, "normal")  # type: ignore[return-value]
 
 
-def status_message(status: LaneStatus, config: GateConfig, *, language: Language) -> Message:
+def status_message(status: LaneStatus, config: GateConfig, *, language: Language, sync: str | None = None) -> Message:
     lane = config.lanes[status.lane]
     return {
         "type": "status",
@@ -90,6 +90,7 @@ def status_message(status: LaneStatus, config: GateConfig, *, language: Language
         "language": language,
         "languages": list(LANGUAGES),
         **_mode_fields(status),
+        "sync": sync,  # the device's sync link, up or down (none: no sync): a neutral badge, nothing more
         "words": dict(WORDS[language]),
         "translations": {lang: dict(WORDS[lang]) for lang in LANGUAGES},  # for the language switch
     }

@@ -31,7 +31,7 @@ from gate.display.messages import (
 )
 from gate.display.screen import Context, Page, Paint, Screen
 from gate.errors import GateError
-from gate.point.events import DecisionMade, Event, Missed, ModeChanged, PassageStep, StaffLogin
+from gate.point.events import DecisionMade, Event, Missed, ModeChanged, PassageStep, StaffLogin, SyncState
 
 log = logging.getLogger("gate.display")
 
@@ -56,7 +56,9 @@ class VisitorScreen(Screen):
         self._sent: dict[str, float] = {}  # decision id -> queued ms, the last SENT_KEPT
 
     def status(self) -> Message:
-        return status_message(self.point.status(self.lane), self.context.config, language=self.page.language)
+        sync = self.point.sync.link if self.point.sync is not None else None
+        return status_message(self.point.status(self.lane), self.context.config, language=self.page.language,
+                              sync=sync)  # fmt: skip
 
     async def opened(self) -> None:
         await self.page.send(self.status())
@@ -82,6 +84,8 @@ class VisitorScreen(Screen):
             return passage_message(event)
         if isinstance(event, ModeChanged):
             return mode_message(self.point.status(self.lane))
+        if isinstance(event, SyncState):
+            return {"type": "sync", "link": event.link}
         if isinstance(event, StaffLogin) and event.session.actor is not None:
             return {"type": "staff"}  # a staff badge at this lane: its screen becomes the console
         return None

@@ -22,7 +22,7 @@ WordKey: TypeAlias = Literal[
     "scan", "hold", "formats", "out_of_order", "free", "emergency", "starting",
     "person", "persons", "left", "lane", "entry", "exit",
     "mode_normal", "mode_free", "mode_emergency", "mode_closed",
-    "language", "call_staff", "staff_called", "staff",
+    "language", "call_staff", "staff_called", "staff", "sync_up", "sync_down",
 ]  # fmt: skip
 
 WORDS: Mapping[Language, Mapping[WordKey, str]] = {
@@ -48,6 +48,8 @@ WORDS: Mapping[Language, Mapping[WordKey, str]] = {
         "call_staff": "Call staff",
         "staff_called": "Staff are on their way",
         "staff": "Staff",
+        "sync_up": "Connected",
+        "sync_down": "Working offline",
     },
     "fr": {
         "scan": "Scannez votre billet ou votre carte de membre",
@@ -71,6 +73,8 @@ WORDS: Mapping[Language, Mapping[WordKey, str]] = {
         "call_staff": "Appeler le personnel",
         "staff_called": "Le personnel arrive",
         "staff": "Personnel",
+        "sync_up": "Connecté",
+        "sync_down": "Hors ligne",
     },
     "de": {
         "scan": "Scannen Sie Ihr Ticket oder Ihre Mitgliedskarte",
@@ -94,6 +98,8 @@ WORDS: Mapping[Language, Mapping[WordKey, str]] = {
         "call_staff": "Personal rufen",
         "staff_called": "Das Personal kommt",
         "staff": "Personal",
+        "sync_up": "Verbunden",
+        "sync_down": "Offline",
     },
 }
 

@@ -148,6 +148,18 @@ class StaffCalled:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SyncState:
+    """The device's sync process, as it last wrote its state into the ledger (docs/sync.md):
+    `link` up or down since `since`, `outbox` rows the hub has not confirmed."""
+
+    lane: str | None
+    monotonic: float
+    link: str
+    since: str
+    outbox: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class KioskStep:
     """A kiosk session's step: opened, joined, held, refused, confirmed, cancelled, expired, touched."""
 
@@ -178,6 +190,7 @@ Event: TypeAlias = (
     | StaffAct
     | StaffLogin
     | StaffCalled
+    | SyncState
     | KioskStep
     | Missed
 )

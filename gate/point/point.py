@@ -28,7 +28,7 @@ from gate.engine import Outcome, log_decision
 from gate.point import modes
 from gate.point.commands import Actor, BadgeLogin, PinLogin
 from gate.point.core import PointCore
-from gate.point.events import ModeChanged, StaffAct, StaffCalled
+from gate.point.events import ModeChanged, StaffAct, StaffCalled, SyncState
 from gate.point.kiosk import KioskError
 from gate.point.model import LaneMode
 from gate.point.restart import RESTART_WHY
@@ -49,6 +49,8 @@ __all__ = [
 
 class DecisionPoint(PointCore):
     """Decides the reads of its lanes and does the staff acts on them; an async context manager."""
+
+    sync: SyncState | None = None  # the device's sync process, as last read (none: no sync here)
 
     def _spawn_tasks(self) -> None:
         super()._spawn_tasks()
@@ -234,6 +236,16 @@ class DecisionPoint(PointCore):
     def _act(self, lane_id: str, act: str, by: str, reason: str, journal_id: str, target: str | None) -> None:  # noqa: PLR0917
         self.emit(StaffAct(lane=lane_id, monotonic=self._loop.time(), act=act, by=by, reason=reason,
                            journal_id=journal_id, target=target))  # fmt: skip
+
+    async def settings(self, keys: tuple[str, ...]) -> dict[str, str | None]:
+        """Device settings of the ledger (on its thread): what another process wrote (sync's state)."""
+        ledger = self._engine.ledger
+        return await self._ledger(lambda: {key: ledger.setting(key) for key in keys})
+
+    def sync_changed(self, state: SyncState) -> None:
+        """The daemon read a new sync state: kept for the screens that connect later, and told."""
+        self.sync = state
+        self.emit(state)
 
     def pending_attention(self, lane_id: str) -> tuple[str, ...]:
         """Ids of the attention verdicts waiting for staff at the lane, oldest first."""

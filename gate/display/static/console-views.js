@@ -68,6 +68,12 @@ window.GateConsoleViews = ({ $, w, allowed, overridable, isPending, onAct }) => 
       healthLine(list, w("clock"), trusted ? w("clock_ok") : w("clock_bad", { error: health.clock.reason || "" }),
         trusted);
     }
+    if (health.sync) {
+      const up = health.sync.link === "up";
+      const since = new Date(health.sync.since);
+      const when = Number.isNaN(since.getTime()) ? health.sync.since : since.toLocaleTimeString();
+      healthLine(list, w("sync"), w(up ? "sync_up" : "sync_down", { since: when, n: String(health.sync.outbox) }), up);
+    }
     for (const reader of health.readers || []) {
       let state = w("reader_ok");
       if (!reader.running) state = w("reader_restarting");

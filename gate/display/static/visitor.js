@@ -196,6 +196,7 @@
       case "decision": if (connected) onDecision(message, at); break;
       case "passage": onPassage(message, at); break;
       case "called": onCalled(); break;
+      case "sync": if (status) { status.sync = message.link; bar(); } break;
       case "staff": window.gateStaff(); break; // a staff badge at this lane's reader
       default: break; // pong, or something newer than this page
     }
@@ -221,6 +222,14 @@
     $("direction").textContent = (current.directions || []).map((d) => words[d] || d).join(" · ");
     const name = connected ? laneScreen : "closed";
     $("mode").textContent = words["mode_" + name] || "";
+    // The sync link: a neutral dot, its words for a screen reader and a finger's tooltip only.
+    const sync = connected && current.sync ? current.sync : null;
+    $("sync").hidden = !sync;
+    if (sync) {
+      $("sync").dataset.link = sync;
+      $("sync").setAttribute("aria-label", words["sync_" + sync] || sync);
+      $("sync").title = words["sync_" + sync] || sync;
+    }
   }
 
   function clock() {
