@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import json
 import shutil
 import sys
@@ -18,14 +19,28 @@ from gate.daemon.control import answers
 
 
 def ledger_import(args: argparse.Namespace) -> int:
+    """Apply a ledger file. On a synced device (one with a `[device] id`) the hub's log is the
+    source of its records: a local import is refused unless `--local`, and then journaled
+    (`ledger.local_import`: the file's name, digest and what it applied), so the hub learns of it."""
     config, is_demo = resolve_config(args.config)
     if is_demo:
         build_demo_ledger(config, now=dt.datetime.now(config.site.tz))
     path: Path = args.file
     if not path.is_file():
         raise UsageError(f"no ledger file at {path}")
+    device = config.device.id
+    if device is not None and not args.local:
+        raise UsageError(
+            f"device {device} is synced: its records come from the hub (docs/sync.md); "
+            "gate ledger import --local imports here anyway, and reports it to the hub"
+        )
     with Ledger.open(config.ledger.path, create=True) as ledger:
         report = ledger.import_file(path)
+        if device is not None:
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            body = {"file": path.name, "sha256": digest, "applied": report.applied, "deleted": report.deleted,
+                    "revision": report.revision}  # fmt: skip
+            ledger.record_event("ledger.local_import", at=dt.datetime.now(dt.UTC), body=body, reason="local")
     print(report.summary())
     return 0
 
@@ -186,6 +201,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     verbs = ledger.add_subparsers(dest="verb", required=True, metavar="VERB")
     imp = verbs.add_parser("import", help="apply a JSON Lines ledger file (atomic: all lines or none)")
     imp.add_argument("file", type=Path)
+    imp.add_argument("--local", action="store_true", help="on a synced device: import here all the same (reported)")
     imp.set_defaults(func=ledger_import)
     exp = verbs.add_parser("export", help="write the whole ledger as JSON Lines")
     exp.add_argument("-o", "--output", type=Path, help="file to write (default: standard output)")

@@ -201,3 +201,23 @@ def test_a_restored_backup_gets_a_new_incarnation_and_its_new_events_reach_the_h
         found = {row[0] for row in db.execute("SELECT id FROM event WHERE device = 'd1' AND repeat = 0")}
     assert set(new_ids) <= found
     restored.close()
+
+
+def test_a_local_import_on_a_synced_device_needs_local_and_the_hub_learns_of_it(site: Site) -> None:
+    config, ledger = site.device("d1")
+    lines = site.dir / "local.jsonl"
+    lines.write_text('{"type":"header","format":"gate-ledger","version":1}\n'
+                     '{"type":"holder","id":"h-9","version":1,"display_name":"Ann S."}\n')  # fmt: skip
+    assert main(["--config", str(config), "ledger", "import", str(lines)]) == 2  # the hub's log is the source
+    assert ledger.holder("h-9") is None
+    assert main(["--config", str(config), "ledger", "import", "--local", str(lines)]) == 0
+    assert ledger.holder("h-9") is not None
+    (row,) = [e for e in ledger.journal() if e.type == "ledger.local_import"]
+    assert (row.body["file"], row.body["applied"]) == ("local.jsonl", {"holder": 1}) and len(row.body["sha256"]) == 64
+    store = site.dir / "hub-hub.sqlite"
+    site.run("hub", site.config("hub"))
+    site.run("sync", config)
+    until(lambda: ledger.outbox().depth() == 0, what="the import reported")
+    with sqlite3.connect(store) as db:
+        assert db.execute("SELECT count(*) FROM event WHERE type = 'ledger.local_import'").fetchone()[0] == 1
+    ledger.close()
