@@ -119,6 +119,11 @@ class Outbox:
         with self._tx.write(durable=False):
             return peers.apply(self._conn, device, rows, now=time.time(), hold_s=hold_s)
 
+    def peer_offline(self, device: str) -> int:
+        """A peer's will says it went offline: its holds stop counting here now."""
+        with self._tx.write(durable=False):
+            return peers.peer_offline(self._conn, device, now=time.time())
+
     def link(self, state: dict[str, str]) -> None:
         """Sync's link state as device settings (`sync.<key>`), for the daemons and `gate lane status`."""
         with self._tx.write(durable=False):

@@ -117,3 +117,15 @@ def _use(use: Mapping[str, Any], redemption: str, part: int, held: bool, expires
     at = dt.datetime.fromisoformat(str(use["at"])).timestamp()
     return (entitlement, redemption, part, at, direction, persons, credits, performance, event, benefit, lane, zone,
             int(held), expires)  # fmt: skip
+
+
+_END_HOLDS = """
+UPDATE peer_use SET expires = ? WHERE held = 1 AND expires > ? AND redemption_id IN (
+    SELECT id FROM peer_redemption WHERE device = ? AND state = 'redemption.held')
+"""
+
+
+def peer_offline(conn: Statements, device: str, *, now: float) -> int:
+    """A peer went offline (its will): its holds stop counting now (its later commit still counts).
+    Returns how many held uses ended."""
+    return int(conn.execute(_END_HOLDS, (now, now, device)).rowcount)

@@ -64,7 +64,7 @@ class SyncService:
         incarnation = await self._run(outbox.incarnation)
         self.link = Link(
             self.config.sync, identifier=f"gate-sync-{self.device}", online_topic=self.topics.online(self.device),
-            subscriptions=[self.topics.confirmed(self.device), self.topics.all_events],
+            subscriptions=[self.topics.confirmed(self.device), self.topics.all_events, self.topics.all_online],
             on_message=self._on_message, on_up=self._up,
             on_down=self._down,
         )  # fmt: skip
@@ -85,11 +85,23 @@ class SyncService:
 
     async def _on_message(self, message: aiomqtt.Message) -> None:
         assert self.publisher is not None
-        peer = self.topics.device_of_events(str(message.topic))
-        if peer is None:
+        topic = str(message.topic)
+        peer = self.topics.device_of_events(topic)
+        gone = self.topics.device_of_online(topic)
+        if gone is not None:
+            if gone != self.device and message.payload == b"offline":
+                await self._peer_offline(gone)
+        elif peer is None:
             await self.publisher.on_message(message)
         elif peer != self.device:
             await self._peer(peer, message)
+
+    async def _peer_offline(self, peer: str) -> None:
+        ledger = self._ledger
+        assert ledger is not None
+        outbox = ledger.outbox()
+        ended = await self._run(lambda: outbox.peer_offline(peer))
+        log.info("sync %s: peer %s offline: %d held use(s) of it no longer count", self.device, peer, ended)
 
     async def _peer(self, peer: str, message: aiomqtt.Message) -> None:
         """Another device's journal rows: what changes usage is counted here from now on."""

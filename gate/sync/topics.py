@@ -33,6 +33,18 @@ class Topics:
         return f"{self.base}/hub/confirmed/{device}"
 
     @property
+    def all_online(self) -> str:
+        """Every device's presence (its will says offline)."""
+        return f"{self.base}/devices/+/online"
+
+    def device_of_online(self, topic: str) -> str | None:
+        prefix, suffix = f"{self.base}/devices/", "/online"
+        if not (topic.startswith(prefix) and topic.endswith(suffix)):
+            return None
+        device = topic[len(prefix) : -len(suffix)]
+        return device if device and "/" not in device else None
+
+    @property
     def all_events(self) -> str:
         """What the hub subscribes to: every device's events."""
         return f"{self.base}/devices/+/events"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import signal
 import subprocess
 from pathlib import Path
 
@@ -104,3 +105,18 @@ def test_a_voucher_redeemed_at_a_kiosk_device_opens_the_lanes_of_another(site: S
         assert sync.stop() == 0
     k_ledger.close()
     l_ledger.close()
+
+
+def test_a_peer_s_hold_stops_counting_when_its_will_says_it_went_offline(site: Site) -> None:
+    a_config, a_ledger, a = _device(site, "d1")
+    b_config, b_ledger, b = _device(site, "d2")
+    sync_a, sync_b = site.run("sync", a_config), site.run("sync", b_config)
+    until(lambda: "connected to" in sync_a.log() and "connected to" in sync_b.log(), what="both syncs connected")
+    held = a.admit("ONE", lane="l1", at=dt.datetime.now(dt.UTC))
+    assert held.redemption is not None
+    until(lambda: _reason(b) is not Reason.OK, timeout=5, what="d2 learns of d1's hold")
+    assert sync_a.stop(signal.SIGKILL) == -signal.SIGKILL  # d1's link dies: the broker sends its will
+    until(lambda: _reason(b) is Reason.OK, timeout=10, what="d1's hold no longer counts at d2")
+    assert "peer d1 offline" in sync_b.log()
+    a_ledger.close()
+    b_ledger.close()
