@@ -8,6 +8,7 @@ status. Relative paths are relative to the config file (gate.config.load_config)
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field
 
@@ -56,6 +57,11 @@ class SyncConfig(Section):
         description="A peer's held redemption counts here this long at most (its longest passage and a margin), "
         "unless the peer finishes it first.",
     )  # fmt: skip
+    ledger_keys: dict[Id, Annotated[str, Field(pattern=r"^[A-Za-z0-9+/]{43}=$")]] = Field(
+        default_factory=dict,
+        description="The hub's ledger keys this device trusts, by key id: Ed25519 public keys (base64, as "
+        "`gate keys generate --purpose ledger` prints them). A batch signed by any other is refused.",
+    )  # fmt: skip
     batch: int = Field(default=200, ge=1, le=1000, description="Journal rows per published message at most.")
     reconnect_max_s: float = Field(
         default=30.0, ge=1, le=600, description="The longest wait between two attempts to reach the broker."
@@ -66,9 +72,13 @@ class HubConfig(Section):
     """`gate hub`: the back-office bridge (docs/sync.md)."""
 
     store: ConfigPath = Field(default=Path("hub.sqlite"), description="The hub's store (SQLite).")
+    ledger_key_id: Id = Field(default="hub", description="The id of the key that signs the ledger's batches.")
+    ledger_key_file: ConfigPath | None = Field(
+        default=None, description="Its private key (PEM, mode 0600, `gate keys generate --purpose ledger`)."
+    )
 
 
 PATHS: tuple[tuple[str, ...], ...] = (
     ("sync", "password_file"), ("sync", "tls", "ca_file"), ("sync", "tls", "cert_file"), ("sync", "tls", "key_file"),
-    ("hub", "store"),
+    ("hub", "store"), ("hub", "ledger_key_file"),
 )  # fmt: skip

@@ -57,12 +57,32 @@ def sync(args: argparse.Namespace) -> int:
 
 
 def hub(args: argparse.Namespace) -> int:
+    if getattr(args, "file", None) is not None:
+        return hub_publish(args)
     path = _setup(args, "hub")
     config = load_config(path)
     from gate.hub.service import run_hub  # noqa: PLC0415 - aiomqtt loads only for the hub
     from gate.sync.link import LinkError  # noqa: PLC0415
 
     return _served(run_hub(config), "hub", LinkError)
+
+
+def hub_publish(args: argparse.Namespace) -> int:
+    """`gate hub publish FILE`: the file checked, then appended to the hub's log as signed batches."""
+    path = config_path(args)
+    if path is None:
+        raise UsageError("gate hub publish needs the hub's config: --config FILE (or $GATE_CONFIG)")
+    config = load_config(path)
+    from gate.hub.publish import PublishError, publish  # noqa: PLC0415 - the hub's code, only here
+
+    try:
+        batches = publish(config, args.file)
+    except PublishError as exc:
+        print(f"gate hub publish: {exc}", file=sys.stderr)
+        return 2
+    for batch in batches:
+        print(f"batch {batch.seq}: {len(batch.lines.splitlines()) - 1} line(s), sha256 {batch.sha256[:16]}…")
+    return 0
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -73,3 +93,8 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         p = sub.add_parser(verb, help=what)
         p.add_argument("--config", type=Path, default=argparse.SUPPRESS, help="config file (default: $GATE_CONFIG)")
         p.set_defaults(func=func)
+        if verb == "hub":
+            verbs = p.add_subparsers(dest="hub_verb", metavar="VERB")
+            pub = verbs.add_parser("publish", help="a ledger file into the hub's log, as signed batches")
+            pub.add_argument("file", type=Path)
+            pub.add_argument("--config", type=Path, default=argparse.SUPPRESS, help="the hub's config file")

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
@@ -26,6 +27,7 @@ import aiomqtt
 
 from gate.config import GateConfig
 from gate.hub.store import HubStore, SqliteHubStore
+from gate.sync.batches import CatchUp, Head
 from gate.sync.link import Link, LinkDown
 from gate.sync.payloads import Confirmed, Events, PayloadError, dump, parse
 from gate.sync.topics import Topics
@@ -33,6 +35,7 @@ from gate.sync.topics import Topics
 log = logging.getLogger("gate.hub")
 
 _T = TypeVar("_T")
+LOG_POLL_S = 0.2  # how often the store is looked at for batches another process appended
 
 
 class HubService:
@@ -43,9 +46,11 @@ class HubService:
         self.store: HubStore | None = None
         self.link = Link(
             config.sync, identifier=f"gate-hub-{config.sync.site}", online_topic=f"{self.topics.base}/hub/online",
-            subscriptions=[self.topics.all_events], on_message=self._on_message,
+            subscriptions=[self.topics.all_events, self.topics.requests], on_message=self._on_message,
+            on_up=self._announce,
         )  # fmt: skip
         self.dropped = 0  # messages refused (tests, status)
+        self.published = 0  # the newest batch sent on the batches topic
 
     async def _run(self, call: Callable[[], _T]) -> _T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, call)
@@ -70,6 +75,9 @@ class HubService:
 
     async def _on_message(self, message: aiomqtt.Message) -> None:
         topic = str(message.topic)
+        if topic == self.topics.requests:
+            await self._catch_up(message)
+            return
         device = self.topics.device_of_events(topic)
         if device is None:
             return
@@ -94,6 +102,61 @@ class HubService:
             await self.link.publish(self.topics.confirmed(device), dump(mark), retain=True)
 
 
+    # --- the ledger down: batches, the head, catch-up ---------------------------------------------
+
+    async def _announce(self) -> None:
+        """On every connection: the head, retained, so a device knows how far behind it is."""
+        store = self.store
+        assert store is not None
+        head = await self._run(store.head)
+        self.published = max(self.published, head)
+        await self._head(head)
+
+    async def _head(self, seq: int) -> None:
+        with contextlib.suppress(LinkDown):
+            await self.link.publish(self.topics.head, dump(Head(v=1, seq=seq, at=time.time())), retain=True)
+
+    async def watch_log(self) -> None:
+        """Batches appended to the store (by `gate hub publish`, another process): sent, then the head."""
+        store = self.store
+        assert store is not None
+        while True:
+            await asyncio.sleep(LOG_POLL_S)
+            if not self.link.up:
+                continue
+            for batch in await self._run(lambda: store.batches(self.published)):
+                try:
+                    await self.link.publish(self.topics.batches, dump(batch))
+                except LinkDown:
+                    break
+                self.published = batch.seq
+                await self._head(batch.seq)
+                log.info("hub %s: batch %d published", self.config.sync.site, batch.seq)
+
+    async def _catch_up(self, message: aiomqtt.Message) -> None:
+        """A device's request (MQTT v5): the batches after its seq, to its response topic."""
+        properties = message.properties
+        reply = getattr(properties, "ResponseTopic", None)
+        correlation = getattr(properties, "CorrelationData", None)
+        payload = message.payload
+        try:
+            if not isinstance(payload, bytes | bytearray | str):
+                raise PayloadError("no payload")
+            asked = parse(CatchUp, payload)
+            if not isinstance(reply, str) or reply != self.topics.responses(asked.device):
+                raise PayloadError(f"a response topic other than the device's own: {reply!r}")
+        except PayloadError as exc:
+            self._drop(self.topics.requests, str(exc))
+            return
+        store = self.store
+        assert store is not None
+        batches = await self._run(lambda: store.batches(asked.after))
+        for batch in batches:
+            with contextlib.suppress(LinkDown):
+                await self.link.publish(reply, dump(batch), correlation=correlation)
+        log.info("hub: catch-up for %s after %d: %d batch(es)", asked.device, asked.after, len(batches))
+
+
 async def run_hub(config: GateConfig) -> None:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -101,10 +164,11 @@ async def run_hub(config: GateConfig) -> None:
         loop.add_signal_handler(sig, stop.set)
     try:
         async with HubService(config) as hub, asyncio.TaskGroup() as group:
-            link = group.create_task(hub.link.run(), name="link")
+            tasks = [group.create_task(hub.link.run(), name="link"), group.create_task(hub.watch_log(), name="log")]
             log.info("hub %s: ready, broker %s:%d", config.sync.site, config.sync.host, config.sync.port)
             await stop.wait()
-            link.cancel()
+            for task in tasks:
+                task.cancel()
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)

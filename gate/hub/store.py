@@ -1,4 +1,5 @@
-"""The hub's store: devices' events once each, and each (device, incarnation)'s high-water mark.
+"""The hub's store: devices' events once each, each (device, incarnation)'s high-water mark, and
+the ledger's log of signed batches.
 
 `HubStore` is the one small interface the hub needs; `SqliteHubStore` is the embedded default
 (PostgreSQL follows with the many-venue issue). An event's key is (device, incarnation, seq):
@@ -17,9 +18,11 @@ import json
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
+from gate.sync.batches import Batch
 from gate.sync.payloads import Events
 
 _SCHEMA = """
@@ -40,6 +43,11 @@ CREATE TABLE IF NOT EXISTS event (
     PRIMARY KEY (device, incarnation, seq)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS event_id ON event (device, id);
+CREATE TABLE IF NOT EXISTS batch (
+    seq INTEGER PRIMARY KEY,
+    payload TEXT NOT NULL,
+    at REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS mark (
     device TEXT NOT NULL,
     incarnation TEXT NOT NULL,
@@ -62,6 +70,18 @@ _HELD_AFTER = "SELECT seq FROM event WHERE device = ? AND incarnation = ? AND se
 
 
 class HubStore(Protocol):
+    def append(self, make: Callable[[int], Batch]) -> Batch:
+        """The next batch of the ledger's log: `make(seq)` signs it; stored in one transaction."""
+        ...
+
+    def batches(self, after: int, limit: int = 50) -> list[Batch]:
+        """The log's batches after seq `after`, in order."""
+        ...
+
+    def head(self) -> int:
+        """The newest batch's seq (0: none yet)."""
+        ...
+
     def add(self, events: Events) -> tuple[int, int]:
         """Store what is new of `events`; (rows new, the (device, incarnation)'s mark after)."""
         ...
@@ -121,6 +141,30 @@ class SqliteHubStore:
                 conn.execute("ROLLBACK")
                 raise
         return new, through
+
+    def append(self, make: Callable[[int], Batch]) -> Batch:
+        with self._lock:
+            conn = self._conn
+            conn.execute("BEGIN IMMEDIATE")  # the seq is taken under the write lock: never two n+1
+            try:
+                seq = int(conn.execute("SELECT coalesce(max(seq), 0) + 1 FROM batch").fetchone()[0])
+                batch = make(seq)
+                conn.execute("INSERT INTO batch (seq, payload, at) VALUES (?, ?, ?)",
+                             (seq, batch.model_dump_json(), time.time()))  # fmt: skip
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return batch
+
+    def batches(self, after: int, limit: int = 50) -> list[Batch]:
+        with self._lock:
+            rows = self._conn.execute("SELECT payload FROM batch WHERE seq > ? ORDER BY seq LIMIT ?", (after, limit))
+            return [Batch.model_validate_json(payload) for (payload,) in rows]
+
+    def head(self) -> int:
+        with self._lock:
+            return int(self._conn.execute("SELECT coalesce(max(seq), 0) FROM batch").fetchone()[0])
 
     def mark(self, device: str, incarnation: str) -> int:
         with self._lock:

@@ -84,14 +84,26 @@ class Link:
     def up(self) -> bool:
         return self._client is not None
 
-    async def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
+    async def publish(
+        self, topic: str, payload: bytes, *, retain: bool = False, response_topic: str | None = None,
+        correlation: bytes | None = None,
+    ) -> None:  # fmt: skip
         """QoS 1: returns once the broker acknowledged it (which is not yet durability: the
-        hub's confirmation is); LinkDown when there is no connection."""
+        hub's confirmation is); LinkDown when there is no connection. `response_topic` and
+        `correlation`: MQTT v5 request/response (a catch-up asked, a catch-up answered)."""
         client = self._client
         if client is None:
             raise LinkDown("not connected to the broker")
+        properties = None
+        if response_topic is not None or correlation is not None:
+            properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+            if response_topic is not None:
+                properties.ResponseTopic = response_topic
+            if correlation is not None:
+                properties.CorrelationData = correlation
         try:
-            await client.publish(topic, payload, qos=1, retain=retain, timeout=PUBLISH_TIMEOUT_S)
+            await client.publish(topic, payload, qos=1, retain=retain, properties=properties,
+                                 timeout=PUBLISH_TIMEOUT_S)  # fmt: skip
         except aiomqtt.MqttError as exc:
             raise LinkDown(f"publish failed: {exc}") from exc
 

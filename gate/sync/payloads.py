@@ -25,11 +25,11 @@ class PayloadError(GateError, ValueError):
     """A payload that is not what its topic carries: where and what, for the log."""
 
 
-class _Payload(BaseModel):
+class Payload(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
-class Event(_Payload):
+class Event(Payload):
     """One journal row of a device, as the hub stores it (gate/cache/redemptions.JournalEntry)."""
 
     seq: Seq
@@ -43,7 +43,7 @@ class Event(_Payload):
     body: dict[str, Any] = Field(default_factory=dict)
 
 
-class Events(_Payload):
+class Events(Payload):
     """A device's journal rows, in seq order; `floor`: every row up to it was confirmed before."""
 
     v: Literal[1]
@@ -53,7 +53,7 @@ class Events(_Payload):
     events: list[Event] = Field(min_length=1, max_length=1000)
 
 
-class Confirmed(_Payload):
+class Confirmed(Payload):
     """The hub holds every row of (device, incarnation) up to `through`: the device may let them go."""
 
     v: Literal[1]
@@ -62,7 +62,7 @@ class Confirmed(_Payload):
     through: int = Field(ge=0, le=2**53 - 1)
 
 
-P = TypeVar("P", bound=_Payload)
+P = TypeVar("P", bound=Payload)
 
 
 def parse(kind: type[P], payload: bytes | bytearray | str) -> P:
@@ -77,5 +77,5 @@ def parse(kind: type[P], payload: bytes | bytearray | str) -> P:
         raise PayloadError(f"{kind.__name__}: {where}: {error['msg']}") from None
 
 
-def dump(payload: _Payload) -> bytes:
+def dump(payload: Payload) -> bytes:
     return payload.model_dump_json().encode()

@@ -28,6 +28,7 @@ import aiomqtt
 
 from gate.cache import Ledger
 from gate.config import ConfigError, GateConfig
+from gate.sync.down import Downlink
 from gate.sync.link import Link
 from gate.sync.outbox import Publisher
 from gate.sync.payloads import Events, PayloadError, parse
@@ -50,6 +51,7 @@ class SyncService:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-ledger")
         self._ledger: Ledger | None = None
         self.publisher: Publisher | None = None
+        self.downlink: Downlink | None = None
         self.link: Link | None = None
         self._since = dt.datetime.now(dt.UTC)
         self.peer_rows = 0  # peers' rows that changed usage here, since the start
@@ -64,10 +66,13 @@ class SyncService:
         incarnation = await self._run(outbox.incarnation)
         self.link = Link(
             self.config.sync, identifier=f"gate-sync-{self.device}", online_topic=self.topics.online(self.device),
-            subscriptions=[self.topics.confirmed(self.device), self.topics.all_events, self.topics.all_online],
-            on_message=self._on_message, on_up=self._up,
-            on_down=self._down,
+            subscriptions=[self.topics.confirmed(self.device), self.topics.all_events, self.topics.all_online,
+                           self.topics.batches, self.topics.head, self.topics.responses(self.device)],
+            on_message=self._on_message, on_up=self._up, on_down=self._down,
         )  # fmt: skip
+        self.downlink = Downlink(ledger=ledger, run=self._run, link=self.link, topics=self.topics, device=self.device,
+                                 keys=self.config.sync.ledger_keys)  # fmt: skip
+        await self.downlink.start()
         self.publisher = Publisher(outbox=outbox, run=self._run, link=self.link, topics=self.topics,
                                    device=self.device, incarnation=incarnation, settings=self.config.sync)  # fmt: skip
         await self.publisher.start()
@@ -86,6 +91,9 @@ class SyncService:
     async def _on_message(self, message: aiomqtt.Message) -> None:
         assert self.publisher is not None
         topic = str(message.topic)
+        if self.downlink is not None and self.downlink.handles(topic):
+            await self.downlink.on_message(message)
+            return
         peer = self.topics.device_of_events(topic)
         gone = self.topics.device_of_online(topic)
         if gone is not None:
@@ -142,6 +150,8 @@ class SyncService:
         depth = await self._run(outbox.depth)
         state = {"link": "up" if link.up else "down", "since": self._since.isoformat(), "outbox": str(depth),
                  "confirmed_through": str(publisher.floor), "device": self.device}  # fmt: skip
+        if self.downlink is not None:
+            state["head"] = str(self.downlink.head)  # the hub's newest batch; sync.batch_seq is this ledger's
         await self._run(lambda: outbox.link(state))
 
     async def _report(self) -> None:

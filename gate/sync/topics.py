@@ -33,6 +33,25 @@ class Topics:
         return f"{self.base}/hub/confirmed/{device}"
 
     @property
+    def batches(self) -> str:
+        """hub -> devices, QoS 1: the ledger's batches as they are published."""
+        return f"{self.base}/hub/batches"
+
+    @property
+    def head(self) -> str:
+        """hub -> devices, QoS 1, retained: the newest batch's seq and the hub's time."""
+        return f"{self.base}/hub/head"
+
+    @property
+    def requests(self) -> str:
+        """devices -> hub, QoS 1: catch-up requests (MQTT v5 request/response)."""
+        return f"{self.base}/hub/requests"
+
+    def responses(self, device: str) -> str:
+        """hub -> one device: the answers to its requests."""
+        return f"{self.base}/devices/{device}/responses"
+
+    @property
     def all_online(self) -> str:
         """Every device's presence (its will says offline)."""
         return f"{self.base}/devices/+/online"

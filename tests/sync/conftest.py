@@ -55,12 +55,15 @@ class Site:
     broker: Broker
     processes: list[Process] = field(default_factory=list)
 
-    def config(self, name: str, *, device: str | None = None, lanes: dict[str, Any] | None = None, **sync: Any) -> Path:
+    def config(
+        self, name: str, *, device: str | None = None, lanes: dict[str, Any] | None = None,
+        hub: dict[str, Any] | None = None, **sync: Any,
+    ) -> Path:  # fmt: skip
         path = self.dir / f"{name}.toml"
         sections: dict[str, Any] = {
             "ledger": {"path": f"{name}.sqlite"},
             "sync": {"site": "s1", "port": self.broker.port, "confirm_timeout_s": 2, "reconnect_max_s": 1, **sync},
-            "hub": {"store": f"{name}-hub.sqlite"},
+            "hub": {"store": f"{name}-hub.sqlite", **(hub or {})},
             "daemon": {"control_socket": "control.sock"},
         }
         if device is not None:

@@ -1,0 +1,136 @@
+"""The ledger down: the hub's batches, signed, and how a device checks and applies them in order.
+
+A batch is the back office's changes in the ledger exchange format (the one way in for
+records), with the hub's ledger sequence number `seq` (not a record's `version`). The hub
+signs, with Ed25519, the text `gate-batch:v1:<site>:<seq>:<sha256 of lines>`; a device
+checks it against the ledger keys of its own config (`[sync] ledger_keys`), never against a
+key a batch brought. Then, on the ledger thread:
+
+- batch n+1 on top of n: imported all or nothing (`Ledger.import_lines`), then n+1 noted;
+- the batch already applied (same seq, same digest): ignored quietly;
+- another batch at the applied seq (a rollback or a forgery), a bad signature, or lines the
+  import refuses ("batch 7 refused: line 3, valid_from: ..."): not applied, and said in the
+  ledger's sync state (`sync.ledger_problem`) for the console and `gate lane status`; the
+  lanes keep deciding on what they have;
+- a gap (n+2 while at n), or a head ahead of n: the device asks for a catch-up.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from dataclasses import dataclass
+from typing import Literal
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from pydantic import Field
+
+from gate.cache import Ledger, LedgerError, LedgerImportError
+from gate.records import Id
+from gate.sync.payloads import Payload
+
+MAX_LINES_BYTES = 900_000  # a batch's lines: under the broker's 1 MB habit, with room for the envelope
+
+
+class Batch(Payload):
+    v: Literal[1]
+    seq: int = Field(ge=1, le=2**53 - 1)
+    lines: str = Field(max_length=MAX_LINES_BYTES)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    key: Id
+    signature: str = Field(min_length=1, max_length=200)
+
+
+class Head(Payload):
+    """Retained: the hub's newest batch and its time (a device knows how far behind it is)."""
+
+    v: Literal[1]
+    seq: int = Field(ge=0, le=2**53 - 1)
+    at: float = Field(ge=946_684_800, le=4_102_444_800)
+
+
+class CatchUp(Payload):
+    """A device asks for the batches after `after` (MQTT v5 request/response)."""
+
+    v: Literal[1]
+    device: Id
+    after: int = Field(ge=0, le=2**53 - 1)
+
+
+def digest(lines: str) -> str:
+    return hashlib.sha256(lines.encode("utf-8")).hexdigest()
+
+
+def _signed_text(site: str, seq: int, sha256: str) -> bytes:
+    return f"gate-batch:v1:{site}:{seq}:{sha256}".encode()
+
+
+def sign_batch(site: str, seq: int, lines: str, *, key_id: str, key: Ed25519PrivateKey) -> Batch:
+    sha256 = digest(lines)
+    signature = base64.b64encode(key.sign(_signed_text(site, seq, sha256))).decode("ascii")
+    return Batch(v=1, seq=seq, lines=lines, sha256=sha256, key=key_id, signature=signature)
+
+
+def verify_batch(site: str, batch: Batch, keys: dict[str, str]) -> str | None:
+    """None when `batch` is the hub's, signed by a key of `keys`; else why not."""
+    if digest(batch.lines) != batch.sha256:
+        return "its lines do not match its digest"
+    public = keys.get(batch.key)
+    if public is None:
+        return f"signed by key {batch.key!r}, which this device does not trust"
+    try:
+        Ed25519PublicKey.from_public_bytes(base64.b64decode(public, validate=True)).verify(
+            base64.b64decode(batch.signature, validate=True), _signed_text(site, batch.seq, batch.sha256)
+        )
+    except (InvalidSignature, ValueError, binascii.Error):
+        return "its signature does not check out"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """What became of a batch: `applied`, `ignored` (had it), `gap` (ask for a catch-up), or
+    `refused` with `problem`."""
+
+    outcome: Literal["applied", "ignored", "gap", "refused"]
+    seq: int  # the device's applied seq afterwards
+    problem: str = ""
+
+
+SEQ, DIGEST, PROBLEM = "sync.batch_seq", "sync.batch_sha256", "sync.ledger_problem"
+
+
+def applied_seq(ledger: Ledger) -> int:
+    value = ledger.setting(SEQ)
+    return int(value) if value and value.isdigit() else 0
+
+
+def apply_batch(ledger: Ledger, site: str, batch: Batch, keys: dict[str, str]) -> Applied:
+    """On the ledger thread: check `batch` and apply it on top of the applied one, or say why not."""
+    seq = applied_seq(ledger)
+    if batch.seq <= seq:
+        if batch.seq == seq and ledger.setting(DIGEST) not in (None, batch.sha256):
+            return _refused(ledger, seq, f"batch {batch.seq} differs from the one applied (a rollback or a forgery)")
+        return Applied("ignored", seq)
+    if batch.seq > seq + 1:
+        return Applied("gap", seq)
+    why = verify_batch(site, batch, keys)
+    if why is not None:
+        return _refused(ledger, seq, f"batch {batch.seq} refused: {why}")
+    try:
+        ledger.import_lines(batch.lines.splitlines(), source=f"batch {batch.seq}")
+    except LedgerImportError as exc:
+        first = exc.problems[0] if exc.problems else None
+        where = f"line {first.line}, {first.field}: {first.message}" if first else str(exc)
+        return _refused(ledger, seq, f"batch {batch.seq} refused: {where}")
+    except LedgerError as exc:
+        return _refused(ledger, seq, f"batch {batch.seq} not applied: {exc}")
+    ledger.touch(durable=True, settings={SEQ: str(batch.seq), DIGEST: batch.sha256, PROBLEM: ""})
+    return Applied("applied", batch.seq)
+
+
+def _refused(ledger: Ledger, seq: int, problem: str) -> Applied:
+    ledger.touch(settings={PROBLEM: problem})
+    return Applied("refused", seq, problem)

@@ -1,0 +1,98 @@
+"""The ledger down, on the device: the hub's batches applied in order, gaps healed by catch-up.
+
+Batches come on the batches topic as the hub publishes them, and on this device's responses
+topic when it asked (MQTT v5 request/response: a response topic and correlation data). The
+retained head tells how far behind the device is. Each batch is checked and applied on the
+ledger thread (gate.sync.batches); a gap, or a head ahead, sends a catch-up request, at most
+one every `ASK_EVERY_S` while none is answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiomqtt
+
+from gate.cache import Ledger
+from gate.sync.batches import Applied, Batch, CatchUp, Head, applied_seq, apply_batch
+from gate.sync.link import Link, LinkDown
+from gate.sync.payloads import PayloadError, dump, parse
+from gate.sync.topics import Topics
+
+log = logging.getLogger("gate.sync")
+
+ASK_EVERY_S = 1.0
+
+Run = Callable[[Callable[[], Any]], Awaitable[Any]]
+
+
+class Downlink:
+    def __init__(
+        self, *, ledger: Ledger, run: Run, link: Link, topics: Topics, device: str, keys: dict[str, str]
+    ) -> None:
+        self._ledger = ledger
+        self._run = run
+        self._link = link
+        self._topics = topics
+        self.device = device
+        self._keys = dict(keys)
+        self.seq = 0  # the batch applied last
+        self.head = 0  # the hub's newest, as its head said
+        self._asked_at: float | None = None
+
+    @property
+    def subscriptions(self) -> list[str]:
+        return [self._topics.batches, self._topics.head, self._topics.responses(self.device)]
+
+    async def start(self) -> None:
+        self.seq = await self._run(lambda: applied_seq(self._ledger))
+
+    def handles(self, topic: str) -> bool:
+        return topic in self.subscriptions
+
+    async def on_message(self, message: aiomqtt.Message) -> None:
+        topic, payload = str(message.topic), message.payload
+        try:
+            if not isinstance(payload, bytes | bytearray | str):
+                raise PayloadError("no payload")
+            if topic == self._topics.head:
+                await self._on_head(parse(Head, payload))
+            else:
+                await self._on_batch(parse(Batch, payload))
+        except PayloadError as exc:
+            log.warning("sync %s: a message on %s dropped: %s", self.device, topic, exc)
+
+    async def _on_head(self, head: Head) -> None:
+        self.head = head.seq
+        if head.seq > self.seq:
+            await self._ask()
+
+    async def _on_batch(self, batch: Batch) -> None:
+        site, keys = self._topics.site, self._keys
+        done: Applied = await self._run(lambda: apply_batch(self._ledger, site, batch, keys))
+        self.seq = done.seq
+        self.head = max(self.head, batch.seq)
+        if done.outcome == "applied":
+            self._asked_at = None
+            log.info("sync %s: batch %d applied", self.device, batch.seq)
+        elif done.outcome == "refused":
+            log.warning("sync %s: %s", self.device, done.problem)
+        if done.outcome == "gap" or (done.outcome == "applied" and self.head > self.seq):
+            await self._ask()
+
+    async def _ask(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._asked_at is not None and loop.time() - self._asked_at < ASK_EVERY_S:
+            return
+        self._asked_at = loop.time()
+        request = CatchUp(v=1, device=self.device, after=self.seq)
+        try:
+            await self._link.publish(self._topics.requests, dump(request), response_topic=self._topics.responses(
+                self.device), correlation=secrets.token_bytes(8))  # fmt: skip
+        except LinkDown:
+            return
+        log.info("sync %s: catch-up asked after batch %d (the hub is at %d)", self.device, self.seq, self.head)
