@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import logging
 import os
@@ -242,19 +243,20 @@ class Daemon:
 
     async def _sync_watch(self, point: DecisionPoint) -> None:
         """The sync process's state from the ledger (it writes it there), for the screens and status."""
-        keys = ("sync.link", "sync.since", "sync.outbox")
+        keys = ("sync.link", "sync.since", "sync.outbox", "sync.batch_seq", "sync.head", "sync.ledger_problem")
         while True:
             try:
                 found = await point.settings(keys)
             except (LedgerError, PointStopped):
                 found = {}  # a storage fault says so elsewhere; the state is read again next time
-            link, since, outbox = (found.get(key) for key in keys)
+            link, since, outbox, batch, head, problem = (found.get(key) for key in keys)
             if link is not None:
-                state = (link, since or "", int(outbox) if outbox and outbox.isdigit() else 0)
+                state = SyncState(lane=self.lane_id, monotonic=asyncio.get_running_loop().time(), link=link,
+                                  since=since or "", outbox=_count(outbox), batch=_count(batch), head=_count(head),
+                                  problem=problem or "")  # fmt: skip
                 known = point.sync
-                if known is None or (known.link, known.since, known.outbox) != state:
-                    point.sync_changed(SyncState(lane=self.lane_id, monotonic=asyncio.get_running_loop().time(),
-                                                 link=state[0], since=state[1], outbox=state[2]))  # fmt: skip
+                if known is None or dataclasses.replace(known, monotonic=state.monotonic) != state:
+                    point.sync_changed(state)
             await asyncio.sleep(SYNC_STATE_S)
 
     async def _decide(self, read: Read) -> None:
@@ -346,6 +348,10 @@ class Daemon:
         if self.point is None or self._stop.is_set():
             raise ControlError(f"lane {self.lane_id} is {self._state}")
         return self.point
+
+
+def _count(text: str | None) -> int:
+    return int(text) if text and text.isdigit() else 0
 
 
 def _link(running: bool, connected: bool | None) -> str:

@@ -157,6 +157,9 @@ class SyncState:
     link: str
     since: str
     outbox: int
+    batch: int = 0  # the hub's ledger batch applied here last
+    head: int = 0  # the hub's newest, as its head said
+    problem: str = ""  # why the last batch was not applied (a forgery, a rollback, refused lines)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -44,4 +44,9 @@ def test_the_sync_link_state_reaches_status_and_the_screens(venue: Venue, start_
     assert asyncio.run(_status_sync(url)) == "down"  # the visitor screen: a neutral badge only
     _link(venue, {"link": "up", "outbox": "0"})
     daemon.wait_until(lambda s: s["sync"]["link"] == "up" and s["sync"]["outbox"] == 0)
+    # The ledger down: how far, and why a batch was refused, for the console's health view.
+    _link(venue, {"batch_seq": "3", "head": "5", "ledger_problem": "batch 4 refused: its signature does not check out"})
+    status = daemon.wait_until(lambda s: s["sync"]["problem"] != "")
+    assert (status["sync"]["batch"], status["sync"]["head"]) == (3, 5)
+    assert status["sync"]["problem"] == "batch 4 refused: its signature does not check out"
     assert daemon.stop() == 0

@@ -73,6 +73,10 @@ window.GateConsoleViews = ({ $, w, allowed, overridable, isPending, onAct }) => 
       const since = new Date(health.sync.since);
       const when = Number.isNaN(since.getTime()) ? health.sync.since : since.toLocaleTimeString();
       healthLine(list, w("sync"), w(up ? "sync_up" : "sync_down", { since: when, n: String(health.sync.outbox) }), up);
+      const behind = health.sync.head > health.sync.batch;
+      const ledger = w("sync_ledger", { batch: String(health.sync.batch), head: String(health.sync.head) });
+      healthLine(list, w("sync"), health.sync.problem ? ledger + " — " + health.sync.problem : ledger,
+        !health.sync.problem && !behind);
     }
     for (const reader of health.readers || []) {
       let state = w("reader_ok");
