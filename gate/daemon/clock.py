@@ -121,6 +121,13 @@ class DecisionClock:
         self._state = ClockState(trusted=False, reason="not read yet", synchronised=False, offset_s=0.0, since=None)
         self._problem: str | None = "unread"
         self._listeners: list[Callable[[ClockState], None]] = []  # told of each change, under the lock
+        self._hub_offset: float | None = None  # the hub's clock minus ours, as gate sync measured it
+
+    def hub_offset(self, offset: float | None) -> None:
+        """The hub's clock minus this device's (gate sync measures it on the hub's head): further
+        off than `max_jump_s`, the clock is not trusted, whatever time sync says."""
+        with self._lock:
+            self._hub_offset = offset
 
     def now(self) -> dt.datetime:
         with self._lock:
@@ -188,8 +195,11 @@ class DecisionClock:
             log.info("clock stepped %+.1f s by time sync; following it", step)
         # Small steps (slewing, tick rounding) are followed: re-anchoring keeps them from adding up.
         self._anchor = (wall, mono)
+        hub = self._hub_offset
         if self.require_sync and not self._ever_synced:
             self._report("unsynced", "no time sync since boot", 0.0, wall)
+        elif hub is not None and abs(hub) > self.max_jump_s:
+            self._report("hub", f"{-hub:+.0f} s off the hub's clock", -hub, wall)
         else:
             self._report(None, None, 0.0, wall)
         return wall

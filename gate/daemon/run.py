@@ -243,13 +243,18 @@ class Daemon:
 
     async def _sync_watch(self, point: DecisionPoint) -> None:
         """The sync process's state from the ledger (it writes it there), for the screens and status."""
-        keys = ("sync.link", "sync.since", "sync.outbox", "sync.batch_seq", "sync.head", "sync.ledger_problem")
+        keys = ("sync.link", "sync.since", "sync.outbox", "sync.batch_seq", "sync.head", "sync.ledger_problem",
+                "sync.clock_offset_s")  # fmt: skip
         while True:
             try:
                 found = await point.settings(keys)
             except (LedgerError, PointStopped):
                 found = {}  # a storage fault says so elsewhere; the state is read again next time
-            link, since, outbox, batch, head, problem = (found.get(key) for key in keys)
+            link, since, outbox, batch, head, problem, offset = (found.get(key) for key in keys)
+            try:
+                self.clock.hub_offset(float(offset) if offset else None)
+            except ValueError:
+                self.clock.hub_offset(None)
             if link is not None:
                 state = SyncState(lane=self.lane_id, monotonic=asyncio.get_running_loop().time(), link=link,
                                   since=since or "", outbox=_count(outbox), batch=_count(batch), head=_count(head),

@@ -36,6 +36,7 @@ log = logging.getLogger("gate.hub")
 
 _T = TypeVar("_T")
 LOG_POLL_S = 0.2  # how often the store is looked at for batches another process appended
+HEAD_EVERY_S = 30.0  # the head again, for its time: each device measures its clock against it
 
 
 class HubService:
@@ -120,10 +121,15 @@ class HubService:
         """Batches appended to the store (by `gate hub publish`, another process): sent, then the head."""
         store = self.store
         assert store is not None
+        loop = asyncio.get_running_loop()
+        told = loop.time()
         while True:
             await asyncio.sleep(LOG_POLL_S)
             if not self.link.up:
                 continue
+            if loop.time() - told >= HEAD_EVERY_S:  # the head's time is the devices' clock check
+                told = loop.time()
+                await self._head(self.published)
             for batch in await self._run(lambda: store.batches(self.published)):
                 try:
                     await self.link.publish(self.topics.batches, dump(batch))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -42,6 +43,7 @@ class Downlink:
         self._keys = dict(keys)
         self.seq = 0  # the batch applied last
         self.head = 0  # the hub's newest, as its head said
+        self.clock_offset_s: float | None = None  # the hub's clock minus ours, when its head arrived
         self._asked_at: float | None = None
 
     @property
@@ -60,14 +62,16 @@ class Downlink:
             if not isinstance(payload, bytes | bytearray | str):
                 raise PayloadError("no payload")
             if topic == self._topics.head:
-                await self._on_head(parse(Head, payload))
+                await self._on_head(parse(Head, payload), retained=bool(message.retain))
             else:
                 await self._on_batch(parse(Batch, payload))
         except PayloadError as exc:
             log.warning("sync %s: a message on %s dropped: %s", self.device, topic, exc)
 
-    async def _on_head(self, head: Head) -> None:
+    async def _on_head(self, head: Head, *, retained: bool) -> None:
         self.head = head.seq
+        if not retained:  # a retained head tells an old time; one published while we listen is a clock
+            self.clock_offset_s = head.at - time.time()
         if head.seq > self.seq:
             await self._ask()
 

@@ -79,3 +79,20 @@ def parse(kind: type[P], payload: bytes | bytearray | str) -> P:
 
 def dump(payload: Payload) -> bytes:
     return payload.model_dump_json().encode()
+
+
+class Health(Payload):
+    """A device's periodic health, retained on its health topic: what an operator watches."""
+
+    v: Literal[1]
+    device: Id
+    at: float
+    software: str = Field(max_length=64)
+    format: int = Field(ge=1, le=1000)  # the exchange format's version it reads
+    payloads: list[int] = Field(max_length=8)  # the payload versions it reads
+    outbox: int = Field(ge=0)
+    confirmed_through: int = Field(ge=0)
+    batch: int = Field(ge=0)
+    head: int = Field(ge=0)
+    clock_offset_s: float | None = None  # the hub's clock minus this device's, from the head
+    ledger_problem: str = Field(default="", max_length=500)

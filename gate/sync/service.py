@@ -16,27 +16,31 @@ again by the next run.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import signal
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from importlib.metadata import version
 from types import TracebackType
 from typing import Self, TypeVar
 
 import aiomqtt
 
-from gate.cache import Ledger
+from gate.cache import FORMAT_VERSION, Ledger
 from gate.config import ConfigError, GateConfig
 from gate.sync.down import Downlink
-from gate.sync.link import Link
+from gate.sync.link import Link, LinkDown
 from gate.sync.outbox import Publisher
-from gate.sync.payloads import Events, PayloadError, parse
+from gate.sync.payloads import VERSION, Events, Health, PayloadError, dump, parse
 from gate.sync.topics import Topics
 
 log = logging.getLogger("gate.sync")
 
 STATE_EVERY_S = 2.0
+HEALTH_EVERY_S = 30.0  # the retained health message (and at every connection)
 _T = TypeVar("_T")
 
 
@@ -137,6 +141,7 @@ class SyncService:
         assert self.publisher is not None
         await self.publisher.connected()
         await self._state()
+        await self._health()
 
     async def _down(self) -> None:
         self._since = dt.datetime.now(dt.UTC)
@@ -152,12 +157,35 @@ class SyncService:
                  "confirmed_through": str(publisher.floor), "device": self.device}  # fmt: skip
         if self.downlink is not None:
             state["head"] = str(self.downlink.head)  # the hub's newest batch; sync.batch_seq is this ledger's
+            offset = self.downlink.clock_offset_s
+            state["clock_offset_s"] = "" if offset is None else f"{offset:.3f}"
         await self._run(lambda: outbox.link(state))
 
     async def _report(self) -> None:
+        loop = asyncio.get_running_loop()
+        told = 0.0
         while True:
             await asyncio.sleep(STATE_EVERY_S)
             await self._state()
+            if loop.time() - told >= HEALTH_EVERY_S:
+                told = loop.time()
+                await self._health()
+
+    async def _health(self) -> None:
+        """The periodic health message, retained: what an operator watches of this device."""
+        ledger, link, publisher, downlink = self._ledger, self.link, self.publisher, self.downlink
+        if ledger is None or link is None or publisher is None or downlink is None or not link.up:
+            return
+        outbox = ledger.outbox()
+        depth = await self._run(outbox.depth)
+        problem = await self._run(lambda: ledger.setting("sync.ledger_problem")) or ""
+        health = Health(
+            v=1, device=self.device, at=time.time(), software=version("gate"), format=FORMAT_VERSION,
+            payloads=[VERSION], outbox=depth, confirmed_through=publisher.floor, batch=downlink.seq,
+            head=downlink.head, clock_offset_s=downlink.clock_offset_s, ledger_problem=problem[:500],
+        )  # fmt: skip
+        with contextlib.suppress(LinkDown):
+            await link.publish(self.topics.health(self.device), dump(health), retain=True)
 
     async def run(self, stop: asyncio.Event) -> None:
         assert self.link is not None and self.publisher is not None

@@ -29,6 +29,9 @@ class Topics:
     def online(self, device: str) -> str:
         return f"{self.base}/devices/{device}/online"
 
+    def health(self, device: str) -> str:
+        return f"{self.base}/devices/{device}/health"
+
     def confirmed(self, device: str) -> str:
         return f"{self.base}/hub/confirmed/{device}"
 

@@ -133,3 +133,17 @@ def test_sync_lost_after_boot_is_still_synced_since_boot(clocks: Clocks) -> None
 def test_the_system_sync_source_answers_here() -> None:
     state = system_sync()  # adjtimex(2) read-only, plus timesyncd's flag file
     assert isinstance(state.since_boot, bool) and state.now in (True, False, None)
+
+
+def test_a_clock_far_off_the_hub_s_is_not_trusted_even_when_time_sync_says_it_is(clocks: Clocks) -> None:
+    clock = clocks.clock()
+    assert clock.state.trusted
+    clock.hub_offset(-45.0)  # gate sync measured the hub 45 s behind this device
+    clocks.tick(1)
+    state = clock.state
+    assert not state.trusted and state.reason == "+45 s off the hub's clock" and state.offset_s == 45.0
+    assert clock.now() == T0 + dt.timedelta(seconds=1)  # still the best guess there is
+    clock.hub_offset(0.4)  # within max_jump_s: trusted again
+    assert clock.state.trusted
+    clock.hub_offset(None)  # no hub heard: nothing to say
+    assert clock.state.trusted

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from importlib.metadata import version
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,15 @@ def test_batches_down_caught_up_live_and_refused_when_forged_rolled_back_or_unim
     _publish(hub_config, _file(site, "wednesday.jsonl", _holder(4)))
     until(lambda: ledger.setting("sync.batch_seq") == "3", what="the live batch")
     assert ledger.holder("h-4") is not None
+    # The live head was a clock: the offset measured (same machine: well under a second).
+    until(lambda: ledger.setting("sync.clock_offset_s"), what="the clock offset measured")
+    assert abs(float(ledger.setting("sync.clock_offset_s") or "nan")) < 1.0
+    # The retained health message: versions and how the device stands.
+    health = json.loads(subprocess.run(
+        ["mosquitto_sub", "-p", str(broker.port), "-t", "gate/v1/s1/devices/d1/health", "-C", "1", "-W", "10"],
+        check=True, capture_output=True, timeout=20).stdout)  # fmt: skip
+    assert (health["device"], health["format"], health["payloads"]) == ("d1", 1, [1])
+    assert health["software"] == version("gate") and 0 <= health["batch"] <= 3 and health["outbox"] >= 0
 
     def rogue(batch_payload: bytes) -> None:
         subprocess.run(["mosquitto_pub", "-p", str(broker.port), "-t", "gate/v1/s1/hub/batches", "-q", "1", "-s"],
