@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from importlib.metadata import version
 import subprocess
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
