@@ -3,9 +3,12 @@
     SyncService (an async context manager)
     ├── its own ledger connection, used by one worker thread only
     └── TaskGroup
-        ├── link      the MQTT link (gate.sync.link): connect, subscribe, reconnect
-        ├── outbox    new journal rows published, confirmations applied (gate.sync.outbox)
-        └── state     the link's state written to the ledger's meta every `STATE_EVERY_S`
+        ├── link      the MQTT link (gate.sync.link): connect, subscribe, reconnect; its messages:
+        │               confirmations (gate.sync.outbox), the hub's batches and head
+        │               (gate.sync.down), peers' events and wills (gate/cache/peers.py)
+        ├── outbox    new journal rows published (gate.sync.outbox)
+        └── state     the link's state written to the ledger's meta every `STATE_EVERY_S`,
+                      the retained health message every `HEALTH_EVERY_S`
 
 It writes in short transactions only (a confirmation marks at most a few thousand rows per
 transaction), so the lanes' writers never wait long. SIGTERM or SIGINT stops it; nothing is
