@@ -66,22 +66,26 @@ def test_sysusers_creates_the_user_in_its_groups() -> None:
     assert {tuple(line[:3]) for line in lines[1:]} == {("m", "gate", g) for g in ("gpio", "dialout", "video", "input")}
 
 
-def test_systemd_analyze_verify(tmp_path: Path) -> None:
+def _verify(unit: Path, tmp_path: Path) -> tuple[int, str]:
     """`systemd-analyze verify` in a scratch root that has the unit, its ExecStart and the system's targets."""
     root = tmp_path / "root"
     shutil.copytree(SYSTEM_UNITS, root / SYSTEM_UNITS.relative_to("/"), symlinks=True)
     (root / "etc/systemd/system").mkdir(parents=True)
-    shutil.copy(UNIT, root / "etc/systemd/system/gate.service")
+    shutil.copy(unit, root / "etc/systemd/system" / unit.name)
     gate = root / "opt/gate/.venv/bin/gate"
     gate.parent.mkdir(parents=True)
     gate.write_text("#!/bin/sh\n")
     gate.chmod(0o755)
     done = subprocess.run(
-        ["systemd-analyze", "verify", "--man=no", f"--root={root}", "gate.service"],
+        ["systemd-analyze", "verify", "--man=no", f"--root={root}", unit.name],
         check=False, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
+    return done.returncode, done.stdout + done.stderr
+
+
+def test_systemd_analyze_verify(tmp_path: Path) -> None:
     # verify only warns about unknown keys and bad values: any output at all is a failure.
-    assert (done.returncode, done.stdout + done.stderr) == (0, "")
+    assert _verify(UNIT, tmp_path) == (0, "")
 
 
 def test_the_sync_unit_verifies_and_runs_gate_sync_as_the_lane_s_user(tmp_path: Path) -> None:
@@ -91,16 +95,4 @@ def test_the_sync_unit_verifies_and_runs_gate_sync_as_the_lane_s_user(tmp_path: 
     assert (service["User"], service["StateDirectory"]) == (["gate"], ["gate"])  # the lanes' user and ledger
     assert service["RestartPreventExitStatus"] == ["2"]
     assert service["LoadCredential"][0].startswith("mqtt-password:")  # the password never in the config
-    root = tmp_path / "root"
-    shutil.copytree(SYSTEM_UNITS, root / SYSTEM_UNITS.relative_to("/"), symlinks=True)
-    (root / "etc/systemd/system").mkdir(parents=True)
-    shutil.copy(ROOT / "systemd" / "gate-sync.service", root / "etc/systemd/system/gate-sync.service")
-    gate = root / "opt/gate/.venv/bin/gate"
-    gate.parent.mkdir(parents=True)
-    gate.write_text("#!/bin/sh\n")
-    gate.chmod(0o755)
-    done = subprocess.run(
-        ["systemd-analyze", "verify", "--man=no", f"--root={root}", "gate-sync.service"],
-        check=False, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    assert (done.returncode, done.stdout + done.stderr) == (0, "")
+    assert _verify(ROOT / "systemd" / "gate-sync.service", tmp_path) == (0, "")
