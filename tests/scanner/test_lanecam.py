@@ -106,3 +106,13 @@ def test_two_codes_side_by_side_are_both_read() -> None:
     assert without_phantoms(apart) == apart
     sliver = Decoded("C3", Symbology.CODE_128, "]C0", ((0, 82), (200, 82), (200, 85), (0, 85)))
     assert without_phantoms([*apart, sliver]) == apart
+
+
+@pytest.mark.parametrize(("seed", "index"), [(lanecam.TUNE_SEED, 315), (lanecam.REPORT_SEED, 233)])
+def test_a_pdf417_misread_with_no_error_correction_to_spare_is_no_read(seed: int, index: int) -> None:
+    # Two frames where zxing-cpp returns a valid-looking PDF417 payload that is not the code's
+    # (bare, or after an extra pass), having used up all its error correction.
+    shot = lanecam.shots(seed, index + 1)[index]
+    image = lanecam.make(shot, seed=seed)
+    for found in (decode(image), Pipeline(extra_budget=None).read(image)):
+        assert [d.payload for d in found if d.payload != shot.payload] == []
