@@ -18,6 +18,9 @@
      few frames: frames/s with every extra pass included (target: above 30 on one core);
    - the worst case: every frame code-like (stripes, noise) without a code, so every extra
      pass runs, bounded by the per-frame budget.
+3. Lane-camera frames (gate.scanner.lanecam, issue 16; bench/lanecam_figures.py): frames read
+   on the tune and the report seed, each pass's reads per millisecond, the first pass's
+   speed, a stream of mostly empty noisy frames, and 640x480 against 1280x720.
 Figures go to docs/decoding.md.
 """
 
@@ -35,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import cv2
+import lanecam_figures  # bench/ is the script's directory, on sys.path when run
 import numpy as np
 import zxingcpp
 from pyzbar import pyzbar
@@ -321,6 +325,8 @@ def main() -> None:
     parser.add_argument("--stream", type=int, default=600, help="frames in the stream")
     parser.add_argument("--repeat", type=int, default=5, help="timing repeats for first-pass frames")
     parser.add_argument("--seeds", type=int, default=4, help="frames per symbology and impairment")
+    parser.add_argument("--lanecam", type=int, default=500, help="lane-camera frames per seed (issue 16)")
+    parser.add_argument("--only-lanecam", action="store_true", help="the lane-camera sections only")
     args = parser.parse_args()
     # One core: pinned, and OpenCV's own thread pool off, so no figure borrows the second core.
     os.sched_setaffinity(0, {args.cpu})
@@ -329,11 +335,17 @@ def main() -> None:
     libraries = ", ".join(f"{name} {version(name)}" for name in names)
     print(f"{libraries}; pinned to CPU {args.cpu}")
     started = time.perf_counter()
-    corpus_section(args.corpus)
-    first_pass_section(args.repeat)
-    impairment_section(args.seeds)
-    stream_section(args.stream, visit_every=60, hold=8)
-    busy_section(100)
+    if not args.only_lanecam:
+        corpus_section(args.corpus)
+        first_pass_section(args.repeat)
+        impairment_section(args.seeds)
+        stream_section(args.stream, visit_every=60, hold=8)
+        busy_section(100)
+    report = lanecam_figures.read_rates(print_table, args.lanecam)
+    lanecam_figures.pass_yields(print_table, report)
+    lanecam_figures.first_pass_speed(print_table, report, args.repeat)
+    lanecam_figures.empty_stream(print_table, args.stream)
+    lanecam_figures.resolution(print_table, report[:200])
     print(f"\n(total {time.perf_counter() - started:.0f} s)")
 
 

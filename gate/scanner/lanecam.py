@@ -22,6 +22,7 @@ that shaped the code. The images are made on demand, never stored.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -83,6 +84,10 @@ class Shot:
     jpeg: int
     center: tuple[float, float]
     """Where the code sits, pixels."""
+    size: tuple[int, int] = FRAME_SIZE
+    """The frame's width and height."""
+    scale: float = 1.0
+    """Camera pixels per 640x480 pixel of the same view (2 for `at_720p`): the skew's cap."""
 
     @property
     def kind(self) -> str:
@@ -133,16 +138,36 @@ def shots(seed: int, count: int) -> list[Shot]:
     return out
 
 
+HD_SIZE = (1280, 720)
+
+
+def at_720p(shot: Shot, *, noise: float = 2.0) -> Shot:
+    """The same scene seen by the same camera at 1280x720 instead of 640x480.
+
+    A USB camera's 640x480 mode bins its sensor's pixels 2x2 (the 4:3 view at half the
+    resolution); its 1280x720 mode reads them one by one over a 16:9 crop of the same view.
+    So a code spans twice the pixels, the lens's blur is twice as wide in pixels, and the
+    noise, no longer averaged over four pixels, is up to twice as strong (`noise`: 2 as the
+    physics says, 1 for a camera whose image processor denoises as much as binning did).
+    """
+    x, y = shot.center
+    center = ((x - FRAME_SIZE[0] / 2) * 2 + HD_SIZE[0] / 2, (y - FRAME_SIZE[1] / 2) * 2 + HD_SIZE[1] / 2)
+    return dataclasses.replace(
+        shot, module=2 * shot.module, blur=2 * shot.blur, noise=noise * shot.noise, center=center,
+        size=HD_SIZE, scale=2.0,
+    )  # fmt: skip
+
+
 def make(shot: Shot, *, seed: int = 0) -> Gray:
-    """The 640x480 frame `shot` describes (background and noise drawn from `seed` and its index)."""
+    """The frame `shot` describes (background and noise drawn from `seed` and its index)."""
     rng = np.random.default_rng((seed, shot.index))
-    width, height = FRAME_SIZE
+    width, height = shot.size
     frame = _background(rng, width, height)
     if shot.symbology is not None:
         _place(frame, shot, rng)
     out = np.asarray(cv2.GaussianBlur(frame, (0, 0), shot.blur), dtype=np.float32)
     amount, radius = SHARPEN
-    out = out + amount * (out - np.asarray(cv2.GaussianBlur(out, (0, 0), radius), dtype=np.float32))
+    out = out + amount * (out - np.asarray(cv2.GaussianBlur(out, (0, 0), radius * shot.scale), dtype=np.float32))
     # Noise after the sharpening: its sigma is what the delivered frames show.
     out = out + rng.normal(0.0, shot.noise, out.shape).astype(np.float32)
     gray = np.asarray(np.clip(out, 0, 255), dtype=np.uint8)
@@ -192,7 +217,7 @@ def _corners(shot: Shot, mw: int, mh: int) -> np.ndarray:
     theta = math.radians(shot.tilt)
     rot = np.array([[math.cos(theta), -math.sin(theta)], [math.sin(theta), math.cos(theta)]], dtype=np.float32)
     box = np.array([[-w / 2, -h / 2], [w / 2, -h / 2], [w / 2, h / 2], [-w / 2, h / 2]], dtype=np.float32)
-    reach = min(20.0, SKEW_SHARE * (w + h) / 2)
+    reach = min(20.0 * shot.scale, SKEW_SHARE * (w + h) / 2)
     skew = reach * np.array(shot.skew, dtype=np.float32)
     return np.asarray(box @ rot.T + np.array(shot.center, dtype=np.float32) + skew, dtype=np.float32)
 
