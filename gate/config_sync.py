@@ -8,7 +8,7 @@ status. Relative paths are relative to the config file (gate.config.load_config)
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -27,6 +27,20 @@ class TlsConfig(Section):
     ca_file: ConfigPath = Field(description="The CA certificate the broker's certificate is checked against.")
     cert_file: ConfigPath | None = Field(default=None, description="This device's certificate (client TLS).")
     key_file: ConfigPath | None = Field(default=None, description="Its private key (mode 0600).")
+
+
+Kind = Literal["ticket", "membership", "credit_membership", "subscription", "reservation", "voucher"]
+
+
+class OfflineConfig(Section):
+    """What a device does while cut off from the site's other devices (its sync link down)."""
+
+    refuse: dict[Kind, Annotated[float, Field(ge=0, le=7 * 86_400)]] = Field(
+        default_factory=lambda: dict[Kind, float]({"voucher": 0.0}),
+        description="Kinds refused (reason `offline`) once the link has been down this many seconds: another "
+        "device may have used the code meanwhile. Default: vouchers at once (a kiosk cut off sends the "
+        "visitor to the desk); add e.g. ticket = 600. Kinds not listed are admitted and reconciled later.",
+    )  # fmt: skip
 
 
 class SyncConfig(Section):
@@ -62,6 +76,7 @@ class SyncConfig(Section):
         description="The hub's ledger keys this device trusts, by key id: Ed25519 public keys (base64, as "
         "`gate keys generate --purpose ledger` prints them). A batch signed by any other is refused.",
     )  # fmt: skip
+    offline: OfflineConfig = Field(default_factory=OfflineConfig, description="The policy while cut off.")
     batch: int = Field(default=200, ge=1, le=1000, description="Journal rows per published message at most.")
     reconnect_max_s: float = Field(
         default=30.0, ge=1, le=600, description="The longest wait between two attempts to reach the broker."

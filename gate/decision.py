@@ -58,6 +58,10 @@ class Lane:
     mode: Mode = "live"
     kiosk: bool = False
     product: str | None = None  # what one entry at this lane is, for credit memberships
+    # Cut off from the site's other devices this long (seconds; None: in step, or no sync), and
+    # the kinds of entitlement its offline policy then refuses ([sync.offline]).
+    offline_s: float | None = None
+    offline_refuses: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

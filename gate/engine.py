@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import time
 from dataclasses import dataclass, replace
 
 from gate import rules
@@ -61,12 +62,19 @@ class Engine:
             lane_id: Lane(id=lane_id, zone=lane.zone, mode=lane.mode, kiosk=lane.kiosk, product=lane.product)
             for lane_id, lane in config.lanes.items()
         }
+        self.offline_since: float | None = None  # epoch seconds since the sync link is down (the daemon sets it)
 
     def lane(self, lane_id: str) -> Lane:
         try:
-            return self._lanes[lane_id]
+            lane = self._lanes[lane_id]
         except KeyError:
             raise UnknownLane(lane_id, sorted(self._lanes)) from None
+        if self.offline_since is None:
+            return lane
+        # Cut off from the site: how long enters the decision, with the kinds the policy refuses by now.
+        offline_s = max(0.0, time.time() - self.offline_since)
+        refuses = frozenset(kind for kind, after in self.config.sync.offline.refuse.items() if offline_s >= after)
+        return replace(lane, offline_s=offline_s, offline_refuses=refuses)
 
     @property
     def lanes(self) -> tuple[Lane, ...]:

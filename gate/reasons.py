@@ -41,6 +41,9 @@ class Reason(enum.StrEnum):
     # An admission, a membership or a subscription read at a kiosk: it opens lanes and uses nothing here.
     FOR_LANES = "for_lanes"  # params: show, starts_at when known
     LANE_CLOSED = "lane_closed"  # the lane is locked or out of order (nothing asked of the ledger); params: mode
+    # A code of a kind [sync.offline] refuses once the device has been cut off that long:
+    # another device may have used it meanwhile.
+    OFFLINE = "offline"  # params: minutes, kind
     # states
     REVOKED = "revoked"
     CANCELLED = "cancelled"

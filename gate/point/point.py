@@ -17,6 +17,7 @@ import asyncio
 import datetime as dt
 import functools
 import logging
+import time
 
 from gate import acts
 from gate.acts import ActRefused, NeedsConfirmation
@@ -243,8 +244,16 @@ class DecisionPoint(PointCore):
         return await self._ledger(lambda: {key: ledger.setting(key) for key in keys})
 
     def sync_changed(self, state: SyncState) -> None:
-        """The daemon read a new sync state: kept for the screens that connect later, and told."""
+        """The daemon read a new sync state: kept for the screens that connect later, and told.
+        A link down since `since` puts the lanes under the offline policy ([sync.offline])."""
         self.sync = state
+        since = None
+        if state.link != "up":
+            try:
+                since = dt.datetime.fromisoformat(state.since).timestamp()
+            except ValueError:
+                since = time.time()
+        self._engine.offline_since = since
         self.emit(state)
 
     def pending_attention(self, lane_id: str) -> tuple[str, ...]:

@@ -61,6 +61,10 @@ def _uses_for(ent: Entitlement, uses: tuple[Use, ...]) -> tuple[Use, ...]:
 
 
 def _decide_one(scan: Scan, ent: Entitlement, uses: tuple[Use, ...]) -> Decision | Refusal:
+    lane = scan.lane
+    if lane.offline_s is not None and ent.kind in lane.offline_refuses:
+        # Another device may have used it while this one could not hear of it.
+        return refusal(Reason.OFFLINE, minutes=int(lane.offline_s // 60), kind=ent.kind)
     if isinstance(ent, Ticket):
         return decide_ticket(scan, ent, uses)
     if isinstance(ent, Membership):

@@ -277,6 +277,11 @@ CATALOG: Catalog = {
         lambda a: f"Am Durchgang {x} nicht gültig" if (x := a.text("lane")) else "Falscher Durchgang",
     ),
     Reason.FOR_LANES: Entry(_for_lanes, _for_lanes_staff),
+    Reason.OFFLINE: Entry(
+        f"Dieser Durchgang kann den Code gerade nicht prüfen — {_DESK}",
+        lambda a: f"Seit {a.num(a.count('minutes') or 0)} Min. offline: Einmal-{a.text('kind') or 'Code'} "
+        "nach der Offline-Regel abgelehnt",
+    ),
     Reason.LANE_CLOSED: Entry(
         "Durchgang geschlossen — bitte einen anderen nutzen",
         lambda a: {"locked": "Durchgang gesperrt", "out_of_order": "Durchgang außer Betrieb"}.get(

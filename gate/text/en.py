@@ -290,6 +290,11 @@ CATALOG: Catalog = {
             a.text("mode") or "", "Lane closed"
         ),
     ),
+    Reason.OFFLINE: Entry(
+        f"This lane cannot check this code right now — {_DESK}",
+        lambda a: f"Offline for {a.num(a.count('minutes') or 0)} min: single-use {a.text('kind') or 'code'} "
+        "refused by the offline policy",
+    ),
     Reason.KIOSK_ONLY: Entry(
         "Please redeem your voucher at the kiosk first", "Voucher must be redeemed at a kiosk first"
     ),

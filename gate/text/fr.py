@@ -288,6 +288,11 @@ _ENTRIES: Catalog = {
         lambda a: f"Non valable au couloir {x}" if (x := a.text("lane")) else "Mauvais couloir",
     ),
     Reason.FOR_LANES: Entry(_for_lanes, _for_lanes_staff),
+    Reason.OFFLINE: Entry(
+        f"Ce couloir ne peut pas vérifier ce code pour l'instant — {_DESK}",
+        lambda a: f"Hors ligne depuis {a.num(a.count('minutes') or 0)} min : {a.text('kind') or 'code'} à usage "
+        "unique refusé (règle hors ligne)",
+    ),
     Reason.LANE_CLOSED: Entry(
         "Couloir fermé — veuillez utiliser un autre couloir",
         lambda a: {"locked": "Couloir verrouillé", "out_of_order": "Couloir hors service"}.get(

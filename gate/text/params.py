@@ -51,6 +51,10 @@ PARAMS: Mapping[Reason, tuple[ParamSpec, ...]] = {
         _p("starts_at", "instant", "the performance's or time slot's start, when known", optional=True),
     ),
     Reason.LANE_CLOSED: (_p("mode", "text", "the lane's mode: locked or out_of_order"),),
+    Reason.OFFLINE: (
+        _p("minutes", "count", "how long the device has been cut off from the site"),
+        _p("kind", "text", "the entitlement's kind the offline policy refuses"),
+    ),
     Reason.NOT_YET_VALID: (_p("valid_from", "instant", "when it becomes valid"),),
     Reason.EXPIRED: (_p("expired_at", "instant", "when it expired"),),
     Reason.CLOSED: (_p("opens_at", "instant", "the next opening, when known", optional=True),),
@@ -125,6 +129,7 @@ _VALUES: Mapping[Reason, Mapping[str, Param]] = {
     Reason.WRONG_LANE: {"lane": "north-2"},
     Reason.FOR_LANES: {"show": "Hamlet", "starts_at": _at(19, 19, 30)},
     Reason.LANE_CLOSED: {"mode": "out_of_order"},
+    Reason.OFFLINE: {"minutes": 12, "kind": "ticket"},
     Reason.NOT_YET_VALID: {"valid_from": _at(12, 14)},
     Reason.EXPIRED: {"expired_at": _at(30, 23, 59, month=11)},
     Reason.CLOSED: {"opens_at": _at(12, 14)},

@@ -4,6 +4,7 @@ and the visitor screen's neutral badge, read from the ledger where `gate sync` w
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from typing import Any
 
 import aiohttp
@@ -49,4 +50,25 @@ def test_the_sync_link_state_reaches_status_and_the_screens(venue: Venue, start_
     status = daemon.wait_until(lambda s: s["sync"]["problem"] != "")
     assert (status["sync"]["batch"], status["sync"]["head"]) == (3, 5)
     assert status["sync"]["problem"] == "batch 4 refused: its signature does not check out"
+    assert daemon.stop() == 0
+
+
+def test_a_lane_cut_off_longer_than_its_policy_refuses_single_use_tickets(venue: Venue, start_daemon: Start) -> None:
+    venue.write_config(sync={"offline": {"refuse": {"ticket": 600}}})
+    daemon = start_daemon()
+    wait_ready(daemon)
+    cut = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=11)
+    _link(venue, {"link": "down", "since": cut.isoformat(), "outbox": "3"})
+    daemon.wait_until(lambda s: s["sync"] is not None and s["sync"]["link"] == "down")
+    venue.scan("ONE")
+    status = daemon.wait_until(lambda s: bool(s["lane"]["last_decisions"]))
+    refused = status["lane"]["last_decisions"][-1]
+    assert (refused["verdict"], refused["reason"]) == ("deny", "offline")
+    # In step again: the same ticket is admitted (and reconciled by the hub if it was used elsewhere).
+    _link(venue, {"link": "up", "since": dt.datetime.now(dt.UTC).isoformat(), "outbox": "0"})
+    daemon.wait_until(lambda s: s["sync"]["link"] == "up")
+    venue.scan("ONE")
+    status = daemon.wait_until(lambda s: len(s["lane"]["last_decisions"]) == 2)
+    assert status["lane"]["last_decisions"][-1]["verdict"] == "admit"
+    assert venue.ask({"op": "sim_passage"})["ok"]
     assert daemon.stop() == 0
