@@ -30,7 +30,12 @@ def free_port() -> int:
 class Broker:
     """One Mosquitto: `start()`, `kill()` (-9), `start()` again on the same port and files."""
 
-    def __init__(self, *, persistence: bool = True) -> None:
+    def __init__(
+        self, *, persistence: bool = True, users: dict[str, str] | None = None, acl: str | None = None,
+        tls: tuple[Path, Path, Path] | None = None,
+    ) -> None:  # fmt: skip
+        """`users` (name: password) and `acl` (Mosquitto's acl_file text): no anonymous client;
+        `tls` (CA, certificate, key): the listener speaks TLS only."""
         self.port = free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="gate-mosquitto-", dir="/tmp"))
         self.dir.chmod(0o755)
@@ -41,9 +46,29 @@ class Broker:
             os.chown(self.data, user.pw_uid, user.pw_gid)
         self.log = self.dir / "mosquitto.log"
         self.config = self.dir / "mosquitto.conf"
+        secure = ""
+        if users is not None:
+            passwords = self.dir / "passwd"
+            passwords.touch()
+            for name, password in users.items():
+                subprocess.run(["mosquitto_passwd", "-b", str(passwords), name, password], check=True, timeout=10)
+            passwords.chmod(0o644)  # Mosquitto, dropped to its own user, reads it
+            secure += f"password_file {passwords}\n"
+        if acl is not None:
+            rules = self.dir / "acl"
+            rules.write_text(acl)
+            rules.chmod(0o644)
+            secure += f"acl_file {rules}\n"
+        if tls is not None:
+            # Copied into the broker's own folder: it cannot read pytest's private ones.
+            ca, cert, key = (Path(shutil.copy(path, self.dir / path.name)) for path in tls)
+            for path in (ca, cert, key):
+                path.chmod(0o644)
+            secure += f"cafile {ca}\ncertfile {cert}\nkeyfile {key}\n"
         self.config.write_text(
             f"listener {self.port} 127.0.0.1\n"
-            "allow_anonymous true\n"
+            f"allow_anonymous {'false' if users is not None else 'true'}\n"
+            f"{secure}"
             f"persistence {'true' if persistence else 'false'}\n"
             f"persistence_location {self.data}/\n"
             "autosave_interval 1\n"

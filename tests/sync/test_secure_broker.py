@@ -1,0 +1,168 @@
+"""Sync through a Mosquitto that checks who is who: passwords and the ACL of docs/sync.md, and TLS
+with certificates the test makes. A device writes only its own topics; a wrong password gets
+nowhere; a rogue client cannot write under another device's name."""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import sqlite3
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from gate.cache import Ledger
+from tests.sync.broker import Broker
+from tests.sync.conftest import Site, until
+
+AT = dt.datetime(2026, 12, 4, 12, 0, tzinfo=dt.UTC)
+ACL = """\
+pattern write gate/v1/s1/devices/%u/events
+pattern write gate/v1/s1/devices/%u/online
+pattern write gate/v1/s1/devices/%u/health
+pattern read gate/v1/s1/devices/+/events
+pattern read gate/v1/s1/devices/+/online
+pattern read gate/v1/s1/hub/confirmed/%u
+pattern read gate/v1/s1/hub/batches
+pattern read gate/v1/s1/hub/head
+pattern write gate/v1/s1/hub/requests
+pattern read gate/v1/s1/devices/%u/responses
+
+user hub
+topic read gate/v1/s1/devices/+/events
+topic read gate/v1/s1/hub/requests
+topic write gate/v1/s1/hub/#
+topic write gate/v1/s1/devices/+/responses
+"""
+USERS = {"d1": "d1-secret", "d2": "d2-secret", "hub": "hub-secret"}
+
+
+def _secret(site: Site, name: str, value: str) -> str:
+    path = site.dir / f"{name}.password"
+    path.write_text(value + "\n")
+    path.chmod(0o600)
+    return path.name
+
+
+def _rows(store: Path) -> int:
+    if not store.exists():
+        return 0
+    with sqlite3.connect(store) as db:
+        try:
+            return int(db.execute("SELECT count(*) FROM event").fetchone()[0])
+        except sqlite3.OperationalError:
+            return 0
+
+
+@pytest.fixture
+def guarded(tmp_path: Path) -> Iterator[Site]:
+    broker = Broker(users=USERS, acl=ACL)
+    broker.start()
+    site = Site(tmp_path, broker)
+    try:
+        yield site
+    finally:
+        for process in site.processes:
+            if process.process.poll() is None:
+                process.process.kill()
+                process.process.wait()
+        broker.close()
+
+
+def test_passwords_and_the_acl_let_each_device_write_its_own_topics_only(guarded: Site) -> None:
+    site = guarded
+    store = site.dir / "hub-hub.sqlite"
+    site.run("hub", site.config("hub", username="hub", password_file=_secret(site, "hub", USERS["hub"])))
+    config = site.config("d1", device="d1", username="d1", password_file=_secret(site, "d1", USERS["d1"]))
+    ledger = Ledger.open(site.dir / "d1.sqlite")
+    for n in range(4):
+        ledger.record_event("lookup", at=AT, lane="l1", body={"n": n})
+    site.run("sync", config)
+    until(lambda: ledger.outbox().depth() == 0 and _rows(store) == 4, what="d1's rows through the ACL")
+
+    # A wrong password gets nowhere: nothing of d3 reaches the hub, and it says why.
+    wrong = site.config("d3", device="d3", username="d3", password_file=_secret(site, "d3", "guess"))
+    third = Ledger.open(site.dir / "d3.sqlite")
+    third.record_event("lookup", at=AT, lane="l1", body={})
+    intruder = site.run("sync", wrong)
+    until(lambda: "broker 127.0.0.1" in intruder.log(), what="d3 refused")
+    assert "guess" not in intruder.log()
+
+    # d2's own credentials cannot write under d1's name: the broker refuses it, the hub never sees it.
+    subprocess.run(
+        ["mosquitto_pub", "-p", str(site.broker.port), "-u", "d2", "-P", USERS["d2"], "-V", "mqttv5",
+         "-t", "gate/v1/s1/devices/d1/events", "-q", "1", "-m", "{}"],
+        check=False, timeout=10, capture_output=True,
+    )  # fmt: skip
+    ledger.record_event("lookup", at=AT, lane="l1", body={"n": 4})
+    until(lambda: _rows(store) == 5, what="d1's next row")
+    assert _rows(store) == 5 and ledger.outbox().depth() == 0
+    assert "a message on gate/v1/s1/devices/d1/events dropped" not in site.processes[0].log()  # never got there
+    ledger.close()
+    third.close()
+
+
+def _tls(directory: Path) -> tuple[Path, Path, Path]:
+    """A CA and a broker certificate for 127.0.0.1, as an operator's own PKI would issue them."""
+    now = dt.datetime.now(dt.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "gate test CA")])
+    ca = (
+        x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(hours=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )  # fmt: skip
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "broker")]))
+        .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(hours=1)).not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                       critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )  # fmt: skip
+    paths = directory / "ca.crt", directory / "broker.crt", directory / "broker.key"
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                                           serialization.NoEncryption()))  # fmt: skip
+    return paths
+
+
+def test_sync_over_tls_checks_the_broker_s_certificate(tmp_path: Path) -> None:
+    files = Path(tmp_path / "pki")
+    files.mkdir()
+    broker = Broker(tls=_tls(files))
+    broker.start()
+    site = Site(tmp_path, broker)
+    try:
+        (site.dir / "ca.crt").write_bytes((files / "ca.crt").read_bytes())
+        tls = {"ca_file": "ca.crt"}
+        store = site.dir / "hub-hub.sqlite"
+        site.run("hub", site.config("hub", tls=tls))
+        config = site.config("d1", device="d1", tls=tls)
+        ledger = Ledger.open(site.dir / "d1.sqlite")
+        ledger.record_event("lookup", at=AT, lane="l1", body={})
+        site.run("sync", config)
+        until(lambda: ledger.outbox().depth() == 0 and _rows(store) == 1, what="a row over TLS")
+        # A device that does not know the broker's CA refuses to talk to it.
+        (site.dir / "other-ca.crt").write_bytes(_tls(files)[0].read_bytes())
+        Ledger.open(site.dir / "d2.sqlite").close()
+        stranger = site.run("sync", site.config("d2", device="d2", tls={"ca_file": "other-ca.crt"}))
+        until(lambda: "certificate verify failed" in stranger.log() or "CERTIFICATE_VERIFY_FAILED" in stranger.log(),
+              what="the unknown broker refused")  # fmt: skip
+        ledger.close()
+    finally:
+        for process in site.processes:
+            if process.process.poll() is None:
+                process.process.kill()
+                process.process.wait()
+        broker.close()
