@@ -76,6 +76,16 @@ class SyncConfig(Section):
         description="The hub's ledger keys this device trusts, by key id: Ed25519 public keys (base64, as "
         "`gate keys generate --purpose ledger` prints them). A batch signed by any other is refused.",
     )  # fmt: skip
+    retention_days: float = Field(
+        default=30.0, ge=1, le=3650,
+        description="Journal rows the hub confirmed are deleted from this device after this long (the privacy "
+        "retention; the hub keeps the site's history).",
+    )  # fmt: skip
+    outbox_alarm: int = Field(
+        default=100_000, ge=100, le=100_000_000,
+        description="Rows waiting for the hub past this many: an alarm in the log and the health message, long "
+        "before the disk fills.",
+    )  # fmt: skip
     offline: OfflineConfig = Field(default_factory=OfflineConfig, description="The policy while cut off.")
     batch: int = Field(default=200, ge=1, le=1000, description="Journal rows per published message at most.")
     reconnect_max_s: float = Field(

@@ -44,6 +44,12 @@ WHERE key = 'published_through'
 """
 _DEPTH = "SELECT count(*) FROM journal WHERE seq > ? AND published_at IS NULL"
 _NEWEST = "SELECT coalesce(max(seq), 0) FROM journal"
+# The highest seq that may go: confirmed, folded, and not the newest row.
+_PRUNABLE = f"""
+SELECT min(({_PUBLISHED_THROUGH}), coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'folded_through'), 0),
+           coalesce((SELECT max(seq) FROM journal), 0) - 1)
+"""
+_PRUNE = "DELETE FROM journal WHERE seq IN (SELECT seq FROM journal WHERE seq <= ? AND at < ? ORDER BY seq LIMIT ?)"
 _PUT_META = "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
 
 
@@ -118,6 +124,20 @@ class Outbox:
         (rows that changed usage here, rows refused)."""
         with self._tx.write(durable=False):
             return peers.apply(self._conn, device, rows, now=time.time(), hold_s=hold_s)
+
+    def prune(self, before: float) -> int:
+        """Journal rows older than `before` (epoch seconds) that the hub has confirmed and that are
+        folded, deleted in short transactions: the privacy retention. Never the newest row (it
+        carries the occupancy counter), nor a row past the fold mark (the tail reads those).
+        Returns how many went."""
+        gone = 0
+        while True:
+            with self._tx.write(durable=False):
+                limit = self._conn.execute(_PRUNABLE).fetchone()[0]
+                cursor = self._conn.execute(_PRUNE, (limit, before, CONFIRM_CHUNK))
+            gone += cursor.rowcount
+            if cursor.rowcount < CONFIRM_CHUNK:
+                return gone
 
     def peer_offline(self, device: str) -> int:
         """A peer's will says it went offline: its holds stop counting here now."""

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import logging
 import signal
 import time
@@ -44,6 +45,7 @@ log = logging.getLogger("gate.sync")
 
 STATE_EVERY_S = 2.0
 HEALTH_EVERY_S = 30.0  # the retained health message (and at every connection)
+PRUNE_EVERY_S = 3600.0  # the retention's pruning, from the start on
 _T = TypeVar("_T")
 
 
@@ -62,6 +64,7 @@ class SyncService:
         self.link: Link | None = None
         self._since = dt.datetime.now(dt.UTC)
         self.peer_rows = 0  # peers' rows that changed usage here, since the start
+        self._alarmed = False  # the outbox alarm was said
 
     async def _run(self, call: Callable[[], _T]) -> _T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, call)
@@ -158,11 +161,29 @@ class SyncService:
         depth = await self._run(outbox.depth)
         state = {"link": "up" if link.up else "down", "since": self._since.isoformat(), "outbox": str(depth),
                  "confirmed_through": str(publisher.floor), "device": self.device}  # fmt: skip
+        alarm = depth > self.config.sync.outbox_alarm
+        if alarm and not self._alarmed:
+            log.warning("sync %s: ALARM: %d journal rows wait for the hub (more than %d)", self.device, depth,
+                        self.config.sync.outbox_alarm)  # fmt: skip
+        self._alarmed = alarm
+        state["outbox_alarm"] = "yes" if alarm else ""
         if self.downlink is not None:
             state["head"] = str(self.downlink.head)  # the hub's newest batch; sync.batch_seq is this ledger's
             offset = self.downlink.clock_offset_s
             state["clock_offset_s"] = "" if offset is None else f"{offset:.3f}"
         await self._run(lambda: outbox.link(state))
+
+    async def _prune(self) -> None:
+        """The privacy retention: confirmed, folded journal rows older than `[sync] retention_days` go."""
+        ledger = self._ledger
+        assert ledger is not None
+        outbox, days = ledger.outbox(), self.config.sync.retention_days
+        while True:
+            gone = await self._run(functools.partial(outbox.prune, time.time() - days * 86_400))
+            if gone:
+                log.info("sync %s: %d journal row(s) older than %g days pruned (confirmed by the hub)", self.device,
+                         gone, days)  # fmt: skip
+            await asyncio.sleep(PRUNE_EVERY_S)
 
     async def _report(self) -> None:
         loop = asyncio.get_running_loop()
@@ -197,6 +218,7 @@ class SyncService:
                 group.create_task(self.link.run(), name="link"),
                 group.create_task(self.publisher.watch(), name="outbox"),
                 group.create_task(self._report(), name="state"),
+                group.create_task(self._prune(), name="prune"),
             ]
             await stop.wait()
             for task in tasks:

@@ -221,3 +221,20 @@ def test_a_local_import_on_a_synced_device_needs_local_and_the_hub_learns_of_it(
     with sqlite3.connect(store) as db:
         assert db.execute("SELECT count(*) FROM event WHERE type = 'ledger.local_import'").fetchone()[0] == 1
     ledger.close()
+
+
+def test_confirmed_rows_older_than_the_retention_are_pruned_never_the_rest(site: Site) -> None:
+    config, ledger = site.device("d1")
+    old = dt.datetime.now(dt.UTC) - dt.timedelta(days=40)
+    old_ids = [ledger.record_event("lookup", at=old, lane="l1", body={"n": n}) for n in range(5)]
+    new_ids = _write(ledger, 2)  # AT: 2026-12-04, inside the retention
+    ledger.checkpoint(force=True)  # folded, as an idle lane does
+    site.run("hub", site.config("hub"))
+    first = site.run("sync", config)
+    until(lambda: ledger.outbox().depth() == 0, what="everything confirmed")
+    assert first.stop() == 0
+    assert len(ledger.journal()) == 7  # confirmed, but not yet looked at by the retention
+    again = site.run("sync", config)  # the retention runs at its start, then hourly
+    until(lambda: "5 journal row(s) older than 30 days pruned" in again.log(), what="the old rows pruned")
+    assert [e.id for e in ledger.journal()] == new_ids and not set(old_ids) & {e.id for e in ledger.journal()}
+    ledger.close()
