@@ -238,3 +238,14 @@ def test_confirmed_rows_older_than_the_retention_are_pruned_never_the_rest(site:
     until(lambda: "5 journal row(s) older than 30 days pruned" in again.log(), what="the old rows pruned")
     assert [e.id for e in ledger.journal()] == new_ids and not set(old_ids) & {e.id for e in ledger.journal()}
     ledger.close()
+
+
+def test_an_outbox_past_its_alarm_says_so_once_and_the_rows_wait(site: Site) -> None:
+    config = site.config("d1", device="d1", outbox_alarm=100)
+    ledger = Ledger.open(site.dir / "d1.sqlite")
+    _write(ledger, 101)
+    sync = site.run("sync", config)  # no hub: nothing is confirmed
+    until(lambda: ledger.setting("sync.outbox_alarm") == "yes", what="the alarm in the sync state")
+    until(lambda: "ALARM: 101 journal rows wait for the hub (more than 100)" in sync.log(), what="the alarm logged")
+    assert sync.log().count("ALARM") == 1 and ledger.outbox().depth() == 101  # said once, nothing lost
+    ledger.close()
