@@ -101,8 +101,7 @@ def test_passwords_and_the_acl_let_each_device_write_its_own_topics_only(guarded
         check=False, timeout=10, capture_output=True,
     )  # fmt: skip
     ledger.record_event("lookup", at=AT, lane="l1", body={"n": 4})
-    until(lambda: _rows(store) == 5, what="d1's next row")
-    assert _rows(store) == 5 and ledger.outbox().depth() == 0
+    until(lambda: _rows(store) == 5 and ledger.outbox().depth() == 0, what="d1's next row, confirmed")
     assert "a message on gate/v1/s1/devices/d1/events dropped" not in site.processes[0].log()  # never got there
     ledger.close()
     third.close()
