@@ -26,31 +26,21 @@ from collections.abc import Iterable
 
 from gate.cache import peers
 from gate.cache.peers import PeerRow
-from gate.cache.redemptions import JournalEntry, journal, mark_published
+from gate.cache.redemptions import ADVANCE, FOLD_MARK, PUBLISHED_THROUGH, JournalEntry, journal, mark_published
 from gate.cache.sql import GET_META, PUT_SETTING, SETTING_PREFIX
 from gate.cache.transaction import Transactions
 
 CONFIRM_CHUNK = 2000  # rows marked published per transaction (well under 20 ms)
-_PUBLISHED_THROUGH = "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'published_through'"
+_FLOOR = f"SELECT {PUBLISHED_THROUGH}"
 _CONFIRM = """
 UPDATE journal SET published_at = ?
 WHERE seq > ? AND seq <= ? AND published_at IS NULL
 """
-_ADVANCE = """
-UPDATE meta SET value = coalesce(
-    (SELECT min(seq) - 1 FROM journal WHERE seq > ? AND published_at IS NULL),
-    (SELECT max(seq) FROM journal), 0)
-WHERE key = 'published_through'
-"""
-_DEPTH = "SELECT count(*) FROM journal WHERE seq > ? AND published_at IS NULL"
+_DEPTH = f"SELECT count(*) FROM journal WHERE seq > {PUBLISHED_THROUGH} AND published_at IS NULL"
 _NEWEST = "SELECT coalesce(max(seq), 0) FROM journal"
 # The highest seq that may go: confirmed, folded, and not the newest row.
-_PRUNABLE = f"""
-SELECT min(({_PUBLISHED_THROUGH}), coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'folded_through'), 0),
-           coalesce((SELECT max(seq) FROM journal), 0) - 1)
-"""
+_PRUNABLE = f"SELECT min({PUBLISHED_THROUGH}, {FOLD_MARK}, ({_NEWEST}) - 1)"
 _PRUNE = "DELETE FROM journal WHERE seq IN (SELECT seq FROM journal WHERE seq <= ? AND at < ? ORDER BY seq LIMIT ?)"
-_PUT_META = "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
 
 
 class Outbox:
@@ -76,13 +66,13 @@ class Outbox:
         """A new incarnation id (a restored or rebuilt ledger): its events never reuse a key."""
         value = secrets.token_hex(8)
         with self._tx.write():
-            self._conn.execute(_PUT_META, ("incarnation", value))
+            self._conn.execute(PUT_SETTING, ("incarnation", value))  # a meta row of its own, not a setting
         return value
 
     def floor(self) -> int:
         """The highest seq such that every row up to it is confirmed (`published_through`)."""
         with self._tx.snapshot():
-            return int(self._conn.execute(_PUBLISHED_THROUGH).fetchone()[0])
+            return int(self._conn.execute(_FLOOR).fetchone()[0])
 
     def newest(self) -> int:
         with self._tx.snapshot():
@@ -96,8 +86,7 @@ class Outbox:
     def depth(self) -> int:
         """Rows waiting for the hub's confirmation."""
         with self._tx.snapshot():
-            floor = int(self._conn.execute(_PUBLISHED_THROUGH).fetchone()[0])
-            return int(self._conn.execute(_DEPTH, (floor,)).fetchone()[0])
+            return int(self._conn.execute(_DEPTH).fetchone()[0])
 
     def confirm(self, through: int, *, at: dt.datetime) -> int:
         """The hub has every row up to seq `through`: mark them published, in short transactions.
@@ -108,8 +97,8 @@ class Outbox:
             upto = min(through, floor + CONFIRM_CHUNK)
             with self._tx.write():
                 self._conn.execute(_CONFIRM, (at.timestamp(), floor, upto))
-                self._conn.execute(_ADVANCE, (floor,))
-                floor = int(self._conn.execute(_PUBLISHED_THROUGH).fetchone()[0])
+                self._conn.execute(ADVANCE)
+                floor = int(self._conn.execute(_FLOOR).fetchone()[0])
             if floor < upto:  # rows past `floor` were not ours to confirm: stop there
                 break
         return floor

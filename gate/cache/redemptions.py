@@ -108,29 +108,29 @@ ORDER BY seq DESC LIMIT 1
 """
 # Open holds without the in-memory tail (for `gate doctor`'s read-only look): folded holds
 # not finished since, and held rows past the mark with no finishing row after them.
-_FOLD_MARK = "coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'folded_through'), 0)"
+FOLD_MARK = "coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'folded_through'), 0)"
 OPEN_HOLD_COUNT = f"""
 SELECT (SELECT count(*) FROM hold WHERE id NOT IN (
             SELECT redemption_id FROM journal
-            WHERE seq > {_FOLD_MARK} AND type IN ('redemption.committed', 'redemption.released')))
-     + (SELECT count(*) FROM journal j WHERE j.seq > {_FOLD_MARK} AND j.type = 'redemption.held'
+            WHERE seq > {FOLD_MARK} AND type IN ('redemption.committed', 'redemption.released')))
+     + (SELECT count(*) FROM journal j WHERE j.seq > {FOLD_MARK} AND j.type = 'redemption.held'
         AND NOT EXISTS (SELECT 1 FROM journal k WHERE k.seq > j.seq AND k.redemption_id = j.redemption_id
                         AND k.type IN ('redemption.committed', 'redemption.released')))
 """
-_PUBLISHED_THROUGH = "(SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'published_through')"
+PUBLISHED_THROUGH = "(SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'published_through')"
 _JOURNAL = """
 SELECT seq, id, at, type, lane, entitlement_id, redemption_id, reason, body, published_at FROM journal
 WHERE seq > ? ORDER BY seq LIMIT ?
 """
 _UNPUBLISHED = f"""
 SELECT seq, id, at, type, lane, entitlement_id, redemption_id, reason, body, published_at FROM journal
-WHERE seq > max(?, {_PUBLISHED_THROUGH}) AND published_at IS NULL ORDER BY seq LIMIT ?
+WHERE seq > max(?, {PUBLISHED_THROUGH}) AND published_at IS NULL ORDER BY seq LIMIT ?
 """
 _PUBLISH = "UPDATE journal SET published_at = ? WHERE seq = ? AND published_at IS NULL"
 # Everything up to the first unpublished row (or the newest row) is published.
-_ADVANCE = f"""
+ADVANCE = f"""
 UPDATE meta SET value = coalesce(
-    (SELECT min(seq) - 1 FROM journal WHERE seq > {_PUBLISHED_THROUGH} AND published_at IS NULL),
+    (SELECT min(seq) - 1 FROM journal WHERE seq > {PUBLISHED_THROUGH} AND published_at IS NULL),
     (SELECT max(seq) FROM journal), 0)
 WHERE key = 'published_through'
 """
@@ -487,4 +487,4 @@ def journal(conn: Statements, *, after: int, limit: int, unpublished: bool) -> l
 
 def mark_published(conn: Statements, seqs: Sequence[int], *, at: dt.datetime) -> None:
     conn.executemany(_PUBLISH, [(at.timestamp(), seq) for seq in seqs])
-    conn.execute(_ADVANCE)
+    conn.execute(ADVANCE)
