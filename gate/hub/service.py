@@ -29,7 +29,7 @@ from gate.config import GateConfig
 from gate.hub.store import HubStore, SqliteHubStore
 from gate.sync.batches import CatchUp, Head
 from gate.sync.link import Link, LinkDown
-from gate.sync.payloads import Confirmed, Events, PayloadError, dump, parse
+from gate.sync.payloads import Confirmed, PayloadError, dump, events_of, parse
 from gate.sync.topics import Topics
 
 log = logging.getLogger("gate.hub")
@@ -82,17 +82,10 @@ class HubService:
         device = self.topics.device_of_events(topic)
         if device is None:
             return
-        payload = message.payload
-        if not isinstance(payload, bytes | bytearray | str):
-            self._drop(topic, "no payload")
-            return
         try:
-            events = parse(Events, payload)
+            events = events_of(device, message.payload)
         except PayloadError as exc:
             self._drop(topic, str(exc))
-            return
-        if events.device != device:
-            self._drop(topic, f"it names device {events.device!r}, its topic {device!r}")
             return
         store = self.store
         assert store is not None
@@ -144,11 +137,8 @@ class HubService:
         properties = message.properties
         reply = getattr(properties, "ResponseTopic", None)
         correlation = getattr(properties, "CorrelationData", None)
-        payload = message.payload
         try:
-            if not isinstance(payload, bytes | bytearray | str):
-                raise PayloadError("no payload")
-            asked = parse(CatchUp, payload)
+            asked = parse(CatchUp, message.payload)
             if not isinstance(reply, str) or reply != self.topics.responses(asked.device):
                 raise PayloadError(f"a response topic other than the device's own: {reply!r}")
         except PayloadError as exc:

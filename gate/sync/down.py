@@ -59,8 +59,6 @@ class Downlink:
     async def on_message(self, message: aiomqtt.Message) -> None:
         topic, payload = str(message.topic), message.payload
         try:
-            if not isinstance(payload, bytes | bytearray | str):
-                raise PayloadError("no payload")
             if topic == self._topics.head:
                 await self._on_head(parse(Head, payload), retained=bool(message.retain))
             else:

@@ -120,12 +120,8 @@ class Publisher:
     async def on_message(self, message: aiomqtt.Message) -> None:
         if not message.topic.matches(self._topics.confirmed(self.device)):
             return
-        payload = message.payload
-        if not isinstance(payload, bytes | bytearray | str):
-            log.warning("sync %s: a confirmation dropped: no payload", self.device)
-            return
         try:
-            mark = parse(Confirmed, payload)
+            mark = parse(Confirmed, message.payload)
         except PayloadError as exc:
             log.warning("sync %s: a confirmation dropped: %s", self.device, exc)
             return

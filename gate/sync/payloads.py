@@ -65,8 +65,11 @@ class Confirmed(Payload):
 P = TypeVar("P", bound=Payload)
 
 
-def parse(kind: type[P], payload: bytes | bytearray | str) -> P:
-    """`payload` as a `kind`, or PayloadError naming the first bad field."""
+def parse(kind: type[P], payload: object) -> P:
+    """`payload` (a message's, as the network gave it) as a `kind`, or PayloadError naming the
+    first bad field."""
+    if not isinstance(payload, bytes | bytearray | str):
+        raise PayloadError(f"{kind.__name__}: no payload")
     if len(payload) > MAX_PAYLOAD:
         raise PayloadError(f"{kind.__name__}: {len(payload)} bytes, more than {MAX_PAYLOAD}")
     try:
@@ -75,6 +78,15 @@ def parse(kind: type[P], payload: bytes | bytearray | str) -> P:
         error = exc.errors()[0]
         where = ".".join(str(part) for part in error["loc"]) or "payload"
         raise PayloadError(f"{kind.__name__}: {where}: {error['msg']}") from None
+
+
+def events_of(device: str, payload: object) -> Events:
+    """A device's events as they came on `device`'s events topic: PayloadError when they are not,
+    or when they name another device (a client let onto one topic cannot write under another name)."""
+    events = parse(Events, payload)
+    if events.device != device:
+        raise PayloadError(f"it names device {events.device!r}, its topic {device!r}")
+    return events
 
 
 def dump(payload: Payload) -> bytes:

@@ -38,7 +38,7 @@ from gate.config import ConfigError, GateConfig
 from gate.sync.down import Downlink
 from gate.sync.link import Link, LinkDown
 from gate.sync.outbox import Publisher
-from gate.sync.payloads import VERSION, Events, Health, PayloadError, dump, parse
+from gate.sync.payloads import VERSION, Health, PayloadError, dump, events_of
 from gate.sync.topics import Topics
 
 log = logging.getLogger("gate.sync")
@@ -123,13 +123,8 @@ class SyncService:
 
     async def _peer(self, peer: str, message: aiomqtt.Message) -> None:
         """Another device's journal rows: what changes usage is counted here from now on."""
-        payload = message.payload
         try:
-            if not isinstance(payload, bytes | bytearray | str):
-                raise PayloadError("no payload")
-            events = parse(Events, payload)
-            if events.device != peer:
-                raise PayloadError(f"it names device {events.device!r}, its topic {peer!r}")
+            events = events_of(peer, message.payload)
         except PayloadError as exc:
             log.warning("sync %s: a message of %s dropped: %s", self.device, peer, exc)
             return
