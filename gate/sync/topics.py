@@ -60,11 +60,8 @@ class Topics:
         return f"{self.base}/devices/+/online"
 
     def device_of_online(self, topic: str) -> str | None:
-        prefix, suffix = f"{self.base}/devices/", "/online"
-        if not (topic.startswith(prefix) and topic.endswith(suffix)):
-            return None
-        device = topic[len(prefix) : -len(suffix)]
-        return device if device and "/" not in device else None
+        """The device a presence topic names, or None when `topic` is not one of this site's."""
+        return self._device_of(topic, "online")
 
     @property
     def all_events(self) -> str:
@@ -73,7 +70,10 @@ class Topics:
 
     def device_of_events(self, topic: str) -> str | None:
         """The device an events topic names, or None when `topic` is not one of this site's."""
-        prefix, suffix = f"{self.base}/devices/", "/events"
+        return self._device_of(topic, "events")
+
+    def _device_of(self, topic: str, last: str) -> str | None:
+        prefix, suffix = f"{self.base}/devices/", f"/{last}"
         if not (topic.startswith(prefix) and topic.endswith(suffix)):
             return None
         device = topic[len(prefix) : -len(suffix)]

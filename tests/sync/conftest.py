@@ -73,6 +73,13 @@ class Site:
         path.write_text(config_text(sections))
         return path
 
+    def kill_all(self) -> None:
+        """What the test left running: killed, as a power cut would."""
+        for process in self.processes:
+            if process.process.poll() is None:
+                process.process.kill()
+                process.process.wait()
+
     def device(self, name: str, *, lanes: dict[str, Any] | None = None) -> tuple[Path, Ledger]:
         """A device's config and its ledger (created, open in the test process)."""
         config = self.config(name, device=name, lanes=lanes)
@@ -96,10 +103,7 @@ def site(tmp_path: Path, broker: Broker) -> Iterator[Site]:
     try:
         yield made
     finally:
-        for process in made.processes:
-            if process.process.poll() is None:
-                process.process.kill()
-                process.process.wait()
+        made.kill_all()
 
 
 def until(condition: Callable[[], Any], *, timeout: float = 20.0, what: str = "") -> Any:

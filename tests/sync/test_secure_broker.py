@@ -68,10 +68,7 @@ def guarded(tmp_path: Path) -> Iterator[Site]:
     try:
         yield site
     finally:
-        for process in site.processes:
-            if process.process.poll() is None:
-                process.process.kill()
-                process.process.wait()
+        site.kill_all()
         broker.close()
 
 
@@ -160,8 +157,5 @@ def test_sync_over_tls_checks_the_broker_s_certificate(tmp_path: Path) -> None:
               what="the unknown broker refused")  # fmt: skip
         ledger.close()
     finally:
-        for process in site.processes:
-            if process.process.poll() is None:
-                process.process.kill()
-                process.process.wait()
+        site.kill_all()
         broker.close()
