@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import weakref
 from collections import deque
 from typing import Any, ClassVar
 
@@ -39,7 +38,6 @@ from gate.display.kiosk_words import WORDS
 from gate.display.messages import Message
 from gate.display.screen import Context, Page, Screen
 from gate.errors import GateError
-from gate.point import DecisionPoint
 from gate.point.commands import Actor, Audience, Command, KioskCancel, KioskChoose, KioskConfirm, KioskMoreTime
 from gate.point.events import Event, KioskStep, Missed, ModeChanged, StaffLogin
 from gate.point.kiosk import ENDED, KioskError, KioskView
@@ -51,14 +49,9 @@ log = logging.getLogger("gate.display")
 DONE_S = 30.0  # a confirmation (its QR codes) stays this long, unless "Done" is touched first
 TYPED_WINDOW_S = 60.0
 
-# Typed codes per kiosk lane of a point, loop times of the last minute: every page of one
-# kiosk shares them (a second tab gets no second allowance).
-_typed: weakref.WeakKeyDictionary[DecisionPoint, dict[str, deque[float]]] = weakref.WeakKeyDictionary()
-
-
-def typed_wait(point: DecisionPoint, lane: str, per_minute: int, now: float) -> float:
-    """0 when one more code may be typed at `lane` now (and counts it), else the seconds to wait."""
-    times = _typed.setdefault(point, {}).setdefault(lane, deque())
+def typed_wait(times: deque[float], per_minute: int, now: float) -> float:
+    """0 when one more code may be typed now (and counts it in `times`, the loop times of a
+    kiosk lane's typed codes, `Context.typed`), else the seconds to wait."""
     while times and now - times[0] >= TYPED_WINDOW_S:
         times.popleft()
     if len(times) >= per_minute:
@@ -200,7 +193,9 @@ class KioskScreen(Screen):
     async def _typed(self, code: str) -> Message:
         words = WORDS[self.page.language]
         loop = asyncio.get_running_loop()
-        wait = typed_wait(self.point, self.lane, self.context.config.kiosk.typed_per_minute, loop.time())
+        # Every page of one kiosk shares its lane's count: a second tab gets no second allowance.
+        times = self.context.typed.setdefault(self.lane, deque())
+        wait = typed_wait(times, self.context.config.kiosk.typed_per_minute, loop.time())
         if wait > 0:
             log.info("display %s: a typed code refused: rate limit (%.0f s to wait)", self.lane, wait)
             return {"ok": False, "text": words["typed_limit"], "wait_s": round(wait)}

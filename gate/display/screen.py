@@ -87,6 +87,7 @@ class Context:
     paints: deque[Paint] = field(default_factory=lambda: deque(maxlen=PAINTS_KEPT))
     calls: dict[str, float] = field(default_factory=dict)  # lane -> loop time of its last "call staff"
     handed_over: set[str] = field(default_factory=set)  # badge logins a console page took over (journal ids)
+    typed: dict[str, deque[float]] = field(default_factory=dict)  # kiosk lane -> loop times of its typed codes
 
     @property
     def tz(self) -> dt.tzinfo:
