@@ -11,8 +11,6 @@ a fraction of a second.
 from __future__ import annotations
 
 import functools
-import os
-import stat
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -24,6 +22,7 @@ from gate.config import GateConfig
 from gate.errors import GateError
 from gate.hub.store import SqliteHubStore
 from gate.sync.batches import MAX_LINES_BYTES, Batch, sign_batch
+from gate.sync.link import LinkError, read_private
 
 
 class PublishError(GateError):
@@ -35,11 +34,10 @@ def ledger_key(config: GateConfig) -> Ed25519PrivateKey:
     if path is None:
         raise PublishError("hub.ledger_key_file: the hub signs its batches with a ledger key (gate keys generate)")
     try:
-        info = path.stat()
-        if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO) and not os.environ.get("CREDENTIALS_DIRECTORY"):
-            raise PublishError(f"hub.ledger_key_file {path}: readable by others: chmod 600 it")
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    except (OSError, ValueError) as exc:
+        key = serialization.load_pem_private_key(read_private(path, what="hub.ledger_key_file"), password=None)
+    except LinkError as exc:
+        raise PublishError(str(exc)) from None
+    except ValueError as exc:
         raise PublishError(f"hub.ledger_key_file {path}: {exc}") from exc
     if not isinstance(key, Ed25519PrivateKey):
         raise PublishError(f"hub.ledger_key_file {path}: not an Ed25519 key")

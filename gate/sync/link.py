@@ -51,15 +51,22 @@ Handler = Callable[[aiomqtt.Message], Awaitable[None]]
 Hook = Callable[[], Awaitable[None]]
 
 
-def read_secret(path: Path, *, what: str) -> str:
-    """The first line of a secret file: mode 0600 (or 0400), or a systemd credential; never logged."""
+def read_private(path: Path, *, what: str) -> bytes:
+    """A secret file's bytes (a password, a private key): mode 0600 (or 0400), or a systemd
+    credential; LinkError naming `what` and the file otherwise. Its content is never logged."""
     try:
         info = path.stat()
         if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO) and not os.environ.get("CREDENTIALS_DIRECTORY"):
             raise LinkError(f"{what} {path}: readable by others (mode {stat.S_IMODE(info.st_mode):o}): chmod 600 it")
-        return path.read_text(encoding="utf-8").splitlines()[0].strip() if info.st_size else ""
+        return path.read_bytes()
     except OSError as exc:
         raise LinkError(f"{what} {path}: {exc.strerror or exc}") from exc
+
+
+def read_secret(path: Path, *, what: str) -> str:
+    """The first line of a secret file (read_private)."""
+    lines = read_private(path, what=what).decode("utf-8").splitlines()
+    return lines[0].strip() if lines else ""
 
 
 class Link:

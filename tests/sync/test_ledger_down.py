@@ -119,3 +119,11 @@ def test_a_file_the_hub_cannot_check_never_enters_its_log(site: Site, capsys: py
     if store.exists():  # nothing appended: the log stays empty
         with sqlite3.connect(store) as db:
             assert db.execute("SELECT count(*) FROM batch").fetchone()[0] == 0
+
+
+def test_a_ledger_key_others_may_read_signs_nothing(site: Site, capsys: pytest.CaptureFixture[str]) -> None:
+    _hub_key(site, capsys)
+    (site.dir / "keys" / "hub.key").chmod(0o644)
+    hub_config = site.config("hub", hub={"ledger_key_file": "keys/hub.key"})
+    assert main(["hub", "publish", str(_file(site, "monday.jsonl", _holder(1))), "--config", str(hub_config)]) == 2
+    assert "hub.ledger_key_file" in capsys.readouterr().err and not (site.dir / "hub-hub.sqlite").exists()
