@@ -1,5 +1,5 @@
-"""Staff PINs: hashing, verification, the lockout after repeated wrong PINs, and a login
-that combines them (`check_pin`), for the staff console.
+"""Staff PINs: hashing, verification (`pin_matches`, as long for an unknown id as for a real
+one) and the lockout after repeated wrong PINs; the decision point's StaffDesk combines them.
 
 A staff record (`gate.records.Staff`) carries its PIN as a hash string that names its own
 parameters, so a hash made today keeps verifying after the defaults change:
@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import enum
 import hashlib
 import hmac
 import re
@@ -218,29 +217,8 @@ class PinLockout:
 _NOBODY = str(PinHash(N, R, P, secrets.token_bytes(SALT_BYTES), secrets.token_bytes(HASH_BYTES)))
 
 
-class PinCheck(enum.StrEnum):
-    OK = "ok"
-    WRONG = "wrong"  # also for an id without a usable PIN: nobody learns which ids exist
-    LOCKED = "locked"
-
-
 def pin_matches(stored: str | None, pin: str) -> bool:
     """Whether `pin` is the PIN of `stored`, a usable hash (None: unknown id, badge only or
     expired, which the caller knows from the ledger). None costs one derivation too, so the
     time taken says nothing about whether the id exists. PinHashError for a malformed `stored`."""
     return verify_pin(_NOBODY if stored is None else stored, pin) and stored is not None
-
-
-def check_pin(stored: str | None, staff_id: str, pin: str, lockout: PinLockout) -> tuple[PinCheck, float]:
-    """A PIN login for `staff_id`, whose usable hash is `stored` (None: unknown id, badge
-    only or expired, which the caller knows from the ledger). Returns the verdict and, when
-    LOCKED, the seconds left. A locked id is not even tried. PinHashError for a malformed
-    `stored` (the ledger refuses those on import, so only a damaged file has one)."""
-    if (left := lockout.remaining(staff_id)) > 0:
-        return PinCheck.LOCKED, left
-    right = pin_matches(stored, pin)
-    if right:
-        lockout.succeeded(staff_id)
-        return PinCheck.OK, 0.0
-    locked_for = lockout.failed(staff_id)
-    return (PinCheck.LOCKED, locked_for) if locked_for else (PinCheck.WRONG, 0.0)

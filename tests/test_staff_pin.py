@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from gate.staff import PinCheck, PinHashError, PinLockout, check_pin, hash_pin, parse_pin_hash, verify_pin
+from gate.staff import PinHashError, PinLockout, hash_pin, parse_pin_hash, pin_matches, verify_pin
 
 GOOD = hash_pin("246813")
 
@@ -118,22 +118,25 @@ def test_the_policy_is_configurable_and_memory_stays_bounded() -> None:
         PinLockout(attempts=0)
 
 
-def test_a_pin_login_locks_after_five_wrong_pins_even_the_right_one_then() -> None:
+def test_five_wrong_pins_lock_even_the_right_one_then() -> None:
     clock = Clock()
     lockout = PinLockout(clock=clock)
-    assert check_pin(GOOD, "s-17", "246813", lockout) == (PinCheck.OK, 0.0)
+    assert pin_matches(GOOD, "246813")
+    lockout.succeeded("s-17")
     for _ in range(4):
-        assert check_pin(GOOD, "s-17", "111111", lockout) == (PinCheck.WRONG, 0.0)
-    assert check_pin(GOOD, "s-17", "111111", lockout) == (PinCheck.LOCKED, 300.0)
+        assert not pin_matches(GOOD, "111111")
+        assert lockout.failed("s-17") == 0.0
+    assert not pin_matches(GOOD, "111111")
+    assert lockout.failed("s-17") == 300.0
     clock.now += 60
-    assert check_pin(GOOD, "s-17", "246813", lockout) == (PinCheck.LOCKED, 240.0)
+    assert pin_matches(GOOD, "246813") and lockout.remaining("s-17") == 240.0  # right, and still locked
     clock.now += 240
-    assert check_pin(GOOD, "s-17", "246813", lockout) == (PinCheck.OK, 0.0)
+    assert lockout.remaining("s-17") == 0.0
 
 
 def test_an_id_without_a_usable_pin_answers_like_a_wrong_pin_and_locks_the_same() -> None:
     lockout = PinLockout(clock=Clock())
-    answers = [check_pin(None, "s-404", "246813", lockout) for _ in range(5)]
-    assert answers == [(PinCheck.WRONG, 0.0)] * 4 + [(PinCheck.LOCKED, 300.0)]
+    answers = [(pin_matches(None, "246813"), lockout.failed("s-404")) for _ in range(5)]
+    assert answers == [(False, 0.0)] * 4 + [(False, 300.0)]
     with pytest.raises(PinHashError):
-        check_pin("scrypt$broken", "s-1", "246813", lockout)
+        pin_matches("scrypt$broken", "246813")
