@@ -174,9 +174,6 @@ class KioskSessions:
         """
         at = self._clock()
         outcome, code, voucher = await self._run(lambda: self._explore(read, lane, at, typed=typed))
-        if typed and not _typeable(code):
-            log.info("kiosk %s: a typed code refused: a %s, not a voucher", lane, code.kind)
-            raise KioskError("only a voucher's code can be typed at a kiosk: please scan it")
         session = self.current(lane)
         if session is not None and self._joins(session, voucher, code):
             session.reads.append(read)
@@ -330,8 +327,9 @@ class KioskSessions:
         options: list[Option] = []
         voucher = entitlement if isinstance(entitlement, Voucher) else None
         code = KioskCode(base.reference, decision.entitlement_id, decision.kind, decision, ())
-        if typed and not _typeable(code):
-            return base, code, voucher  # refused: nothing more of it is read
+        if typed and not _typeable(code):  # refused before anything more of it is read
+            log.info("kiosk %s: a typed code refused: a %s, not a voucher", lane, code.kind)
+            raise KioskError("only a voucher's code can be typed at a kiosk: please scan it")
         if voucher is not None and decision.reason is Reason.CHOOSE_PERFORMANCE:
             options = self._performances(read, lane, at, voucher)
         elif isinstance(entitlement, CreditMembership) and _can_buy(decision):
