@@ -43,11 +43,12 @@ async def serve_screens(
 
     hooks = DemoHooks(codes=codes, staff=tuple((i, role, name, pin) for i, role, name, pin, _ in DEMO_STAFF),
                       scan=scanned)  # fmt: skip
-    for asked in (port, 0):
-        try:
-            display = DisplayServer(point=point, lane=lane, controls=controls, port=asked, demo=hooks)
-            return (await stack.enter_async_context(display)).url
-        except DisplayError:
-            if asked == 0:
-                raise
-    raise AssertionError("unreachable")
+    try:
+        display = await stack.enter_async_context(
+            DisplayServer(point=point, lane=lane, controls=controls, port=port, demo=hooks)
+        )
+    except DisplayError:  # the port is taken (another demo, say): any free one
+        display = await stack.enter_async_context(
+            DisplayServer(point=point, lane=lane, controls=controls, port=0, demo=hooks)
+        )
+    return display.url
