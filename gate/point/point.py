@@ -241,7 +241,12 @@ class DecisionPoint(PointCore):
     async def settings(self, keys: tuple[str, ...]) -> dict[str, str | None]:
         """Device settings of the ledger (on its thread): what another process wrote (sync's state)."""
         ledger = self._engine.ledger
-        return await self._ledger(lambda: {key: ledger.setting(key) for key in keys})
+
+        def read() -> dict[str, str | None]:
+            with ledger.snapshot():  # one read transaction for them all
+                return {key: ledger.setting(key) for key in keys}
+
+        return await self._ledger(read)
 
     def sync_changed(self, state: SyncState) -> None:
         """The daemon read a new sync state: kept for the screens that connect later, and told.
