@@ -30,8 +30,11 @@ from gate.cache import conflicts, pool
 from gate.cache.codec import exchange_line, tombstone_line
 from gate.cache.errors import ImportProblem, LedgerImportError
 from gate.cache.schema import release_memory
+from gate.cache.sql import PUT_SETTING, SETTING_PREFIX
 from gate.cache.validate import FORMAT, FORMAT_VERSION, LineChecker, NumberedLine, Problems, Staged
 from gate.records import RECORD_TYPES
+
+Settings = dict[str, str] | None  # device settings kept with an import (Ledger.import_lines)
 
 log = logging.getLogger("gate.cache")
 
@@ -192,11 +195,12 @@ class ImportReport:
 
 
 def import_numbered(
-    conn: sqlite3.Connection, lines: Iterable[NumberedLine], *, source: str, workers: int = 0
+    conn: sqlite3.Connection, lines: Iterable[NumberedLine], *, source: str, workers: int = 0, settings: Settings = None
 ) -> ImportReport:
     """Validate every line, then apply all of them in one transaction, or raise and change nothing.
 
-    With `workers`, lines are validated in that many worker processes (see `pool`).
+    With `workers`, lines are validated in that many worker processes (see `pool`). `settings`
+    (device settings: a sync batch's seq and key changes) are kept in the same transaction.
     """
     started = time.perf_counter()
     checker = LineChecker()
@@ -220,6 +224,8 @@ def import_numbered(
             if applied or deleted or tombstones:
                 conn.execute(BUMP_REVISION)
             revision = int(conn.execute("SELECT value FROM meta WHERE key = 'revision'").fetchone()[0])
+            for key, value in (settings or {}).items():
+                conn.execute(PUT_SETTING, (SETTING_PREFIX + key, value))
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")

@@ -22,7 +22,7 @@ from typing import Any, Literal, TextIO
 from gate.cache import exchange, pool, queries, redemptions, voids
 from gate.cache.codec import parse_entitlement
 from gate.cache.errors import LedgerError
-from gate.cache.exchange import ImportReport
+from gate.cache.exchange import ImportReport, Settings
 from gate.cache.outbox import Outbox
 from gate.cache.redemptions import Hold, JournalEntry
 from gate.cache.schedule import load_schedule
@@ -430,9 +430,9 @@ class Ledger:
 
     # --- exchange --------------------------------------------------------------------------
 
-    def import_lines(self, lines: Iterable[str], *, source: str) -> ImportReport:
-        """Import exchange-format lines: all or nothing (LedgerImportError lists every problem)."""
-        return self._import(numbered(lines), source=source)
+    def import_lines(self, lines: Iterable[str], *, source: str, settings: Settings = None) -> ImportReport:
+        """Import exchange-format lines, with device `settings` in its transaction: all or nothing."""
+        return self._import(numbered(lines), source=source, settings=settings)
 
     def import_file(self, path: Path) -> ImportReport:
         path = Path(path)  # big files are checked by a pool of worker processes (gate/cache/pool.py)
@@ -444,9 +444,11 @@ class Ledger:
         except OSError as exc:
             raise LedgerError(f"cannot read {path}: {exc.strerror or exc}") from exc
 
-    def _import(self, lines: Iterable[NumberedLine], *, source: str, workers: int = 0) -> ImportReport:
+    def _import(
+        self, lines: Iterable[NumberedLine], *, source: str, workers: int = 0, settings: Settings = None
+    ) -> ImportReport:
         try:
-            report = exchange.import_numbered(self._conn, lines, source=source, workers=workers)
+            report = exchange.import_numbered(self._conn, lines, source=source, workers=workers, settings=settings)
             self._wal()  # durable once it returns, as a commit is
             return report
         finally:

@@ -25,6 +25,7 @@ import time
 from collections.abc import Iterable
 
 from gate.cache import peers
+from gate.cache.nonces import Nonces
 from gate.cache.peers import PeerRow
 from gate.cache.redemptions import ADVANCE, FOLD_MARK, PUBLISHED_THROUGH, JournalEntry, journal, mark_published
 from gate.cache.sql import GET_META, PUT_SETTING, SETTING_PREFIX
@@ -132,6 +133,10 @@ class Outbox:
         """A peer's will says it went offline: its holds stop counting here now."""
         with self._tx.write(durable=False):
             return peers.peer_offline(self._conn, device, now=time.time())
+
+    def nonces(self) -> Nonces:
+        """Remote commands' nonces, kept until their expiry (gate/cache/nonces.py)."""
+        return Nonces(self._conn, self._tx)
 
     def link(self, state: dict[str, str]) -> None:
         """Sync's link state as device settings (`sync.<key>`), for the daemons and `gate lane status`."""

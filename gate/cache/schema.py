@@ -186,7 +186,16 @@ CREATE TABLE peer_use (
 CREATE INDEX peer_use_redemption ON peer_use (redemption_id);
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
+# Version 5: remote commands' nonces (gate/cache/nonces.py), each kept until its command's
+# expiry, so a replayed command is refused across restarts; expired ones are deleted as new come.
+_V5 = """
+CREATE TABLE command_nonce (
+    nonce TEXT PRIMARY KEY,
+    expires REAL NOT NULL
+) WITHOUT ROWID
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

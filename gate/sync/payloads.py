@@ -1,14 +1,19 @@
 """Every sync payload as a model: versioned (`v`), strict, bounded; what does not validate is dropped.
 
 A payload from the network is parsed here before anything uses it (`parse`): JSON of at most
-`MAX_PAYLOAD` bytes, of a version this gate reads (its own and, once there is one, the one
-before), every field typed and bounded. Anything else is a `PayloadError` naming the field,
-which the receiver logs and drops: never fatal.
+`MAX_PAYLOAD` bytes, of a version this gate reads, every field typed and bounded. Anything else
+is a `PayloadError` naming the field, which the receiver logs and drops: never fatal.
+
+Versions (docs/sync.md, "Mixed versions"): a gate reads `READS`, its own payload version and
+the one before, and writes the oldest of them unless what it sends needs the newer (a batch
+that changes the ledger keys is version 2), so a site may run two versions side by side. A
+payload of a version it does not read is dropped with a line saying so.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, TypeVar
+import json
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -16,7 +21,9 @@ from gate.errors import GateError
 from gate.records import Id
 
 MAX_PAYLOAD = 4 * 1024 * 1024  # bytes: a batch of journal rows is far smaller
-VERSION = 1
+VERSION = 2
+READS = (1, 2)  # this version and the one before
+Version = Literal[1, 2]
 Incarnation = Annotated[str, Field(pattern=r"^[0-9a-f]{16}$")]
 Seq = Annotated[int, Field(ge=1, le=2**53 - 1)]
 
@@ -46,7 +53,7 @@ class Event(Payload):
 class Events(Payload):
     """A device's journal rows, in seq order; `floor`: every row up to it was confirmed before."""
 
-    v: Literal[1]
+    v: Version
     device: Id
     incarnation: Incarnation
     floor: int = Field(ge=0, le=2**53 - 1)
@@ -56,7 +63,7 @@ class Events(Payload):
 class Confirmed(Payload):
     """The hub holds every row of (device, incarnation) up to `through`: the device may let them go."""
 
-    v: Literal[1]
+    v: Version
     device: Id
     incarnation: Incarnation
     through: int = Field(ge=0, le=2**53 - 1)
@@ -77,7 +84,29 @@ def parse(kind: type[P], payload: object) -> P:
     except ValidationError as exc:
         error = exc.errors()[0]
         where = ".".join(str(part) for part in error["loc"]) or "payload"
+        if where == "v":
+            raise PayloadError(_unread_version(kind, payload)) from None
         raise PayloadError(f"{kind.__name__}: {where}: {error['msg']}") from None
+
+
+def readable(kind: type[Payload]) -> tuple[int, ...]:
+    """The versions of `kind` this gate reads (its `v` field's)."""
+    field = kind.model_fields.get("v")
+    return tuple(v for v in get_args(field.annotation) if isinstance(v, int)) if field is not None else ()
+
+
+def _unread_version(kind: type[Payload], payload: bytes | bytearray | str) -> str:
+    """Why a payload's `v` is refused, in words an operator acts on."""
+    reads = readable(kind)
+    try:
+        found = json.loads(payload).get("v")
+    except (ValueError, AttributeError):
+        found = None
+    if isinstance(found, int) and not isinstance(found, bool) and reads:
+        newer = found > max(reads)
+        return (f"{kind.__name__}: version {found}, {'newer' if newer else 'older'} than this gate reads "
+                f"({', '.join(map(str, reads))}){': upgrade this gate' if newer else ''}")  # fmt: skip
+    return f"{kind.__name__}: v: no payload version this gate reads ({', '.join(map(str, reads))})"
 
 
 def events_of(device: str, payload: object) -> Events:
@@ -96,7 +125,7 @@ def dump(payload: Payload) -> bytes:
 class Health(Payload):
     """A device's periodic health, retained on its health topic: what an operator watches."""
 
-    v: Literal[1]
+    v: Version
     device: Id
     at: float
     software: str = Field(max_length=64)

@@ -38,7 +38,7 @@ from gate.config import ConfigError, GateConfig
 from gate.sync.down import Downlink
 from gate.sync.link import Link, LinkDown
 from gate.sync.outbox import Publisher
-from gate.sync.payloads import VERSION, Health, PayloadError, dump, events_of
+from gate.sync.payloads import READS, Health, PayloadError, dump, events_of
 from gate.sync.topics import Topics
 
 log = logging.getLogger("gate.sync")
@@ -200,7 +200,7 @@ class SyncService:
         problem = await self._run(lambda: ledger.setting("sync.ledger_problem")) or ""
         health = Health(
             v=1, device=self.device, at=time.time(), software=version("gate"), format=FORMAT_VERSION,
-            payloads=[VERSION], outbox=depth, confirmed_through=publisher.floor, batch=downlink.seq,
+            payloads=list(READS), outbox=depth, confirmed_through=publisher.floor, batch=downlink.seq,
             head=downlink.head, clock_offset_s=downlink.clock_offset_s, ledger_problem=problem[:500],
         )  # fmt: skip
         with contextlib.suppress(LinkDown):

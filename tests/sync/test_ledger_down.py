@@ -74,7 +74,7 @@ def test_batches_down_caught_up_live_and_refused_when_forged_rolled_back_or_unim
     health = json.loads(subprocess.run(
         ["mosquitto_sub", "-p", str(broker.port), "-t", "gate/v1/s1/devices/d1/health", "-C", "1", "-W", "10"],
         check=True, capture_output=True, timeout=20).stdout)  # fmt: skip
-    assert (health["device"], health["format"], health["payloads"]) == ("d1", 1, [1])
+    assert (health["device"], health["format"], health["payloads"]) == ("d1", 1, [1, 2])
     assert health["software"] == version("gate") and 0 <= health["batch"] <= 3 and health["outbox"] >= 0
 
     def rogue(batch_payload: bytes) -> None:
