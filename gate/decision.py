@@ -62,6 +62,9 @@ class Lane:
     # the kinds of entitlement its offline policy then refuses ([sync.offline]).
     offline_s: float | None = None
     offline_refuses: frozenset[str] = frozenset()
+    # The lane's clock is not trusted (no time sync, a jump): its uses are marked so, and the
+    # hub does not let their instants decide which of two uses came first.
+    clock_untrusted: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -63,12 +63,15 @@ class Engine:
             for lane_id, lane in config.lanes.items()
         }
         self.offline_since: float | None = None  # epoch seconds since the sync link is down (the daemon sets it)
+        self.clock_untrusted = False  # the daemon's clock says so (gate/daemon/clock.py)
 
     def lane(self, lane_id: str) -> Lane:
         try:
             lane = self._lanes[lane_id]
         except KeyError:
             raise UnknownLane(lane_id, sorted(self._lanes)) from None
+        if self.clock_untrusted:
+            lane = replace(lane, clock_untrusted=True)
         if self.offline_since is None:
             return lane
         # Cut off from the site: how long enters the decision, with the kinds the policy refuses by now.

@@ -22,8 +22,9 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
+from gate.cache.admissions import create_admission
 from gate.cache.exchange import BUMP_REVISION
-from gate.cache.redemptions import COMMITTED, HELD, RELEASED, VOIDED, Statements, create_admission
+from gate.cache.redemptions import COMMITTED, HELD, RELEASED, VOIDED, Statements
 from gate.cache.voids import withdraw_admission
 from gate.records import Ticket
 

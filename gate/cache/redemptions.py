@@ -25,7 +25,8 @@ from typing import Any, NamedTuple
 
 import pydantic_core
 
-from gate.cache.codec import body_of, dumps, entitlement_row, epoch, instant, json_safe, new_id
+from gate.cache.admissions import create_admission
+from gate.cache.codec import body_of, dumps, epoch, instant, json_safe, new_id
 from gate.cache.errors import LedgerError
 from gate.decision import Decision, Lane
 from gate.reasons import Verdict
@@ -175,6 +176,15 @@ def decision_summary(decision: Decision) -> dict[str, Any]:
     return summary
 
 
+def marked(summary: dict[str, Any], lane: Lane) -> dict[str, Any]:
+    """What the hub needs to judge a conflict: decided cut off from the site, or on an untrusted clock."""
+    if lane.offline_s is not None:
+        summary["offline"] = True
+    if lane.clock_untrusted:
+        summary["clock"] = "untrusted"
+    return summary
+
+
 def _dump(value: Any) -> str:
     """Compact JSON of a body built from JSON-safe parts only (no second json_safe walk).
 
@@ -188,7 +198,7 @@ def _from_decision(
     decision: Decision, lane: Lane, reference: str, when: float, direction: Direction | None
 ) -> Redemption:
     way: Direction = direction or (decision.plan[0].direction if decision.plan else "entry")
-    summary = decision_summary(decision)
+    summary = marked(decision_summary(decision), lane)
     if lane.kiosk:
         summary["kiosk"] = True  # a kiosk redeems; nobody enters the site through it
     return Redemption(
@@ -279,7 +289,7 @@ def _finish(conn: Statements, redemption_id: str, red: Redemption, *, passed: in
     seq = _journal(conn, COMMITTED, finished, red, redemption_id=redemption_id, body=body, inside=moved, row_id=row_id)
     created = False
     if red.admission is not None:
-        created = _create_admission(conn, red.admission, voucher=red.entitlement_id)
+        created = create_admission(conn, red.admission, voucher=red.entitlement_id)
     log.debug("commit %s: entitlement %s, %d of %d passed", redemption_id, red.entitlement_id, passed, red.admitted)
     return Step(redemption_id, seq, list(uses), created)
 
@@ -381,36 +391,6 @@ def _trim(plan: list[_PlanRow], excess: int) -> list[_PlanRow]:
     return kept
 
 
-def create_admission(conn: Statements, ticket: Ticket, *, voucher: str | None) -> bool:
-    """The admission a voucher's redemption creates, as a ledger record (False: a newer one is known)."""
-    return _create_admission(conn, ticket, voucher=voucher)
-
-
-def _create_admission(conn: Statements, ticket: Ticket, *, voucher: str | None) -> bool:
-    if ticket.from_voucher is None and voucher is not None:
-        ticket = ticket.model_copy(update={"from_voucher": voucher})
-    stored = conn.execute("SELECT version FROM entitlement WHERE id = ?", (ticket.id,)).fetchone()
-    deleted = conn.execute(
-        "SELECT version FROM tombstone WHERE type = 'entitlement' AND id = ?", (ticket.id,)
-    ).fetchone()
-    if ticket.version <= max(stored[0] if stored else 0, deleted[0] if deleted else 0):
-        log.warning("admission %s from voucher %s: a newer version is already known", ticket.id, voucher)
-        return False
-    row = entitlement_row(ticket)
-    conn.execute(
-        "DELETE FROM reference WHERE entitlement_id = ? AND code IN "
-        "(SELECT value FROM json_each((SELECT body FROM entitlement WHERE id = ?), '$.references'))",
-        (ticket.id, ticket.id),
-    )
-    conn.execute("INSERT OR REPLACE INTO entitlement VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
-    conn.executemany(
-        "INSERT OR IGNORE INTO reference (code, entitlement_id) VALUES (?, ?)",
-        [(code, ticket.id) for code in ticket.references],
-    )
-    log.info("admission %s created from voucher %s", ticket.id, voucher)
-    return True
-
-
 def _iso(seconds: float, known: float, text: str) -> str:
     """An epoch instant as ISO text: `text` when it is the `known` instant, which is the usual
     case (a plan's uses share the decision's instant), so it is converted only once."""
@@ -447,7 +427,7 @@ def insert_refusal(
     direction: Direction = "entry",
 ) -> tuple[str, int]:  # fmt: skip
     event_id = new_id()
-    body = {**decision_summary(decision), "lane": lane.id, "zone": lane.zone, "direction": direction,
+    body = {**marked(decision_summary(decision), lane), "lane": lane.id, "zone": lane.zone, "direction": direction,
             "reference": reference, "at": at.isoformat()}  # fmt: skip
     # An attention verdict is admissible with staff: it is not a refusal, and sync and reports
     # must be able to tell the two apart without reading the body.

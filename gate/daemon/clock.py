@@ -160,8 +160,7 @@ class DecisionClock:
             if told and told[-1] == trust:
                 return
             told[:] = [trust]
-            if point.listening:
-                point.emit(ClockTrust(lane=lane, monotonic=loop.time(), trusted=trust[0], reason=trust[1]))
+            point.clock_changed(ClockTrust(lane=lane, monotonic=loop.time(), trusted=trust[0], reason=trust[1]))
 
         def changed(state: ClockState) -> None:  # under the clock's lock, on any thread
             with contextlib.suppress(RuntimeError):  # the loop is closed: nobody to tell

@@ -26,6 +26,7 @@ from typing import Self, TypeVar
 import aiomqtt
 
 from gate.config import GateConfig
+from gate.hub.conflicts import Judge, mirror_path
 from gate.hub.store import HubStore, SqliteHubStore
 from gate.sync.batches import CatchUp, Head
 from gate.sync.link import Link, LinkDown
@@ -45,6 +46,7 @@ class HubService:
         self.topics = Topics(config.sync.site)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-store")
         self.store: HubStore | None = None
+        self.judge: Judge | None = None
         self.link = Link(
             config.sync, identifier=f"gate-hub-{config.sync.site}", online_topic=f"{self.topics.base}/hub/online",
             subscriptions=[self.topics.all_events, self.topics.requests], on_message=self._on_message,
@@ -58,7 +60,8 @@ class HubService:
 
     async def __aenter__(self) -> Self:
         path = self.config.hub.store
-        self.store = await self._run(lambda: SqliteHubStore(path))
+        self.store = store = await self._run(lambda: SqliteHubStore(path))
+        self.judge = Judge(store, mirror_path(path))
         log.info("hub %s: store %s", self.config.sync.site, path)
         return self
 
@@ -66,6 +69,8 @@ class HubService:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         store, self.store = self.store, None
+        if self.judge is not None:
+            await self._run(self.judge.close)
         if store is not None:
             await self._run(store.close)
         self._executor.shutdown(wait=True)
@@ -87,9 +92,13 @@ class HubService:
         except PayloadError as exc:
             self._drop(topic, str(exc))
             return
-        store = self.store
-        assert store is not None
+        store, judge = self.store, self.judge
+        assert store is not None and judge is not None
         new, through = await self._run(lambda: store.add(events))
+        if new:
+            found = await self._run(lambda: judge.judge(events.events))
+            if found:
+                await self._conflicts()
         log.debug("hub: %s/%s: %d new of %d, through %d", device, events.incarnation, new, len(events.events), through)
         mark = Confirmed(v=1, device=device, incarnation=events.incarnation, through=through)
         with contextlib.suppress(LinkDown):  # lost: the device sends again, and the mark goes out then
@@ -105,6 +114,15 @@ class HubService:
         head = await self._run(store.head)
         self.published = max(self.published, head)
         await self._head(head)
+        await self._conflicts()
+
+    async def _conflicts(self) -> None:
+        """The recent double uses, retained: every device's console shows them (gate/sync/conflicts.py)."""
+        judge = self.judge
+        assert judge is not None
+        recent = await self._run(judge.recent)
+        with contextlib.suppress(LinkDown):
+            await self.link.publish(self.topics.conflicts, dump(recent), retain=True)
 
     async def _head(self, seq: int) -> None:
         with contextlib.suppress(LinkDown):

@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from gate.sync.batches import Batch
 from gate.sync.payloads import Events
@@ -48,6 +48,14 @@ CREATE TABLE IF NOT EXISTS batch (
     payload TEXT NOT NULL,
     at REAL NOT NULL
 );
+CREATE INDEX IF NOT EXISTS event_entitlement ON event (entitlement_id, type);
+CREATE TABLE IF NOT EXISTS conflict (
+    id TEXT PRIMARY KEY,
+    entitlement_id TEXT NOT NULL,
+    found_at REAL NOT NULL,
+    record TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS conflict_found ON conflict (found_at);
 CREATE TABLE IF NOT EXISTS mark (
     device TEXT NOT NULL,
     incarnation TEXT NOT NULL,
@@ -66,7 +74,26 @@ _PUT_MARK = """
 INSERT INTO mark (device, incarnation, through) VALUES (?, ?, ?)
 ON CONFLICT (device, incarnation) DO UPDATE SET through = excluded.through
 """
+# An entitlement's committed redemptions that count: each once (not a restored ledger's repeat),
+# not voided since, in the site's order (time, then device).
+_TAKEN = """
+SELECT e.device, e.redemption_id, e.at, e.reason, e.body FROM event e
+WHERE e.entitlement_id = ? AND e.type = 'redemption.committed' AND e.repeat = 0 AND e.redemption_id IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM event v WHERE v.entitlement_id = e.entitlement_id AND v.type = 'redemption.voided'
+                  AND v.redemption_id = e.redemption_id)
+ORDER BY e.at, e.device, e.redemption_id
+"""
 _HELD_AFTER = "SELECT seq FROM event WHERE device = ? AND incarnation = ? AND seq > ? ORDER BY seq LIMIT 10000"
+
+
+class Taken(NamedTuple):
+    """A committed redemption as the hub holds it (`body`: its journal row's, as JSON text)."""
+
+    device: str
+    redemption: str
+    at: float
+    reason: str | None
+    body: str
 
 
 class HubStore(Protocol):
@@ -90,6 +117,22 @@ class HubStore(Protocol):
 
     def count(self, device: str | None = None) -> int:
         """Events held, each once (a restored ledger's repeats not counted)."""
+        ...
+
+    def taken(self, entitlement_id: str) -> list[Taken]:
+        """The entitlement's committed, unvoided redemptions from every device, in the site's order."""
+        ...
+
+    def add_conflicts(self, records: list[tuple[str, str, float, str]]) -> list[str]:
+        """Keep (id, entitlement id, found at, record JSON) of the ones not known yet; the new ones' ids."""
+        ...
+
+    def taken_admission(self, admission_id: str) -> list[str]:
+        """The bodies (JSON) of committed redemptions that created this admission (a kiosk's voucher)."""
+        ...
+
+    def conflicts(self, since: float = 0.0, until: float | None = None, limit: int = 10_000) -> list[str]:
+        """The conflict records (JSON) found in [since, until), newest first."""
         ...
 
     def close(self) -> None: ...
@@ -177,6 +220,36 @@ class SqliteHubStore:
                 return int(self._conn.execute("SELECT count(*) FROM event WHERE repeat = 0").fetchone()[0])
             query = "SELECT count(*) FROM event WHERE device = ? AND repeat = 0"
             return int(self._conn.execute(query, (device,)).fetchone()[0])
+
+    def taken(self, entitlement_id: str) -> list[Taken]:
+        with self._lock:
+            return [Taken(*row) for row in self._conn.execute(_TAKEN, (entitlement_id,))]
+
+    def add_conflicts(self, records: list[tuple[str, str, float, str]]) -> list[str]:
+        new = []
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                for record in records:
+                    if self._conn.execute("INSERT OR IGNORE INTO conflict VALUES (?, ?, ?, ?)", record).rowcount:
+                        new.append(record[0])
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+        return new
+
+    def taken_admission(self, admission_id: str) -> list[str]:
+        query = """SELECT body FROM event WHERE type = 'redemption.committed' AND repeat = 0
+                   AND json_extract(body, '$.admission') = ? ORDER BY at LIMIT 10"""
+        with self._lock:
+            return [body for (body,) in self._conn.execute(query, (admission_id,))]
+
+    def conflicts(self, since: float = 0.0, until: float | None = None, limit: int = 10_000) -> list[str]:
+        query = "SELECT record FROM conflict WHERE found_at >= ? AND found_at < ? ORDER BY found_at DESC, id LIMIT ?"
+        with self._lock:
+            rows = self._conn.execute(query, (since, float("inf") if until is None else until, limit))
+            return [record for (record,) in rows]
 
     def close(self) -> None:
         with self._lock:

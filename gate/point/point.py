@@ -29,7 +29,7 @@ from gate.engine import Outcome, log_decision
 from gate.point import modes
 from gate.point.commands import Actor, BadgeLogin, PinLogin
 from gate.point.core import PointCore
-from gate.point.events import ModeChanged, StaffAct, StaffCalled, SyncState
+from gate.point.events import ClockTrust, ModeChanged, StaffAct, StaffCalled, SyncState
 from gate.point.kiosk import KioskError
 from gate.point.model import LaneMode
 from gate.point.restart import RESTART_WHY
@@ -260,6 +260,13 @@ class DecisionPoint(PointCore):
                 since = time.time()
         self._engine.offline_since = since
         self.emit(state)
+
+    def clock_changed(self, trust: ClockTrust) -> None:
+        """The daemon's clock gained or lost trust: decisions from now on carry it (the hub
+        orders uses by time only where the clocks were trusted), and the screens are told."""
+        self._engine.clock_untrusted = not trust.trusted
+        if self.listening:
+            self.emit(trust)
 
     def pending_attention(self, lane_id: str) -> tuple[str, ...]:
         """Ids of the attention verdicts waiting for staff at the lane, oldest first."""

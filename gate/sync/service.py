@@ -35,10 +35,11 @@ import aiomqtt
 
 from gate.cache import FORMAT_VERSION, Ledger
 from gate.config import ConfigError, GateConfig
+from gate.sync.conflicts import CONFLICTS, Conflicts, as_setting
 from gate.sync.down import Downlink
 from gate.sync.link import Link, LinkDown
 from gate.sync.outbox import Publisher
-from gate.sync.payloads import READS, Health, PayloadError, dump, events_of
+from gate.sync.payloads import READS, Health, PayloadError, dump, events_of, parse
 from gate.sync.topics import Topics
 
 log = logging.getLogger("gate.sync")
@@ -77,7 +78,8 @@ class SyncService:
         self.link = Link(
             self.config.sync, identifier=f"gate-sync-{self.device}", online_topic=self.topics.online(self.device),
             subscriptions=[self.topics.confirmed(self.device), self.topics.all_events, self.topics.all_online,
-                           self.topics.batches, self.topics.head, self.topics.responses(self.device)],
+                           self.topics.batches, self.topics.head, self.topics.responses(self.device),
+                           self.topics.conflicts],
             on_message=self._on_message, on_up=self._up, on_down=self._down,
         )  # fmt: skip
         self.downlink = Downlink(ledger=ledger, run=self._run, link=self.link, topics=self.topics, device=self.device,
@@ -104,6 +106,9 @@ class SyncService:
         if self.downlink is not None and self.downlink.handles(topic):
             await self.downlink.on_message(message)
             return
+        if topic == self.topics.conflicts:
+            await self._conflicts(message.payload)
+            return
         peer = self.topics.device_of_events(topic)
         gone = self.topics.device_of_online(topic)
         if gone is not None:
@@ -113,6 +118,18 @@ class SyncService:
             await self.publisher.on_message(message)
         elif peer != self.device:
             await self._peer(peer, message)
+
+    async def _conflicts(self, payload: object) -> None:
+        """The hub's recent double uses: kept for this device's staff console."""
+        try:
+            recent = parse(Conflicts, payload)
+        except PayloadError as exc:
+            log.warning("sync %s: the hub's conflicts dropped: %s", self.device, exc)
+            return
+        ledger = self._ledger
+        assert ledger is not None
+        await self._run(lambda: ledger.touch(settings={CONFLICTS: as_setting(recent)}))
+        log.info("sync %s: %d conflict(s) reported by the hub", self.device, len(recent.conflicts))
 
     async def _peer_offline(self, peer: str) -> None:
         ledger = self._ledger

@@ -46,6 +46,11 @@ class Topics:
         return f"{self.base}/hub/head"
 
     @property
+    def conflicts(self) -> str:
+        """hub -> devices, QoS 1, retained: the recent double uses (gate/sync/conflicts.py)."""
+        return f"{self.base}/hub/conflicts"
+
+    @property
     def requests(self) -> str:
         """devices -> hub, QoS 1: catch-up requests (MQTT v5 request/response)."""
         return f"{self.base}/hub/requests"
