@@ -76,6 +76,11 @@ class SyncConfig(Section):
         description="The hub's ledger keys this device trusts, by key id: Ed25519 public keys (base64, as "
         "`gate keys generate --purpose ledger` prints them). A batch signed by any other is refused.",
     )  # fmt: skip
+    command_keys: dict[Id, Annotated[str, Field(pattern=r"^[A-Za-z0-9+/]{43}=$")]] = Field(
+        default_factory=dict,
+        description="The hub's command keys this device obeys, by key id: Ed25519 public keys (base64, as "
+        "`gate keys generate --purpose command` prints them). None: remote commands are refused.",
+    )  # fmt: skip
     retention_days: float = Field(
         default=30.0, ge=1, le=3650,
         description="Journal rows the hub confirmed are deleted from this device after this long (the privacy "
@@ -101,9 +106,13 @@ class HubConfig(Section):
     ledger_key_file: ConfigPath | None = Field(
         default=None, description="Its private key (PEM, mode 0600, `gate keys generate --purpose ledger`)."
     )
+    command_key_id: Id = Field(default="hub-command", description="The id of the key that signs remote commands.")
+    command_key_file: ConfigPath | None = Field(
+        default=None, description="Its private key (PEM, mode 0600, `gate keys generate --purpose command`)."
+    )
 
 
 PATHS: tuple[tuple[str, ...], ...] = (
     ("sync", "password_file"), ("sync", "tls", "ca_file"), ("sync", "tls", "cert_file"), ("sync", "tls", "key_file"),
-    ("hub", "store"), ("hub", "ledger_key_file"),
+    ("hub", "store"), ("hub", "ledger_key_file"), ("hub", "command_key_file"),
 )  # fmt: skip

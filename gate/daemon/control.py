@@ -14,7 +14,11 @@ socket is mode 0660 in a directory of the service's own (RuntimeDirectory=gate),
 user and the members of its group reach it and nobody else. Such a peer acts as a
 supervisor named `unix:<user>` (from the socket's peer credentials); with a `login` (a
 staff PIN or badge) the request acts with that staff member's role and name instead, so a
-steward is refused a supervisor's act.
+steward is refused a supervisor's act. With `"hub": "<key id>"` it acts as the `hub` audience
+(`hub:<key id>`): `gate sync` carrying out a remote command it has checked (signature, expiry,
+nonce: gate/sync/commands.py); that audience may open once and set the mode, never while the
+lane's clock is not trusted. (Whoever reaches the socket is a supervisor already: claiming the
+hub gives less, never more.)
 
 `{"op": "debug_block", "seconds": S}` blocks the event loop for S seconds on purpose, so a test
 can prove a stalled loop stops the watchdog. It exists only when GATE_TEST_HOOKS=1 is set in
@@ -53,10 +57,12 @@ from gate.point.commands import (
     PinLogin,
     allow,
 )
+from gate.records import Id
 
 log = logging.getLogger("gate.control")
 
 MAX_LINE = 64 * 1024
+_HUB_KEY: TypeAdapter[str] = TypeAdapter(Id)
 TEST_HOOKS = "GATE_TEST_HOOKS"
 
 
@@ -189,18 +195,24 @@ class ControlServer:
             return self._bad(peer, f"Invalid JSON: {exc}")
         if not isinstance(raw, dict):
             return self._bad(peer, "Input should be an object")
-        login_raw = raw.pop("login", None)
+        login_raw, hub_raw = raw.pop("login", None), raw.pop("hub", None)
         try:
             request: AnyCommand | DebugBlockRequest = (_WITH_HOOKS if self.hooks else COMMANDS).validate_python(raw)
             login = None if login_raw is None else LOGIN.validate_python(login_raw)
+            hub = None if hub_raw is None else _HUB_KEY.validate_python(hub_raw)
         except ValidationError as exc:
             return self._bad(peer, _problem(exc))
+        if hub is not None and login is not None:
+            return self._bad(peer, "login and hub: one or the other")
         try:
             if isinstance(request, DebugBlockRequest):
                 log.warning("control: blocking the event loop for %.1f s (test hook)", request.seconds)
                 time.sleep(request.seconds)  # on purpose, on the loop: this is what a hang looks like
                 return {"ok": True}
             actor = Actor(Audience.SUPERVISOR, peer) if login is None else await self.target.login(login)
+            if hub is not None:
+                actor = Actor(Audience.HUB, f"hub:{hub}")
+                self._clock_trusted()
             allow(request, actor)
             log.info("control: %s by %s", request.op, actor.by)
             return {"ok": True, **await self.target.execute(request, actor)}
@@ -211,6 +223,12 @@ class ControlServer:
         except Exception as exc:
             log.exception("control: %s failed", request.op)
             return {"ok": False, "error": f"{request.op} failed: {type(exc).__name__}: {exc}"}
+
+    def _clock_trusted(self) -> None:
+        """A remote command's expiry means something only on a trusted clock."""
+        clock = self.target.status().get("clock")
+        if isinstance(clock, dict) and clock.get("trusted") is False:
+            raise ControlError(f"the lane's clock is not trusted ({clock.get('reason')}): remote commands are refused")
 
     @staticmethod
     def _bad(peer: str, problem: str) -> dict[str, Any]:

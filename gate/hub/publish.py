@@ -20,7 +20,8 @@ from gate.cache import Ledger
 from gate.cache.exchange import HEADER
 from gate.config import GateConfig
 from gate.errors import GateError
-from gate.hub.store import SqliteHubStore
+from gate.hub.store import HubStore, SqliteHubStore
+from gate.hub.versions import check_format
 from gate.sync.batches import MAX_LINES_BYTES, Batch, sign_batch
 from gate.sync.link import LinkError, read_private
 
@@ -62,16 +63,27 @@ def _signed(site: str, text: str, key_id: str, key: Ed25519PrivateKey, seq: int)
     return sign_batch(site, seq, text, key_id=key_id, key=key)
 
 
+def ready_to_sign(store: HubStore, key_id: str) -> None:
+    """PublishError when the log has retired the key the hub would sign with (gate hub keys)."""
+    retired = store.retired_keys()
+    if key_id in retired:
+        raise PublishError(f"hub.ledger_key_id {key_id!r} was retired by batch {retired[key_id]}: sign with the key "
+                           "that replaced it ([hub] ledger_key_id and ledger_key_file)")  # fmt: skip
+
+
 def publish(config: GateConfig, path: Path) -> list[Batch]:
-    """Check `path` against the hub's copy of the ledger, then append its batches to the log."""
+    """Check `path` against the devices' versions and the hub's copy of the ledger, then append its
+    batches to the log (TooNew: a known device would not read the file's format)."""
     key = ledger_key(config)
     lines = path.read_text(encoding="utf-8").splitlines()
     store_path = config.hub.store
-    with Ledger.open(store_path.with_name(store_path.stem + "-ledger.sqlite")) as mirror:
-        mirror.import_lines(lines, source=str(path))  # LedgerImportError: every problem by line and field
     store = SqliteHubStore(store_path)
     try:
         site, key_id = config.sync.site, config.hub.ledger_key_id
+        ready_to_sign(store, key_id)
+        check_format(store, lines, str(path))
+        with Ledger.open(store_path.with_name(store_path.stem + "-ledger.sqlite")) as mirror:
+            mirror.import_lines(lines, source=str(path))  # LedgerImportError: every problem by line and field
         made = []
         for text in chunks(lines):
             made.append(store.append(functools.partial(_signed, site, text, key_id, key)))

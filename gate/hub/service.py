@@ -26,6 +26,7 @@ from typing import Self, TypeVar
 import aiomqtt
 
 from gate.config import GateConfig
+from gate.hub.command import HubCommands
 from gate.hub.conflicts import Judge, mirror_path
 from gate.hub.store import HubStore, SqliteHubStore
 from gate.sync.batches import CatchUp, Head
@@ -49,9 +50,11 @@ class HubService:
         self.judge: Judge | None = None
         self.link = Link(
             config.sync, identifier=f"gate-hub-{config.sync.site}", online_topic=f"{self.topics.base}/hub/online",
-            subscriptions=[self.topics.all_events, self.topics.requests], on_message=self._on_message,
+            subscriptions=[self.topics.all_events, self.topics.requests, self.topics.all_results,
+                           self.topics.all_health], on_message=self._on_message,
             on_up=self._announce,
         )  # fmt: skip
+        self.commands = HubCommands(topics=self.topics, link=self.link)
         self.dropped = 0  # messages refused (tests, status)
         self.published = 0  # the newest batch sent on the batches topic
 
@@ -83,6 +86,9 @@ class HubService:
         topic = str(message.topic)
         if topic == self.topics.requests:
             await self._catch_up(message)
+            return
+        if self.commands.handles(topic):
+            await self._answered(topic, message.payload)
             return
         device = self.topics.device_of_events(topic)
         if device is None:
@@ -149,6 +155,24 @@ class HubService:
                 self.published = batch.seq
                 await self._head(batch.seq)
                 log.info("hub %s: batch %d published", self.config.sync.site, batch.seq)
+            await self._send_commands()
+
+    async def _answered(self, topic: str, payload: object) -> None:
+        """A device's answer to a remote command, or its health (its versions), into the store."""
+        store, commands = self.store, self.commands
+        assert store is not None
+        why = await self._run(lambda: commands.answered(store, topic, payload))
+        if why is not None:
+            self._drop(topic, why)
+
+    async def _send_commands(self) -> None:
+        """Remote commands `gate hub command` put in the store: sent once each, unless expired."""
+        store = self.store
+        assert store is not None
+        sent: list[str] = []
+        await self.commands.send(await self._run(lambda: store.unsent_commands(time.time())), sent)
+        if sent:
+            await self._run(lambda: store.commands_sent(sent))
 
     async def _catch_up(self, message: aiomqtt.Message) -> None:
         """A device's request (MQTT v5): the batches after its seq, to its response topic."""

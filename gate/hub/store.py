@@ -22,8 +22,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple, Protocol
 
+from gate.hub import registry
+from gate.hub.registry import Answer, DeviceVersions
 from gate.sync.batches import Batch
-from gate.sync.payloads import Events
+from gate.sync.commands import CommandResult, RemoteCommand
+from gate.sync.payloads import Events, Health
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS event (
@@ -135,6 +138,27 @@ class HubStore(Protocol):
         """The conflict records (JSON) found in [since, until), newest first."""
         ...
 
+    # Devices' versions and remote commands (gate/hub/registry.py).
+    def note_device(self, health: Health) -> None: ...
+
+    def devices(self) -> list[DeviceVersions]: ...
+
+    def add_command(self, command: RemoteCommand) -> None: ...
+
+    def unsent_commands(self, now: float) -> list[RemoteCommand]:
+        """Commands not sent yet and not expired at `now`, oldest first."""
+        ...
+
+    def commands_sent(self, nonces: list[str]) -> None: ...
+
+    def command_answered(self, result: CommandResult) -> bool: ...
+
+    def answer(self, nonce: str) -> Answer | None: ...
+
+    def retired_keys(self) -> dict[str, int]:
+        """Ledger key ids the log's batches retired: key id -> the batch that did."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -148,6 +172,7 @@ class SqliteHubStore:
         self._conn.execute("PRAGMA journal_mode = WAL")
         self._conn.execute("PRAGMA synchronous = FULL")
         self._conn.executescript(_SCHEMA)
+        self._conn.executescript(registry.SCHEMA)
 
     def add(self, events: Events) -> tuple[int, int]:
         now = time.time()
@@ -250,6 +275,38 @@ class SqliteHubStore:
         with self._lock:
             rows = self._conn.execute(query, (since, float("inf") if until is None else until, limit))
             return [record for (record,) in rows]
+
+    def note_device(self, health: Health) -> None:
+        with self._lock:
+            registry.note_device(self._conn, health)
+
+    def devices(self) -> list[DeviceVersions]:
+        with self._lock:
+            return registry.devices(self._conn)
+
+    def add_command(self, command: RemoteCommand) -> None:
+        with self._lock:
+            registry.add_command(self._conn, command)
+
+    def unsent_commands(self, now: float) -> list[RemoteCommand]:
+        with self._lock:
+            return registry.unsent_commands(self._conn, now)
+
+    def commands_sent(self, nonces: list[str]) -> None:
+        with self._lock:
+            registry.commands_sent(self._conn, nonces)
+
+    def command_answered(self, result: CommandResult) -> bool:
+        with self._lock:
+            return registry.command_answered(self._conn, result)
+
+    def answer(self, nonce: str) -> Answer | None:
+        with self._lock:
+            return registry.answer(self._conn, nonce)
+
+    def retired_keys(self) -> dict[str, int]:
+        with self._lock:
+            return registry.retired_keys(self._conn)
 
     def close(self) -> None:
         with self._lock:

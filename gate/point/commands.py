@@ -41,6 +41,7 @@ class Audience(enum.StrEnum):
 STAFF = frozenset({Audience.STEWARD, Audience.SUPERVISOR})
 SUPERVISORS = frozenset({Audience.SUPERVISOR})
 AT_A_KIOSK = frozenset({Audience.KIOSK, Audience.STEWARD, Audience.SUPERVISOR})
+FROM_THE_HUB = frozenset({Audience.HUB})  # signed remote commands, checked by gate sync (gate/sync/commands.py)
 Reason = Annotated[str, Field(min_length=1, max_length=500, description="Why, as staff say it; journaled.")]
 
 
@@ -74,14 +75,14 @@ class SetMode(Command):
     op: Literal["mode"] = Field(description="Switch the lane's mode.")
     mode: LaneMode = Field(description="normal, free, locked, out_of_order or emergency.")
     reason: Reason
-    audiences = SUPERVISORS
+    audiences = SUPERVISORS | FROM_THE_HUB
 
 
 class OpenOnce(Command):
     op: Literal["open"] = Field(description="Let one person through once, without a read.")
     direction: Direction = Field(default="entry", description="entry or exit.")
     reason: Reason
-    audiences = STAFF
+    audiences = STAFF | FROM_THE_HUB
 
 
 class Lookup(Command):
@@ -214,7 +215,8 @@ LOGIN: TypeAdapter[PinLogin | BadgeLogin] = TypeAdapter(PinLogin | BadgeLogin)
 def allow(command: Command, actor: Actor) -> None:
     """CommandRefused unless `actor`'s audience may send `command`."""
     if actor.audience not in command.audiences:
-        allowed = ", ".join(sorted(a.value for a in command.audiences)) or "nobody"
+        # The hub is no role a person takes here: staff are told which of theirs may.
+        allowed = ", ".join(sorted(a.value for a in command.audiences - FROM_THE_HUB)) or "nobody"
         raise CommandRefused(f"{command.name}: not allowed for a {actor.audience.value} (allowed: {allowed})")
 
 

@@ -24,6 +24,7 @@ MAX_PAYLOAD = 4 * 1024 * 1024  # bytes: a batch of journal rows is far smaller
 VERSION = 2
 READS = (1, 2)  # this version and the one before
 Version = Literal[1, 2]
+WRITES: Version = 1  # what is written unless it needs the newer: the oldest version read
 Incarnation = Annotated[str, Field(pattern=r"^[0-9a-f]{16}$")]
 Seq = Annotated[int, Field(ge=1, le=2**53 - 1)]
 

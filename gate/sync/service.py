@@ -35,6 +35,7 @@ import aiomqtt
 
 from gate.cache import FORMAT_VERSION, Ledger
 from gate.config import ConfigError, GateConfig
+from gate.sync.commands import Remote
 from gate.sync.conflicts import CONFLICTS, Conflicts, as_setting
 from gate.sync.down import Downlink
 from gate.sync.link import Link, LinkDown
@@ -62,6 +63,7 @@ class SyncService:
         self._ledger: Ledger | None = None
         self.publisher: Publisher | None = None
         self.downlink: Downlink | None = None
+        self.remote: Remote | None = None
         self.link: Link | None = None
         self._since = dt.datetime.now(dt.UTC)
         self.peer_rows = 0  # peers' rows that changed usage here, since the start
@@ -79,12 +81,15 @@ class SyncService:
             self.config.sync, identifier=f"gate-sync-{self.device}", online_topic=self.topics.online(self.device),
             subscriptions=[self.topics.confirmed(self.device), self.topics.all_events, self.topics.all_online,
                            self.topics.batches, self.topics.head, self.topics.responses(self.device),
-                           self.topics.conflicts],
+                           self.topics.conflicts, self.topics.commands(self.device)],
             on_message=self._on_message, on_up=self._up, on_down=self._down,
         )  # fmt: skip
         self.downlink = Downlink(ledger=ledger, run=self._run, link=self.link, topics=self.topics, device=self.device,
                                  keys=self.config.sync.ledger_keys)  # fmt: skip
         await self.downlink.start()
+        downlink = self.downlink
+        self.remote = Remote(config=self.config, ledger=ledger, run=self._run, link=self.link, topics=self.topics,
+                             device=self.device, clock_offset=lambda: downlink.clock_offset_s)  # fmt: skip
         self.publisher = Publisher(outbox=outbox, run=self._run, link=self.link, topics=self.topics,
                                    device=self.device, incarnation=incarnation, settings=self.config.sync)  # fmt: skip
         await self.publisher.start()
@@ -105,6 +110,9 @@ class SyncService:
         topic = str(message.topic)
         if self.downlink is not None and self.downlink.handles(topic):
             await self.downlink.on_message(message)
+            return
+        if self.remote is not None and topic == self.remote.topic:
+            await self.remote.on_message(message)
             return
         if topic == self.topics.conflicts:
             await self._conflicts(message.payload)

@@ -3,6 +3,8 @@
     gate/v1/<site>/devices/<device>/events     device -> hub   QoS 1        journal rows
     gate/v1/<site>/devices/<device>/online     device          QoS 1 kept   "online"/"offline" (its will)
     gate/v1/<site>/hub/confirmed/<device>      hub -> device   QoS 1 kept   the high-water mark
+    gate/v1/<site>/devices/<device>/commands   hub -> device   QoS 1        signed remote commands
+    gate/v1/<site>/devices/<device>/results    device -> hub   QoS 1        what became of each
 
 Ids are the config's `Id`s (letters, digits, `-`, `_`, `.`), so no id can hold a `/`, `+` or
 `#` and change a topic's meaning.
@@ -58,6 +60,29 @@ class Topics:
     def responses(self, device: str) -> str:
         """hub -> one device: the answers to its requests."""
         return f"{self.base}/devices/{device}/responses"
+
+    def commands(self, device: str) -> str:
+        """hub -> one device: signed remote commands (gate.sync.commands)."""
+        return f"{self.base}/devices/{device}/commands"
+
+    def results(self, device: str) -> str:
+        """device -> hub: what became of each remote command."""
+        return f"{self.base}/devices/{device}/results"
+
+    @property
+    def all_results(self) -> str:
+        return f"{self.base}/devices/+/results"
+
+    def device_of_results(self, topic: str) -> str | None:
+        return self._device_of(topic, "results")
+
+    @property
+    def all_health(self) -> str:
+        """Every device's health (the hub learns which versions each one reads)."""
+        return f"{self.base}/devices/+/health"
+
+    def device_of_health(self, topic: str) -> str | None:
+        return self._device_of(topic, "health")
 
     @property
     def all_online(self) -> str:

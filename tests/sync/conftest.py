@@ -16,6 +16,7 @@ import pytest
 
 from gate.cache import Ledger
 from tests.configs import config_text
+from tests.daemon.conftest import start_daemon, venue  # noqa: F401 - a lane daemon, for remote commands
 from tests.sync.broker import Broker
 
 ROOT = Path(__file__).parents[2]
