@@ -65,6 +65,8 @@ class Wording:
         return format_money(minor, self.currency, self.language)
 
     def text(self, decision: Decision) -> str:
+        if decision.reason is Reason.OFFLINE:  # the lane's words ("this lane") do not fit a kiosk's visitor
+            return self.line("offline_refused")
         return text_at(decision, "visitor", at=self.now, tz=self.tz, language=self.language, currency=self.currency)
 
     def count(self, n: int, one: str, many: str) -> str:

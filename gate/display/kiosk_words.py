@@ -138,6 +138,8 @@ WORDS: Mapping[Language, Mapping[str, str]] = {
 # Lines the screen fills in itself (never sent as words): {placeholders} filled per session.
 LINES: Mapping[Language, Mapping[str, str]] = {
     "en": {
+        "offline_refused": "This kiosk has lost its link to the venue's system, so it cannot redeem this code now: "
+        "it might be used at another entrance meanwhile. Please go to the desk — staff can do it for you.",
         "hello": "Hello, {holder}",
         "voucher_done": "Your voucher now opens the lanes for {show}, {time}",
         "vouchers_done": "Your {n} vouchers now open the lanes for {show}, {time}",
@@ -167,6 +169,8 @@ LINES: Mapping[Language, Mapping[str, str]] = {
         "items": "{persons} · {show}, {time}",
     },
     "fr": {
+        "offline_refused": "Cette borne a perdu sa liaison avec le système du site : elle ne peut pas utiliser ce code "
+        "maintenant, car il pourrait servir ailleurs entre-temps. Adressez-vous à l'accueil, on le fera pour vous.",
         "hello": "Bonjour, {holder}",
         "voucher_done": "Votre bon ouvre désormais les couloirs pour {show}, {time}",
         "vouchers_done": "Vos {n} bons ouvrent désormais les couloirs pour {show}, {time}",
@@ -196,6 +200,9 @@ LINES: Mapping[Language, Mapping[str, str]] = {
         "items": "{persons} · {show}, {time}",
     },
     "de": {
+        "offline_refused": "Dieses Terminal hat die Verbindung zum System des Hauses verloren und kann den Code "
+        "jetzt nicht einlösen, da er inzwischen anderswo genutzt werden könnte. Bitte gehen Sie zur Kasse — dort "
+        "hilft man Ihnen.",
         "hello": "Hallo, {holder}",
         "voucher_done": "Ihr Gutschein öffnet jetzt die Durchgänge für {show}, {time}",
         "vouchers_done": "Ihre {n} Gutscheine öffnen jetzt die Durchgänge für {show}, {time}",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import datetime as dt
 import json
 import re
 from collections import deque
@@ -15,11 +16,13 @@ import aiohttp
 import cv2
 import numpy as np
 
+from gate.cache import Ledger
 from gate.display.kiosk import typed_wait
 from gate.display.kiosk_messages import INBOUND, qr_data_uri
 from gate.scanner.decoders import decode
 from tests.daemon.conftest import Start, Venue
 from tests.display.kiosks import serve_kiosk
+from tests.sync.conftest import until
 
 
 async def _next(ws: aiohttp.ClientWebSocketResponse, kind: str, **fields: Any) -> dict[str, Any]:
@@ -192,3 +195,26 @@ def test_the_qr_drawn_for_a_voucher_reads_back_with_gates_decoder() -> None:
         x0, y0 = int(x) * 8, int(y) * 8
         cv2.rectangle(image, (x0, y0), (x0 + int(w) * 8 - 1, y0 + int(h) * 8 - 1), 0, -1)
     assert [d.text for d in decode(image)] == ["GIFT-1"]
+
+
+def test_a_kiosk_cut_off_from_the_site_explains_why_it_sends_a_voucher_to_the_desk(
+    venue: Venue, start_daemon: Start
+) -> None:
+    daemon, url = serve_kiosk(venue, start_daemon)
+    # What `gate sync` writes when its link drops; the daemon reads it and applies the offline policy.
+    with Ledger.open(venue.ledger) as ledger:
+        ledger.touch(settings={"sync.link": "down", "sync.since": dt.datetime.now(dt.UTC).isoformat(),
+                               "sync.outbox": "0"})  # fmt: skip
+    until(lambda: (venue.ask({"op": "status"})["status"].get("sync") or {}).get("link") == "down", timeout=10,
+          what="the daemon reads the sync state")  # fmt: skip
+    asyncio.run(_offline_session(venue, url))
+    assert daemon.stop() == 0
+
+
+async def _offline_session(venue: Venue, url: str) -> None:
+    async with aiohttp.ClientSession() as client, client.ws_connect(_ws_url(url, "de"), origin=url.rstrip("/")) as ws:
+        await _next(ws, "wipe")
+        venue.scan("GIFT-1")
+        session = await _next(ws, "session", step="opened")
+        assert session["text"].startswith("Dieses Terminal hat die Verbindung zum System des Hauses verloren")
+        assert "Kasse" in session["text"] and "Durchgang" not in session["text"]  # a kiosk, not a lane
