@@ -33,12 +33,17 @@ pattern read gate/v1/s1/hub/batches
 pattern read gate/v1/s1/hub/head
 pattern write gate/v1/s1/hub/requests
 pattern read gate/v1/s1/devices/%u/responses
+pattern read gate/v1/s1/devices/%u/commands
+pattern write gate/v1/s1/devices/%u/results
 
 user hub
 topic read gate/v1/s1/devices/+/events
 topic read gate/v1/s1/hub/requests
+topic read gate/v1/s1/devices/+/health
+topic read gate/v1/s1/devices/+/results
 topic write gate/v1/s1/hub/#
 topic write gate/v1/s1/devices/+/responses
+topic write gate/v1/s1/devices/+/commands
 """
 USERS = {"d1": "d1-secret", "d2": "d2-secret", "hub": "hub-secret"}
 
