@@ -111,9 +111,8 @@ def hub_command(args: argparse.Namespace) -> int:
     if args.wait <= 0:
         return 0
     answer = wait(config, command.nonce, timeout=args.wait)
-    if answer is None:
-        print(f"gate hub command: no answer from {command.device} within {args.wait:g} s (is gate hub running, "
-              "and the device's gate sync?)", file=sys.stderr)  # fmt: skip
+    if isinstance(answer, str):
+        print(f"gate hub command: no answer from {command.device} within {args.wait:g} s: {answer}", file=sys.stderr)
         return 1
     print(f"{answer.outcome}: {answer.reason}{' (' + answer.detail + ')' if answer.detail else ''}")
     return 0 if answer.outcome == "done" else 1

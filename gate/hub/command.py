@@ -75,15 +75,20 @@ def make(config: GateConfig, *, device: str, lane: str, op: str, reason: str, mo
     return command
 
 
-def wait(config: GateConfig, nonce: str, *, timeout: float) -> Answer | None:
-    """The device's answer to the command `nonce`, or None when none came within `timeout` s."""
+def wait(config: GateConfig, nonce: str, *, timeout: float) -> Answer | str:
+    """The device's answer to the command `nonce`, or why none came within `timeout` s. A command
+    the hub has not even sent by then is withdrawn: it must not open a lane later, unawaited."""
     store = SqliteHubStore(config.hub.store)
     try:
         deadline = time.monotonic() + timeout
         while True:
             found = store.answer(nonce)
-            if found is not None or time.monotonic() >= deadline:
+            if found is not None:
                 return found
+            if time.monotonic() >= deadline:
+                if store.withdraw(nonce):
+                    return "the hub did not send it (is gate hub running?): withdrawn"
+                return "sent, not answered yet (is the device's gate sync running?); it may still be carried out"
             time.sleep(0.1)
     finally:
         store.close()

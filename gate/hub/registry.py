@@ -93,6 +93,11 @@ def commands_sent(conn: sqlite3.Connection, nonces: list[str]) -> None:
     conn.executemany("UPDATE command SET sent_at = ? WHERE nonce = ?", [(now, nonce) for nonce in nonces])
 
 
+def withdraw(conn: sqlite3.Connection, nonce: str) -> bool:
+    """Whether the command was still unsent, and now never will be."""
+    return conn.execute("UPDATE command SET expires = 0 WHERE nonce = ? AND sent_at IS NULL", (nonce,)).rowcount == 1
+
+
 def command_answered(conn: sqlite3.Connection, result: CommandResult) -> bool:
     """Keep a device's answer (the first: a replayed command's 'replayed' never overwrites it)."""
     row = (result.outcome, result.reason, result.detail, result.at, result.nonce, result.device)

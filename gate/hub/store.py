@@ -151,6 +151,10 @@ class HubStore(Protocol):
 
     def commands_sent(self, nonces: list[str]) -> None: ...
 
+    def withdraw(self, nonce: str) -> bool:
+        """Whether the command was not sent yet, and now never will be."""
+        ...
+
     def command_answered(self, result: CommandResult) -> bool: ...
 
     def answer(self, nonce: str) -> Answer | None: ...
@@ -295,6 +299,10 @@ class SqliteHubStore:
     def commands_sent(self, nonces: list[str]) -> None:
         with self._lock:
             registry.commands_sent(self._conn, nonces)
+
+    def withdraw(self, nonce: str) -> bool:
+        with self._lock:
+            return registry.withdraw(self._conn, nonce)
 
     def command_answered(self, result: CommandResult) -> bool:
         with self._lock:

@@ -188,6 +188,12 @@ class Remote:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    async def drain(self) -> None:
+        """At a stop: let the commands under way finish (each is bounded by the daemon's answer), so
+        none is left with its nonce taken and no journal row."""
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=ANSWER_TIMEOUT_S + 5)
+
     async def _handle(self, command: RemoteCommand) -> None:
         now = time.time()
         verdict = check(self._topics.site, command, keys=self._keys, device=self.device, lane=self._lane, now=now,

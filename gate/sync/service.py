@@ -243,6 +243,8 @@ class SyncService:
             await stop.wait()
             for task in tasks:
                 task.cancel()
+        if self.remote is not None:
+            await self.remote.drain()
         await self._state()
 
 
