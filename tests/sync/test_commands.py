@@ -142,3 +142,20 @@ def test_a_command_key_others_may_read_signs_nothing(site: Site, capsys: pytest.
     hub_config = site.config("hub", hub={"command_key_file": "keys/hub-command.key"})
     assert main(["hub", "command", "d1", "open", "l1", "--reason", "x", "--config", str(hub_config)]) == 2
     assert "hub.command_key_file" in capsys.readouterr().err
+
+
+def test_a_command_the_hub_never_sent_is_withdrawn_when_its_wait_ends(
+    site: Site, broker: Broker, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _key(site, capsys)
+    hub_config = site.config("hub", hub={"command_key_file": "keys/hub-command.key"})
+    # No gate hub running: nobody sends it, and the operator is told it will not be.
+    code = main(["hub", "command", "d1", "open", "l1", "--reason", "x", "--wait", "0.5", "--config", str(hub_config)])
+    assert code == 1 and "the hub did not send it (is gate hub running?): withdrawn" in capsys.readouterr().err
+    # The hub starting later does not send it: it could open a lane nobody waits at any more.
+    wire = subprocess.Popen(["mosquitto_sub", "-p", str(broker.port), "-t", COMMANDS, "-C", "1", "-W", "3"],
+                            stdout=subprocess.PIPE)  # fmt: skip
+    hub = site.run("hub", hub_config)
+    sent, _ = wire.communicate(timeout=10)
+    assert sent == b"" and "connected to" in hub.log()
+    assert hub.stop() == 0
