@@ -44,6 +44,14 @@ _PRUNABLE = f"SELECT min({PUBLISHED_THROUGH}, {FOLD_MARK}, ({_NEWEST}) - 1)"
 _PRUNE = "DELETE FROM journal WHERE seq IN (SELECT seq FROM journal WHERE seq <= ? AND at < ? ORDER BY seq LIMIT ?)"
 
 
+# The newest rows only (no index on ids, on purpose: the hot path writes the journal): a console
+# asks about the decisions of its recent list.
+_RECENT_ROWS = """
+SELECT seq, id, redemption_id, coalesce(json_extract(body, '$.offline'), 0) FROM journal
+WHERE seq > (SELECT coalesce(max(seq), 0) FROM journal) - ? ORDER BY seq
+"""
+
+
 class Outbox:
     """One ledger connection's view of the journal as an outbox (the sync process's)."""
 
@@ -69,6 +77,24 @@ class Outbox:
         with self._tx.write():
             self._conn.execute(PUT_SETTING, ("incarnation", value))  # a meta row of its own, not a setting
         return value
+
+    def marks(self, ids: Iterable[str], *, within: int = 5000) -> dict[str, str]:
+        """Each decision's state with the hub: `confirmed` once the hub holds every row of it,
+        else `offline` when it was decided cut off from the site, else `waiting`. Decisions
+        older than the newest `within` rows are left out."""
+        wanted = set(ids)
+        newest: dict[str, int] = {}
+        offline: set[str] = set()
+        with self._tx.snapshot():
+            confirmed = int(self._conn.execute(_FLOOR).fetchone()[0] or 0)
+            for seq, row_id, redemption, was_offline in self._conn.execute(_RECENT_ROWS, (within,)):
+                for key in (row_id, redemption):
+                    if key in wanted:
+                        newest[key] = seq
+                        if was_offline:
+                            offline.add(key)
+        return {key: "confirmed" if seq <= confirmed else "offline" if key in offline else "waiting"
+                for key, seq in newest.items()}  # fmt: skip
 
     def floor(self) -> int:
         """The highest seq such that every row up to it is confirmed (`published_through`)."""

@@ -105,6 +105,11 @@ def _decided(outcome: Outcome) -> dict[str, Any]:
             "redemption": outcome.redemption, "reference": outcome.reference}  # fmt: skip
 
 
+def sync_status(point: DecisionPoint) -> dict[str, Any] | None:
+    """The sync process's state as the point last heard it (None without one), for a status."""
+    return None if point.sync is None else {k: v for k, v in to_json(point.sync).items() if k != "monotonic"}
+
+
 class LaneControls:
     """One lane's login and commands without a daemon around it (the demo's screens): the same
     acts as the control socket, on the point and the lane's turnstile."""
@@ -115,7 +120,7 @@ class LaneControls:
         self._turnstile = turnstile
 
     def status(self) -> dict[str, Any]:
-        return {"lane": to_json(self._point.status(self._lane))}
+        return {"lane": to_json(self._point.status(self._lane)), "sync": sync_status(self._point)}
 
     async def login(self, login: PinLogin | BadgeLogin) -> Actor:
         return await self._point.login(login)

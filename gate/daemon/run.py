@@ -49,6 +49,7 @@ from gate.point import DecisionPoint, LaneRefused, PointStopped
 from gate.point.commands import Actor, BadgeLogin, Command, PinLogin, SetMode
 from gate.point.events import SyncState
 from gate.scanner.read import Read
+from gate.sync.conflicts import CONFLICTS, stored, summary
 from gate.turnstile import LaneHardwareError, Turnstile
 
 SYNC_STATE_S = 2.0  # how often the sync process's state is read from the ledger (it writes it as often)
@@ -244,13 +245,15 @@ class Daemon:
     async def _sync_watch(self, point: DecisionPoint) -> None:
         """The sync process's state from the ledger (it writes it there), for the screens and status."""
         keys = ("sync.link", "sync.since", "sync.outbox", "sync.batch_seq", "sync.head", "sync.ledger_problem",
-                "sync.clock_offset_s")  # fmt: skip
+                "sync.clock_offset_s", "sync.confirmed_through", "sync.head_at", "sync.behind_since",
+                CONFLICTS)  # fmt: skip
         while True:
             try:
                 found = await point.settings(keys)
             except (LedgerError, PointStopped):
                 found = {}  # a storage fault says so elsewhere; the state is read again next time
-            link, since, outbox, batch, head, problem, offset = (found.get(key) for key in keys)
+            link, since, outbox, batch, head, problem, offset, confirmed, head_at, behind, conflicts = (
+                found.get(key) for key in keys)  # fmt: skip
             try:
                 self.clock.hub_offset(float(offset) if offset else None)
             except ValueError:
@@ -258,7 +261,9 @@ class Daemon:
             if link is not None:
                 state = SyncState(lane=self.lane_id, monotonic=asyncio.get_running_loop().time(), link=link,
                                   since=since or "", outbox=_count(outbox), batch=_count(batch), head=_count(head),
-                                  problem=problem or "")  # fmt: skip
+                                  problem=problem or "", confirmed=_count(confirmed), head_at=_instant(head_at),
+                                  behind_since=_instant(behind),
+                                  conflicts=tuple(summary(c) for c in stored(conflicts)))  # fmt: skip
                 known = point.sync
                 if known is None or dataclasses.replace(known, monotonic=state.monotonic) != state:
                     point.sync_changed(state)
@@ -336,7 +341,7 @@ class Daemon:
             "clock": {"now": self.clock.now().astimezone(self.config.site.tz).isoformat(), **to_json(self.clock.state)},
             "health": {"ok": all(c.ok for c in checks), "checks": [to_json(c) for c in checks]},
             "readers": [to_json(r.state()) for r in self.readers],
-            "sync": None if point.sync is None else {k: v for k, v in to_json(point.sync).items() if k != "monotonic"},
+            "sync": acts.sync_status(point),
         }
 
     async def login(self, login: PinLogin | BadgeLogin) -> Actor:
@@ -353,6 +358,13 @@ class Daemon:
         if self.point is None or self._stop.is_set():
             raise ControlError(f"lane {self.lane_id} is {self._state}")
         return self.point
+
+
+def _instant(text: str | None) -> float | None:
+    try:
+        return float(text) if text else None
+    except ValueError:
+        return None
 
 
 def _count(text: str | None) -> int:

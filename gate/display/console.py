@@ -176,6 +176,8 @@ class ConsoleScreen(Screen):
             await self.page.send(self._pending())  # a confirmation or an expiry changes the list
         elif isinstance(event, HEALTH_EVENTS):
             await self._send_health()
+            if isinstance(event, SyncState):
+                await self._send_marks()  # the hub confirmed more, or the link changed
 
     async def _badge(self, event: StaffLogin) -> None:
         actor = event.session.actor
@@ -301,6 +303,18 @@ class ConsoleScreen(Screen):
         await self.page.send({"type": "rows", "rows": [row.message(tz) for row in self._rows]})
         await self.page.send(self._pending())
         await self._send_health()
+        await self._send_marks()
+
+    async def _send_marks(self) -> None:
+        """Each recent decision's state with the hub (confirmed, offline, waiting): only with a sync process."""
+        if self.point.sync is None:
+            return
+        ids = [row.decision_id for row in self._rows if row.decision_id]
+        try:
+            marks = await self.point.sync_marks(ids)
+        except GateError:
+            return  # a storage fault or a stop: said elsewhere; the next state sends them again
+        await self.page.send({"type": "marks", "marks": marks})
 
     def _pending(self) -> Message:
         """The attention verdicts waiting at the lane, newest first, with what the console knows of each."""

@@ -16,10 +16,10 @@ import asyncio
 import datetime as dt
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Literal, Self, TypeAlias
+from typing import Any, Literal, Self, TypeAlias
 
 from gate.decision import Decision
 from gate.point.kiosk import KioskView
@@ -160,6 +160,10 @@ class SyncState:
     batch: int = 0  # the hub's ledger batch applied here last
     head: int = 0  # the hub's newest, as its head said
     problem: str = ""  # why the last batch was not applied (a forgery, a rollback, refused lines)
+    confirmed: int = 0  # the hub holds every journal row up to this seq
+    head_at: float | None = None  # the hub's time in its newest head: how fresh the device's news is
+    behind_since: float | None = None  # since when the hub has had batches not applied here
+    conflicts: tuple[Mapping[str, Any], ...] = ()  # the hub's recent double uses (gate/sync/conflicts.py)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -248,6 +248,12 @@ class DecisionPoint(PointCore):
 
         return await self._ledger(read)
 
+    async def sync_marks(self, decision_ids: list[str]) -> dict[str, str]:
+        """Each decision's state with the hub (confirmed, offline, waiting), for the staff console."""
+        outbox = self._engine.ledger.outbox()
+        marks: dict[str, str] = await self._ledger(lambda: outbox.marks(decision_ids))
+        return marks
+
     def sync_changed(self, state: SyncState) -> None:
         """The daemon read a new sync state: kept for the screens that connect later, and told.
         A link down since `since` puts the lanes under the offline policy ([sync.offline])."""

@@ -44,6 +44,8 @@ class Downlink:
         self.seq = 0  # the batch applied last
         self.head = 0  # the hub's newest, as its head said
         self.clock_offset_s: float | None = None  # the hub's clock minus ours, when its head arrived
+        self.head_at: float | None = None  # the hub's time in its newest head (it sends one every 30 s)
+        self.behind_since: float | None = None  # since when the hub has had batches this device has not
         self._asked_at: float | None = None
 
     @property
@@ -66,8 +68,16 @@ class Downlink:
         except PayloadError as exc:
             log.warning("sync %s: a message on %s dropped: %s", self.device, topic, exc)
 
+    def _lag(self) -> None:
+        if self.head <= self.seq:
+            self.behind_since = None
+        elif self.behind_since is None:
+            self.behind_since = time.time()
+
     async def _on_head(self, head: Head, *, retained: bool) -> None:
         self.head = head.seq
+        self.head_at = head.at if self.head_at is None else max(self.head_at, head.at)
+        self._lag()
         if not retained:  # a retained head tells an old time; one published while we listen is a clock
             self.clock_offset_s = head.at - time.time()
         if head.seq > self.seq:
@@ -78,6 +88,7 @@ class Downlink:
         done: Applied = await self._run(lambda: apply_batch(self._ledger, site, batch, keys))
         self.seq = done.seq
         self.head = max(self.head, batch.seq)
+        self._lag()
         if done.outcome == "applied":
             self._asked_at = None
             log.info("sync %s: batch %d applied", self.device, batch.seq)

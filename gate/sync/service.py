@@ -191,6 +191,9 @@ class SyncService:
             state["head"] = str(self.downlink.head)  # the hub's newest batch; sync.batch_seq is this ledger's
             offset = self.downlink.clock_offset_s
             state["clock_offset_s"] = "" if offset is None else f"{offset:.3f}"
+            head_at, behind = self.downlink.head_at, self.downlink.behind_since
+            state["head_at"] = "" if head_at is None else f"{head_at:.3f}"
+            state["behind_since"] = "" if behind is None else f"{behind:.3f}"
         await self._run(lambda: outbox.link(state))
 
     async def _prune(self) -> None:

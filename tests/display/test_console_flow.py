@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import datetime as dt
+import time
 from typing import Any
 
 import aiohttp
@@ -15,6 +17,7 @@ from playwright.sync_api import Page, expect
 
 from gate.cache import Ledger
 from gate.daemon.control import request as send
+from gate.sync.conflicts import CONFLICTS, Conflict, Conflicts, Side, as_setting
 from tests.browser import artifact_path, serious_violations
 from tests.daemon.conftest import DaemonProcess, Start, Venue
 from tests.display.consoles import STEWARD, SUPERVISOR, Console, badge, import_staff
@@ -213,3 +216,37 @@ def test_a_stewards_console_offers_no_supervisor_act_and_the_server_refuses_one_
     (typed,) = [e for e in journal if e.type == "staff.typed"]
     assert (typed.body["staff"], typed.reason, typed.body["reference"]) == ("pin:s-1", "already_used", "ONE")
     assert not [e for e in journal if e.type in ("staff.override", "staff.void", "staff.mode")]
+
+
+def test_with_a_sync_process_the_console_shows_each_decisions_state_and_the_hubs_conflicts(
+    venue: Venue, start_daemon: Start, page: Page, request: pytest.FixtureRequest
+) -> None:
+    import_staff(venue)
+    daemon, url = serve_screens(venue, start_daemon)
+    now = time.time()
+    conflicts = Conflicts(v=1, at=now, conflicts=[Conflict(
+        id="r-2", entitlement_id="t-one", kind="ticket", found_at=now,
+        first=Side(device="lane-north-1", redemption="r-1", at=now - 90, lane="l1"),
+        second=Side(device="lane-south-2", redemption="r-2", at=now - 30, lane="l1", offline=True, untrusted=True),
+    )])  # fmt: skip
+    with Ledger.open(venue.ledger) as ledger:  # what `gate sync` writes; the daemon reads it every 2 s
+        ledger.touch(settings={"sync.link": "up", "sync.since": dt.datetime.now(dt.UTC).isoformat(),
+                               "sync.outbox": "1", "sync.head_at": f"{now - 600:.3f}",
+                               CONFLICTS: as_setting(conflicts)})  # fmt: skip
+    daemon.wait_until(lambda s: s["sync"] is not None and s["sync"]["conflicts"])
+    page.goto(f"{url}console?lang=en")
+    _log_in(page, *SUPERVISOR)
+    venue.scan("ONE")
+    row = page.locator("#recent-list li[data-verdict=admit]")
+    expect(row.locator(".mark")).to_have_text("not yet confirmed", timeout=5000)
+    page.click("#tab-health")
+    health = page.locator("#health-list")
+    expect(health).to_contain_text("last word from the hub 10 min ago")
+    conflict = health.locator("dd.bad", has_text="ticket t-one")
+    expect(conflict).to_contain_text("first lane-north-1 · l1")
+    expect(conflict).to_contain_text("then lane-south-2 · l1")
+    expect(conflict).to_contain_text("(decided offline, clock not trusted)")
+    page.screenshot(path=str(artifact_path(request.node, "__sync.png")))
+    assert serious_violations(page) == []
+    _pass(venue, daemon, 1)
+    assert daemon.stop() == 0

@@ -3,7 +3,7 @@
 // textContent (never markup from a message); console.js holds the connection and the session.
 "use strict";
 
-window.GateConsoleViews = ({ $, w, allowed, overridable, isPending, onAct }) => {
+window.GateConsoleViews = ({ $, w, allowed, overridable, isPending, onAct, markOf }) => {
   function actButton(op, row) {
     const button = document.createElement("button");
     button.type = "button";
@@ -33,6 +33,14 @@ window.GateConsoleViews = ({ $, w, allowed, overridable, isPending, onAct }) => 
     const text = document.createElement("span");
     text.textContent = row.text || row.decision_id || "";
     body.append(holder, text);
+    const mark = row.decision_id ? markOf(row.decision_id) : undefined;
+    if (mark) {  // with a sync process: where the decision stands with the hub
+      const tag = document.createElement("span");
+      tag.className = "mark " + mark;
+      tag.dataset.sync = mark;
+      tag.textContent = w("mark_" + mark);
+      body.append(tag);
+    }
     const actions = document.createElement("span");
     actions.className = "actions";
     if (overridable(row) && allowed("override")) actions.append(actButton("override", row));
@@ -77,6 +85,7 @@ window.GateConsoleViews = ({ $, w, allowed, overridable, isPending, onAct }) => 
       const ledger = w("sync_ledger", { batch: String(health.sync.batch), head: String(health.sync.head) });
       healthLine(list, w("sync"), health.sync.problem ? ledger + " — " + health.sync.problem : ledger,
         !health.sync.problem && !behind);
+      syncLines(list, health.sync);
     }
     for (const reader of health.readers || []) {
       let state = w("reader_ok");
@@ -88,6 +97,40 @@ window.GateConsoleViews = ({ $, w, allowed, overridable, isPending, onAct }) => 
     healthLine(list, w("alarms"), String(health.alarms || 0), !health.alarms);
     for (const check of health.checks || []) {
       healthLine(list, w("checks") + " · " + check.name, check.detail || "", check.ok);
+    }
+  }
+
+  const LATE_S = 300;  // the hub silent, or the ledger behind, this long: a warning
+
+  function minutes(seconds) {
+    return String(Math.max(0, Math.floor(seconds / 60)));
+  }
+
+  function sideText(side) {
+    const at = new Date(side.at * 1000);
+    const notes = [];
+    if (side.offline) notes.push(w("conflict_offline"));
+    if (side.untrusted) notes.push(w("conflict_untrusted"));
+    return [side.device, side.lane, Number.isNaN(at.getTime()) ? "" : at.toLocaleTimeString()]
+      .filter(Boolean).join(" · ") + (notes.length ? " (" + notes.join(", ") + ")" : "");
+  }
+
+  function syncLines(list, sync) {
+    const now = Date.now() / 1000;
+    if (sync.head_at) {
+      const age = now - sync.head_at;
+      healthLine(list, w("sync"), w("hub_age", { min: minutes(age) }), age < LATE_S);
+    } else {
+      healthLine(list, w("sync"), w("hub_never"), false);
+    }
+    if (sync.behind_since && now - sync.behind_since >= LATE_S) {
+      const lag = String(Math.max(0, sync.head - sync.batch));
+      healthLine(list, w("sync"), w("behind", { n: lag, min: minutes(now - sync.behind_since) }), false);
+    }
+    for (const c of sync.conflicts || []) {
+      const line = w("conflict_line", { kind: c.kind, id: c.entitlement_id, first: sideText(c.first),
+        second: sideText(c.second) });
+      healthLine(list, w("conflict"), line, false);
     }
   }
 

@@ -34,6 +34,7 @@
   let session = null; // {by, role, via, allowed, idle_s} while the server says a session is open
   let rows = [];
   let pending = [];
+  let marks = {};  // decision id -> confirmed, offline or waiting (with a sync process)
   let lockedUntil = 0;
   let nextId = 1;
   const waiting = new Map(); // answer id -> callback
@@ -134,6 +135,7 @@
   const views = window.GateConsoleViews({
     $, w, allowed, overridable, onAct: (op, row) => openForm(op, row),
     isPending: (id) => pending.some((p) => p.decision_id === id),
+    markOf: (id) => marks[id],
   });
 
   function renderRows() {
@@ -311,6 +313,7 @@
       case "status": onStatus(message); break;
       case "session": onSession(message); break;
       case "rows": if (session) { rows = message.rows; renderRows(); } break;
+      case "marks": if (session) { marks = message.marks; renderRows(); } break;
       case "decision":
         if (session) { rows = [message.row, ...rows].slice(0, ROWS_KEPT); renderRows(); }
         break;
