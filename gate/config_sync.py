@@ -110,9 +110,14 @@ class HubConfig(Section):
     command_key_file: ConfigPath | None = Field(
         default=None, description="Its private key (PEM, mode 0600, `gate keys generate --purpose command`)."
     )
+    inbox: ConfigPath | None = Field(
+        default=None,
+        description="A folder the running hub takes ledger files from (`*.jsonl`, complete once renamed to that "
+        "name): each published as by `gate hub publish`, then moved to done/, or to failed/ with a .error file.",
+    )  # fmt: skip
 
 
 PATHS: tuple[tuple[str, ...], ...] = (
     ("sync", "password_file"), ("sync", "tls", "ca_file"), ("sync", "tls", "cert_file"), ("sync", "tls", "key_file"),
-    ("hub", "store"), ("hub", "ledger_key_file"), ("hub", "command_key_file"),
+    ("hub", "store"), ("hub", "ledger_key_file"), ("hub", "command_key_file"), ("hub", "inbox"),
 )  # fmt: skip

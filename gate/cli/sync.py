@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from gate.cli.context import UsageError
+from gate.cli.hub import add_report_verb
 from gate.cli.run import LOG_FORMAT, config_path
 from gate.config import GateConfig, load_config
 
@@ -61,6 +62,18 @@ def hub(args: argparse.Namespace) -> int:
         return hub_publish(args)
     path = _setup(args, "hub")
     config = load_config(path)
+    if config.hub.inbox is not None:  # the watched folder publishes: it needs the key, and the folder
+        from gate.hub.inbox import prepare  # noqa: PLC0415
+        from gate.hub.publish import PublishError  # noqa: PLC0415
+
+        try:
+            prepare(config)
+        except PublishError as exc:
+            print(f"gate hub: hub.inbox needs the ledger key: {exc}", file=sys.stderr)
+            return 2
+        except OSError as exc:
+            print(f"gate hub: hub.inbox {exc.filename}: {exc.strerror or exc}", file=sys.stderr)
+            return 2
     from gate.hub.service import run_hub  # noqa: PLC0415 - aiomqtt loads only for the hub
     from gate.sync.link import LinkError  # noqa: PLC0415
 
@@ -77,12 +90,12 @@ def hub_publish(args: argparse.Namespace) -> int:
     from gate.hub.versions import TooNew  # noqa: PLC0415
 
     try:
-        batches = publish(config, args.file)
+        published = publish(config, args.file)
     except (PublishError, TooNew) as exc:
         print(f"gate hub publish: {exc}", file=sys.stderr)
         return 2
-    for batch in batches:
-        print(f"batch {batch.seq}: {len(batch.lines.splitlines()) - 1} line(s), sha256 {batch.sha256[:16]}…")
+    for line in published.summary():
+        print(line)
     return 0
 
 
@@ -153,6 +166,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
             pub.add_argument("file", type=Path)
             pub.add_argument("--config", type=Path, default=argparse.SUPPRESS, help="the hub's config file")
             _hub_verbs(verbs)
+            add_report_verb(verbs)
 
 
 def _hub_verbs(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

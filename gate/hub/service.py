@@ -26,6 +26,7 @@ from typing import Self, TypeVar
 import aiomqtt
 
 from gate.config import GateConfig
+from gate.hub import inbox
 from gate.hub.command import HubCommands
 from gate.hub.conflicts import Judge, mirror_path
 from gate.hub.store import HubStore, SqliteHubStore
@@ -51,7 +52,7 @@ class HubService:
         self.link = Link(
             config.sync, identifier=f"gate-hub-{config.sync.site}", online_topic=f"{self.topics.base}/hub/online",
             subscriptions=[self.topics.all_events, self.topics.requests, self.topics.all_results,
-                           self.topics.all_health], on_message=self._on_message,
+                           self.topics.all_health, self.topics.all_online], on_message=self._on_message,
             on_up=self._announce,
         )  # fmt: skip
         self.commands = HubCommands(topics=self.topics, link=self.link)
@@ -89,6 +90,9 @@ class HubService:
             return
         if self.commands.handles(topic):
             await self._answered(topic, message.payload)
+            return
+        if (present := self.topics.device_of_online(topic)) is not None:
+            await self._presence(topic, present, message.payload)
             return
         device = self.topics.device_of_events(topic)
         if device is None:
@@ -157,6 +161,15 @@ class HubService:
                 log.info("hub %s: batch %d published", self.config.sync.site, batch.seq)
             await self._send_commands()
 
+    async def _presence(self, topic: str, device: str, payload: object) -> None:
+        """A device's retained presence (its will says offline): kept for `gate hub report devices`."""
+        if payload not in (b"online", b"offline"):
+            self._drop(topic, f"a presence of {payload!r}, not online or offline")
+            return
+        store, at = self.store, time.time()
+        assert store is not None
+        await self._run(lambda: store.note_presence(device, payload == b"online", at))
+
     async def _answered(self, topic: str, payload: object) -> None:
         """A device's answer to a remote command, or its health (its versions), into the store."""
         store, commands = self.store, self.commands
@@ -203,6 +216,8 @@ async def run_hub(config: GateConfig) -> None:
     try:
         async with HubService(config) as hub, asyncio.TaskGroup() as group:
             tasks = [group.create_task(hub.link.run(), name="link"), group.create_task(hub.watch_log(), name="log")]
+            if config.hub.inbox is not None:  # the back office's files from a folder (gate/hub/inbox.py)
+                tasks.append(group.create_task(inbox.watch(config), name="inbox"))
             log.info("hub %s: ready, broker %s:%d", config.sync.site, config.sync.host, config.sync.port)
             await stop.wait()
             for task in tasks:

@@ -18,12 +18,14 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterator, Sequence
 from pathlib import Path
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
-from gate.hub import registry
+from gate.hub import erasure, files, registry, status
+from gate.hub.erasure import Done, Redact, Request
 from gate.hub.registry import Answer, DeviceVersions
+from gate.hub.status import DeviceStatus
 from gate.sync.batches import Batch
 from gate.sync.commands import CommandResult, RemoteCommand
 from gate.sync.payloads import Events, Health
@@ -99,6 +101,40 @@ class Taken(NamedTuple):
     body: str
 
 
+class StoredEvent(NamedTuple):
+    """A device's event as the hub holds it, for reports (`body` parsed)."""
+
+    device: str
+    seq: int
+    id: str
+    at: float
+    type: str
+    lane: str | None
+    entitlement_id: str | None
+    redemption_id: str | None
+    reason: str | None
+    body: dict[str, Any]
+
+
+# Reports read events by time; built once on an older store.
+_REPORT_SCHEMA = "CREATE INDEX IF NOT EXISTS event_at ON event (at);"
+_COLUMNS = "device, seq, id, at, type, lane, entitlement_id, redemption_id, reason, body"
+_EVENTS = f"SELECT {_COLUMNS} FROM event WHERE repeat = 0 AND at >= ? AND at < ? ORDER BY at, device, seq"
+_VOIDED = "SELECT redemption_id FROM event WHERE at >= ? AND type = 'redemption.voided' AND repeat = 0"
+_ADMISSIONS = f"""
+SELECT {_COLUMNS} FROM event e WHERE type = 'redemption.committed' AND repeat = 0
+  AND json_extract(body, '$.admission') IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM event v WHERE v.entitlement_id = e.entitlement_id AND v.type = 'redemption.voided'
+                  AND v.redemption_id = e.redemption_id)
+ORDER BY at, device, seq
+"""
+
+
+def _stored(row: tuple[Any, ...]) -> StoredEvent:
+    device, seq, id_, at, type_, lane, entitlement, redemption, reason, body = row
+    return StoredEvent(device, seq, id_, at, type_, lane, entitlement, redemption, reason, json.loads(body))
+
+
 class HubStore(Protocol):
     def append(self, make: Callable[[int], Batch]) -> Batch:
         """The next batch of the ledger's log: `make(seq)` signs it; stored in one transaction."""
@@ -163,6 +199,44 @@ class HubStore(Protocol):
         """Ledger key ids the log's batches retired: key id -> the batch that did."""
         ...
 
+    # Files in, erasure, devices' state, reports (gate/hub/files.py, erasure.py, status.py, reports.py).
+    def published_file(self, sha256: str) -> tuple[int, int] | None:
+        """The batches (first, last seq) a file of this digest became; None: never published."""
+        ...
+
+    def append_file(
+        self, name: str, sha256: str, makes: Sequence[Callable[[int], Batch]], request: Request | None = None
+    ) -> tuple[list[Batch], bool]:
+        """A file's batches, its digest and its erasure request in one transaction, unless a file of
+        this digest is published already: (its batches, whether they are new)."""
+        ...
+
+    def batches_mentioning(self, ids: Collection[str], before: int | None = None) -> Iterator[Batch]:
+        """The log's batches (before seq `before`) whose lines mention one of `ids`."""
+        ...
+
+    def pending_erasures(self) -> list[tuple[int, Request]]: ...
+
+    def erase(self, number: int, request: Request, redact: Redact | None) -> Done:
+        """Carry out a pending erasure (gate/hub/erasure.py) in short transactions."""
+        ...
+
+    def note_presence(self, device: str, online: bool, at: float) -> None: ...
+
+    def statuses(self) -> list[DeviceStatus]: ...
+
+    def events(self, since: float, until: float) -> Iterator[StoredEvent]:
+        """Events in [since, until), each once, in time order."""
+        ...
+
+    def voided(self, since: float) -> set[str]:
+        """The redemptions voided at or after `since`."""
+        ...
+
+    def kiosk_admissions(self) -> list[StoredEvent]:
+        """Committed redemptions that made an admission (a kiosk's voucher), not voided."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -177,6 +251,7 @@ class SqliteHubStore:
         self._conn.execute("PRAGMA synchronous = FULL")
         self._conn.executescript(_SCHEMA)
         self._conn.executescript(registry.SCHEMA)
+        self._conn.executescript(files.SCHEMA + erasure.SCHEMA + status.SCHEMA + _REPORT_SCHEMA)
 
     def add(self, events: Events) -> tuple[int, int]:
         now = time.time()
@@ -190,7 +265,7 @@ class SqliteHubStore:
                 rows = [
                     (*key, e.seq, e.id, e.at, e.type, e.lane, e.entitlement_id, e.redemption_id, e.reason,
                      json.dumps(e.body, separators=(",", ":")), now, int(e.id in known))
-                    for e in events.events
+                    for e in erasure.late(conn, events.events)  # an erased holder's, pseudonymised
                 ]  # fmt: skip
                 before = conn.total_changes
                 conn.executemany(_INSERT, rows)
@@ -283,6 +358,7 @@ class SqliteHubStore:
     def note_device(self, health: Health) -> None:
         with self._lock:
             registry.note_device(self._conn, health)
+            status.note_health(self._conn, health)  # the whole message, for `gate hub report devices`
 
     def devices(self) -> list[DeviceVersions]:
         with self._lock:
@@ -315,6 +391,55 @@ class SqliteHubStore:
     def retired_keys(self) -> dict[str, int]:
         with self._lock:
             return registry.retired_keys(self._conn)
+
+    def published_file(self, sha256: str) -> tuple[int, int] | None:
+        with self._lock:
+            return files.published(self._conn, sha256)
+
+    def append_file(
+        self, name: str, sha256: str, makes: Sequence[Callable[[int], Batch]], request: Request | None = None
+    ) -> tuple[list[Batch], bool]:
+        with self._lock:
+            return files.append_file(self._conn, name, sha256, makes, request)
+
+    def batches_mentioning(self, ids: Collection[str], before: int | None = None) -> Iterator[Batch]:
+        with self._lock:
+            seqs = erasure.mentioning(self._conn, ids, before)
+        for seq in seqs:
+            with self._lock:
+                row = self._conn.execute("SELECT payload FROM batch WHERE seq = ?", (seq,)).fetchone()
+            if row is not None:
+                yield Batch.model_validate_json(row[0])
+
+    def pending_erasures(self) -> list[tuple[int, Request]]:
+        with self._lock:
+            return erasure.pending(self._conn)
+
+    def erase(self, number: int, request: Request, redact: Redact | None) -> Done:
+        return erasure.carry_out(self._conn, self._lock, number, request, redact)
+
+    def note_presence(self, device: str, online: bool, at: float) -> None:
+        with self._lock:
+            status.note_presence(self._conn, device, online, at)
+
+    def statuses(self) -> list[DeviceStatus]:
+        with self._lock:
+            return status.statuses(self._conn)
+
+    def events(self, since: float, until: float) -> Iterator[StoredEvent]:
+        with self._lock:
+            rows = self._conn.execute(_EVENTS, (since, until)).fetchall()
+        for row in rows:
+            yield _stored(row)
+
+    def voided(self, since: float) -> set[str]:
+        with self._lock:
+            return {redemption for (redemption,) in self._conn.execute(_VOIDED, (since,)) if redemption}
+
+    def kiosk_admissions(self) -> list[StoredEvent]:
+        with self._lock:
+            rows = self._conn.execute(_ADMISSIONS).fetchall()
+        return [_stored(row) for row in rows]
 
     def close(self) -> None:
         with self._lock:

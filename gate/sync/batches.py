@@ -16,7 +16,9 @@ Then, on the ledger thread:
   import refuses ("batch 7 refused: line 3, valid_from: ..."): not applied, and said in the
   ledger's sync state (`sync.ledger_problem`) for the console and `gate lane status`; the
   lanes keep deciding on what they have;
-- a gap (n+2 while at n), or a head ahead of n: the device asks for a catch-up.
+- a gap (n+2 while at n), or a head ahead of n: the device asks for a catch-up;
+- a batch that erases a holder (their tombstones): what it erases is read before the import and
+  kept by its transaction, then carried out after it (gate/cache/erasure.py).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import logging
+import sqlite3
 from dataclasses import dataclass
 from typing import Literal, Self
 
@@ -31,11 +35,13 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from pydantic import Field, model_validator
 
-from gate.cache import Ledger, LedgerError, LedgerImportError
+from gate.cache import Ledger, LedgerError, LedgerImportError, erasure
 from gate.records import Id
 from gate.sync.payloads import Payload, Version
 from gate.sync.trust import SETTING as KEYS_SETTING
 from gate.sync.trust import KeyChanges, Trust, TrustError
+
+log = logging.getLogger("gate.sync")
 
 MAX_LINES_BYTES = 900_000  # a batch's lines: under the broker's 1 MB habit, with room for the envelope
 
@@ -135,6 +141,7 @@ def apply_batch(ledger: Ledger, site: str, batch: Batch, config_keys: dict[str, 
     """On the ledger thread: check `batch` and apply it on top of the applied one, or say why not.
     `config_keys`: the config's ledger keys; what earlier batches changed is in the ledger."""
     seq = applied_seq(ledger)
+    finish_erasure(ledger)
     if batch.seq <= seq:
         if batch.seq == seq and ledger.setting(DIGEST) not in (None, batch.fingerprint):
             return _refused(ledger, seq, f"batch {batch.seq} differs from the one applied (a rollback or a forgery)")
@@ -152,14 +159,30 @@ def apply_batch(ledger: Ledger, site: str, batch: Batch, config_keys: dict[str, 
         except TrustError as exc:
             return _refused(ledger, seq, f"batch {batch.seq} refused: keys: {exc}")
     try:
+        plan = erasure.planned(ledger.path, batch.lines, batch=batch.seq)
+        if plan is not None:
+            settings[erasure.PENDING] = plan.dump()
         ledger.import_lines(batch.lines.splitlines(), source=f"batch {batch.seq}", settings=settings)
     except LedgerImportError as exc:
         first = exc.problems[0] if exc.problems else None
         where = f"line {first.line}, {first.field}: {first.message}" if first else str(exc)
         return _refused(ledger, seq, f"batch {batch.seq} refused: {where}")
-    except LedgerError as exc:
+    except (LedgerError, sqlite3.Error) as exc:
         return _refused(ledger, seq, f"batch {batch.seq} not applied: {exc}")
+    if plan is not None:
+        finish_erasure(ledger)
     return Applied("applied", batch.seq)
+
+
+def finish_erasure(ledger: Ledger) -> None:
+    """The erasure a batch planned, carried out (one a killed sync left, too: at its start and at
+    each batch). A failure is logged and tried again later; the batch stays applied."""
+    if not ledger.setting(erasure.PENDING):
+        return
+    try:
+        erasure.carry_out(ledger.path)
+    except (LedgerError, sqlite3.Error) as exc:
+        log.warning("erasure not finished, tried again later: %s", exc)
 
 
 def _refused(ledger: Ledger, seq: int, problem: str) -> Applied:

@@ -19,7 +19,7 @@ from typing import Any
 import aiomqtt
 
 from gate.cache import Ledger
-from gate.sync.batches import Applied, Batch, CatchUp, Head, applied_seq, apply_batch
+from gate.sync.batches import Applied, Batch, CatchUp, Head, applied_seq, apply_batch, finish_erasure
 from gate.sync.link import Link, LinkDown
 from gate.sync.payloads import PayloadError, dump, parse
 from gate.sync.topics import Topics
@@ -54,6 +54,7 @@ class Downlink:
 
     async def start(self) -> None:
         self.seq = await self._run(lambda: applied_seq(self._ledger))
+        await self._run(lambda: finish_erasure(self._ledger))  # one a killed sync left (gate/cache/erasure.py)
 
     def handles(self, topic: str) -> bool:
         return topic in self.subscriptions

@@ -1,0 +1,74 @@
+"""`gate hub report WHAT`: the site's figures from the hub's store (gate/hub/reports.py, docs/hub.md).
+
+    gate hub report members|attendance|hours|devices [--day D | --from D [--to D]] [--json] --config HUB.toml
+
+Days are the site's (`[site] timezone`), both ends included; the default is today. Text for
+people, `--json` for scripts; ids only, never names. Exit 2 for a day that is not one, a
+range backwards, or a report that does not exist (the message says which do).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+from pathlib import Path
+
+from gate.cli.context import UsageError
+from gate.cli.run import config_path
+from gate.config import load_config
+
+
+def _day(text: str, option: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"{option} {text}: not a day (YYYY-MM-DD)") from None
+
+
+def report(args: argparse.Namespace) -> int:
+    path = config_path(args)
+    if path is None:
+        raise UsageError("gate hub report needs the hub's config: --config FILE (or $GATE_CONFIG)")
+    config = load_config(path)
+    from gate.hub.reports import REPORTS, Period, as_json, as_text  # noqa: PLC0415 - the hub's code, only here
+    from gate.hub.reports import report as make  # noqa: PLC0415
+    from gate.hub.store import SqliteHubStore  # noqa: PLC0415
+
+    if args.what not in REPORTS:
+        raise UsageError(f"gate hub report {args.what}: no such report (reports: {', '.join(REPORTS)})")
+    tz = config.site.tz
+    if args.day is not None and (args.first is not None or args.last is not None):
+        raise UsageError("gate hub report: --day, or --from and --to, not both")
+    today = dt.datetime.now(tz).date()
+    if args.day is not None:
+        first = last = _day(args.day, "--day")
+    else:
+        first = _day(args.first, "--from") if args.first is not None else today
+        last = _day(args.last, "--to") if args.last is not None else max(first, today)
+    if last < first:
+        raise UsageError(f"gate hub report: --to {last} is before --from {first}")
+    if not config.hub.store.exists():
+        raise UsageError(f"hub.store {config.hub.store}: no store yet (has gate hub run, or gate hub publish?)")
+    period = Period(first, last, tz)
+    store = SqliteHubStore(config.hub.store)
+    try:
+        table = make(store, config.hub.store, args.what, period)
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps(as_json(args.what, period, table), indent=2, ensure_ascii=False))
+    else:
+        print(as_text(period, table))
+    return 0
+
+
+def add_report_verb(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = verbs.add_parser("report", help="the site's figures per day or range (members, attendance, hours, devices)")
+    p.add_argument("what", help="which report: members, attendance, hours, devices")
+    p.add_argument("--day", help="one day, YYYY-MM-DD (default: today)")
+    p.add_argument("--from", dest="first", help="the first day of a range")
+    p.add_argument("--to", dest="last", help="its last day, included (default: today)")
+    p.add_argument("--json", action="store_true", help="JSON for scripts, instead of text for people")
+    p.add_argument("--config", type=Path, default=argparse.SUPPRESS, help="the hub's config file")
+    p.set_defaults(func=report)

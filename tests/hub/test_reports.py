@@ -1,0 +1,157 @@
+"""`gate hub report`, on a hub store holding the real journal rows of two devices' lanes and a kiosk:
+each report's figures as a back office would check them by hand."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from gate.cache import Ledger
+from gate.cli import main
+from gate.config import load_config
+from gate.decision import Ask
+from gate.engine import Engine
+from gate.hub.store import SqliteHubStore
+from gate.sync.outbox import event_of
+from gate.sync.payloads import Events, Health
+from tests.configs import config_text
+from tests.display.kiosks import kiosk_records
+
+PARIS = ZoneInfo("Europe/Paris")
+DAY = dt.date(2026, 3, 14)
+NOW = dt.datetime.combine(DAY, dt.time(14, 0), PARIS)  # Hamlet at 14:30 (p-hamlet-0), Tosca at 15:30
+
+
+def at(hh: int, mm: int) -> dt.datetime:
+    return dt.datetime.combine(DAY, dt.time(hh, mm), PARIS)
+
+
+def _records() -> list[dict[str, Any]]:
+    tickets = [{"type": "entitlement", "kind": "ticket", "id": f"t-{n}", "version": 1, "performance": "p-hamlet-0",
+                "pax": pax, "references": [f"T{n}"], **extra}
+               for n, pax, extra in ((1, 2, {"holder": "h-k"}), (2, 1, {}), (3, 5, {"state": "cancelled"}))
+               ]  # fmt: skip
+    entry = {"type": "product", "id": "entry", "version": 1, "name": "Entry", "price_cents": 1500}
+    return [*kiosk_records(NOW), entry, *tickets]
+
+
+def _device(tmp: Path, name: str, lanes: dict[str, Any]) -> tuple[Ledger, Engine]:
+    config = tmp / f"{name}.toml"
+    config.write_text(config_text({"ledger": {"path": f"{name}.sqlite"}, "device": {"id": name},
+                                   "zones": {"hall": {"name": "Hall"}}, "lanes": lanes}))  # fmt: skip
+    ledger = Ledger.open(tmp / f"{name}.sqlite")
+    ledger.import_lines([json.dumps(r) for r in _records()], source="venue")  # as the hub's batches brought it
+    return ledger, Engine(ledger, load_config(config))
+
+
+def _pass(engine: Engine, code: str, lane: str, when: dt.datetime, ask: Ask | None = None) -> str:
+    held = engine.admit(code, lane=lane, at=when, ask=ask or Ask())
+    assert held.redemption is not None, (code, held.decision.reason)
+    engine.commit(held.redemption, at=when)
+    return held.redemption
+
+
+@pytest.fixture
+def hub(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    """The hub's config, its store holding both devices' journals, its ledger copy the venue's file."""
+    assert main(["keys", "generate", "--id", "hub", "--purpose", "ledger", "--out", str(tmp_path / "keys")]) == 0
+    config = tmp_path / "hub.toml"
+    config.write_text(config_text({"ledger": {"path": "unused.sqlite"}, "hub": {
+        "store": "hub.sqlite", "ledger_key_file": "keys/hub.key"}}))  # fmt: skip
+    venue = tmp_path / "venue.jsonl"
+    venue.write_text("\n".join(json.dumps(r) for r in _records()) + "\n")
+    assert main(["hub", "publish", str(venue), "--config", str(config)]) == 0
+
+    d1, one = _device(tmp_path, "d1", {"l1": {"zone": "main", "product": "entry"},
+                                       "k1": {"zone": "main", "kiosk": True}})  # fmt: skip
+    d2, two = _device(tmp_path, "d2", {"l2": {"zone": "hall", "product": "entry"}})
+    _pass(one, "T1", "l1", at(13, 40))  # 2 persons, Hamlet
+    _pass(one, "GIFT-1", "k1", at(13, 50), Ask(performance="p-hamlet-0"))  # the kiosk: an admission, nobody in
+    _pass(one, "CARD-1", "l1", at(14, 5))  # a credit
+    _pass(one, "GIFT-1", "l1", at(14, 15))  # the admission, at a lane: Hamlet
+    _pass(two, "MEMBER-1", "l2", at(14, 10))
+    _pass(two, "CARD-1", "l2", at(14, 20))  # the second credit, at the other device
+    voided = _pass(two, "T2", "l2", at(14, 25))
+    d2.void(voided, at=at(14, 26), window_s=3600, body={"staff": "s-1", "why": "scanned twice by mistake"})
+    assert two.decide("T3", lane="l2", at=at(14, 27)).decision.verdict.value == "deny"  # cancelled: refused
+    d2.refuse(two.decide("T3", lane="l2", at=at(14, 27)).decision, lane=two.lane("l2"), reference="T3",
+              at=at(14, 27))  # fmt: skip
+
+    store = SqliteHubStore(tmp_path / "hub.sqlite")
+    for name, ledger in (("d1", d1), ("d2", d2)):
+        rows = [event_of(entry) for entry in ledger.journal(limit=10_000)]
+        incarnation = ledger.outbox().incarnation()
+        store.add(Events(v=1, device=name, incarnation=incarnation, floor=0, events=rows))
+        store.add(Events(v=1, device=name, incarnation=incarnation, floor=0, events=rows))  # sent again: once
+        ledger.close()
+    store.note_presence("d1", True, NOW.timestamp())
+    store.note_presence("d2", False, NOW.timestamp())
+    health = Health(v=1, device="d1", at=NOW.timestamp(), software="1.0", format=1, payloads=[1], outbox=3,
+                    confirmed_through=12, batch=1, head=1, clock_offset_s=0.25, ledger_problem="")  # fmt: skip
+    store.note_device(health)
+    store.close()
+    capsys.readouterr()
+    return config
+
+
+def _report(capsys: pytest.CaptureFixture[str], config: Path, *argv: str) -> dict[str, Any]:
+    assert main(["hub", "report", *argv, "--day", DAY.isoformat(), "--json", "--config", str(config)]) == 0
+    result: dict[str, Any] = json.loads(capsys.readouterr().out)
+    return result
+
+
+def test_entries_per_hour_and_zone_count_persons_at_lanes_not_kiosks_nor_voided(
+    hub: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report = _report(capsys, hub, "hours")
+    rows = [(r["hour"][11:], r["zone"], r["entries"]) for r in report["rows"]]
+    assert rows == [("13:00", "main", 2), ("14:00", "hall", 2), ("14:00", "main", 2)]
+    assert report["totals"]["entries"] == 6 and (report["from"], report["to"]) == ("2026-03-14", "2026-03-14")
+
+
+def test_attendance_scanned_against_sold_counts_a_kiosk_s_admission_as_sold(
+    hub: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = {r["performance"]: r for r in _report(capsys, hub, "attendance")["rows"]}
+    assert set(rows) == {"p-hamlet-0", "p-tosca"}  # the two that start that day
+    hamlet = rows["p-hamlet-0"]
+    # Sold: t-1 (2) and t-2 (1), not the cancelled t-3; one admission a kiosk made from a voucher.
+    assert (hamlet["tickets"], hamlet["kiosk"], hamlet["sold"]) == (3, 1, 4)
+    # Scanned: t-1's two and the admission; t-2's entry was voided, and the kiosk let nobody in.
+    assert (hamlet["scanned"], hamlet["rate"]) == (3, "75 %")
+    assert (rows["p-tosca"]["sold"], rows["p-tosca"]["rate"]) == (0, "-")
+
+
+def test_member_activity_and_balances_across_both_devices(hub: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    report = _report(capsys, hub, "members")
+    rows = {r["entitlement"]: r for r in report["rows"]}
+    assert set(rows) == {"cm-1", "m-1"}
+    card, member = rows["cm-1"], rows["m-1"]
+    assert (card["holder"], card["visits"], card["entries"], card["credits_used"], card["credits_left"]) == (
+        "h-k", 2, 2, 2, 0)  # 2 bought, one spent at each device
+    assert (member["kind"], member["visits"], member["entries"], member["credits_left"]) == ("membership", 1, 1, None)
+    assert "Anna" not in json.dumps(report) and "Keller" not in json.dumps(report)  # ids, never names
+
+
+def test_device_status_from_presence_health_and_events(hub: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rows = {r["device"]: r for r in _report(capsys, hub, "devices")["rows"]}
+    assert (rows["d1"]["state"], rows["d1"]["outbox"], rows["d1"]["clock_offset_s"]) == ("online", 3, 0.25)
+    assert (rows["d2"]["state"], rows["d2"]["outbox"]) == ("offline", None)
+    assert rows["d1"]["events"] == 8 and rows["d2"]["events"] == 8  # each row once, though sent twice
+
+
+def test_text_for_people_and_bad_days_refused(hub: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["hub", "report", "hours", "--from", "2026-03-13", "--to", "2026-03-14", "--config", str(hub)]) == 0
+    text = capsys.readouterr().out
+    assert text.splitlines()[0] == "Entries per hour, 2026-03-13 to 2026-03-14 (Europe/Paris)"
+    assert "2026-03-14 13:00  main  2" in text and "total: entries 6, exits 0" in text
+    assert main(["hub", "report", "hours", "--day", "14/03/2026", "--config", str(hub)]) == 2
+    assert "--day 14/03/2026: not a day (YYYY-MM-DD)" in capsys.readouterr().err
+    assert main(["hub", "report", "hours", "--from", "2026-03-14", "--to", "2026-03-01", "--config", str(hub)]) == 2
+    assert main(["hub", "report", "sales", "--config", str(hub)]) == 2
+    assert "no such report (reports: members, attendance, hours, devices)" in capsys.readouterr().err
