@@ -68,9 +68,10 @@ def take(config: GateConfig, path: Path) -> Taken:
     except (PublishError, LedgerError) as exc:
         return Taken("left", f"{path.name} left in the inbox: {exc}")
     where = _move(path, path.parent / DONE)
-    first = f"batch(es) {published.batches[0].seq}-{published.batches[-1].seq}" if published.batches else "no batch"
+    seqs = [batch.seq for batch in published.batches]
+    made = "no batch" if not seqs else f"batch {seqs[0]}" if len(seqs) == 1 else f"batches {seqs[0]}-{seqs[-1]}"
     how = "published" if published.new else "published before"
-    return Taken("published", f"{path.name}: {how} as {first}; moved to {DONE}/{where.name}", where)
+    return Taken("published", f"{path.name}: {how} as {made}; moved to {DONE}/{where.name}", where)
 
 
 def _failed(path: Path, problems: str) -> Taken:
