@@ -23,6 +23,7 @@ from gate.cache import exchange, pool, queries, redemptions, voids
 from gate.cache.codec import parse_entitlement
 from gate.cache.errors import LedgerError
 from gate.cache.exchange import ImportReport, Settings
+from gate.cache.occupancy import SITE_INSIDE
 from gate.cache.outbox import Outbox
 from gate.cache.redemptions import Hold, JournalEntry
 from gate.cache.schedule import load_schedule
@@ -49,15 +50,7 @@ from gate.cache.tail import Tail
 from gate.cache.transaction import Snapshot, Transactions, WalSync, Write
 from gate.cache.validate import NumberedLine, file_lines, numbered
 from gate.decision import Decision, Lane, Schedule, Use
-from gate.records import (
-    CreditMembership,
-    Direction,
-    Entitlement,
-    Holder,
-    Key,
-    Staff,
-    normalise_reference,
-)
+from gate.records import CreditMembership, Direction, Entitlement, Holder, Key, Staff, normalise_reference
 
 log = logging.getLogger("gate.cache")
 
@@ -287,8 +280,8 @@ class Ledger:
         return tuple(found)
 
     def inside(self) -> int:
-        """The site's occupancy counter: entries minus exits committed at this gate."""
-        return int(self._cursor.execute(redemptions.INSIDE).fetchone()[0])
+        """The site's occupancy counter: this gate's entries minus exits, and its peers' (gate/cache/occupancy.py)."""
+        return int(self._cursor.execute(SITE_INSIDE).fetchone()[0])
 
     def keys(self, purpose: Literal["credential", "ledger", "command", "staff"]) -> list[Key]:
         keys = [Key.model_validate_json(body) for (body,) in self._cursor.execute(KEYS).fetchall()]

@@ -24,12 +24,14 @@ from pydantic import ValidationError
 
 from gate.cache.admissions import create_admission
 from gate.cache.exchange import BUMP_REVISION
+from gate.cache.occupancy import add_peers
 from gate.cache.redemptions import COMMITTED, HELD, RELEASED, VOIDED, Statements
 from gate.cache.voids import withdraw_admission
 from gate.records import Ticket
 
 APPLIED = frozenset({HELD, COMMITTED, RELEASED, VOIDED})
-_RANK = {HELD: 1, COMMITTED: 2, RELEASED: 2, VOIDED: 3}
+OCCUPANCY = "staff.occupancy"  # a correction of the site's counter: its `change` is a movement
+_RANK = {HELD: 1, COMMITTED: 2, RELEASED: 2, VOIDED: 3, OCCUPANCY: 3}
 _STATE = "SELECT state FROM peer_redemption WHERE id = ?"
 _PUT_STATE = """
 INSERT INTO peer_redemption (id, device, state, at) VALUES (?, ?, ?, ?)
@@ -64,6 +66,9 @@ def apply(conn: Statements, device: str, rows: Iterable[PeerRow], *, now: float,
     records = False  # a record created or withdrawn: the lanes must know
     conn.execute(_EXPIRED, (now,))
     for row in rows:
+        if row.type == OCCUPANCY:
+            changed += _corrected(conn, device, row, now)
+            continue
         redemption = row.redemption_id or row.body.get("redemption")
         if row.type not in APPLIED or not isinstance(redemption, str):
             continue
@@ -87,6 +92,8 @@ def apply(conn: Statements, device: str, rows: Iterable[PeerRow], *, now: float,
         conn.execute(_DROP_USES, (redemption,))
         for values in uses:
             conn.execute(_PUT_USE, values)
+        if row.type == COMMITTED:
+            add_peers(conn, _moved(row))
         if admission is not None and create_admission(conn, admission, voucher=row.body.get("entitlement_id")):
             records = True
         if row.type == VOIDED and isinstance(row.body.get("admission"), str):
@@ -96,6 +103,30 @@ def apply(conn: Statements, device: str, rows: Iterable[PeerRow], *, now: float,
     if records:
         conn.execute(BUMP_REVISION)  # the lanes' record caches reload: the admission's code is known
     return changed, bad
+
+
+def _corrected(conn: Statements, device: str, row: PeerRow, now: float) -> int:
+    """A peer's staff correction of the counter, counted once (kept like a finished redemption)."""
+    change, row_id = row.body.get("change"), getattr(row, "id", None)  # a snapshot's usage has no rows' ids
+    if not isinstance(change, int) or isinstance(change, bool) or not isinstance(row_id, str):
+        return 0
+    if conn.execute(_STATE, (row_id,)).fetchone():
+        return 0
+    conn.execute(_PUT_STATE, (row_id, device, OCCUPANCY, now))
+    add_peers(conn, change)
+    return 1
+
+
+def _moved(row: PeerRow) -> int:
+    """How a peer's commit moved the site's counter: as it said (`moved`), or, from a peer that
+    does not say, its persons who passed (an exit at most what it could see, which it did not say)."""
+    moved = row.body.get("moved")
+    if isinstance(moved, int) and not isinstance(moved, bool):
+        return moved
+    passed = row.body.get("passed")
+    if row.body.get("kiosk") or not isinstance(passed, int):
+        return 0
+    return passed if row.body.get("direction", "entry") == "entry" else -passed
 
 
 def _admission(row: PeerRow) -> Ticket | None:

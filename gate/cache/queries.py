@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from gate.cache.errors import LedgerError
-from gate.cache.redemptions import INSIDE
+from gate.cache.occupancy import SITE_INSIDE
 from gate.cache.schema import SCHEMA_VERSION, release_memory
 from gate.decision import Use
 from gate.records import RECORD_TYPES
@@ -84,7 +84,7 @@ def stats(conn: sqlite3.Connection, path: Path, tail: tuple[int, int, int]) -> d
             "SELECT count(*) FROM journal WHERE published_at IS NULL AND seq > "
             "(SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'published_through')"
         ),
-        "inside": count(INSIDE),
+        "inside": count(SITE_INSIDE),
     }
     return result
 

@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 
 import pydantic_core
 
+from gate.cache import occupancy
 from gate.cache.admissions import create_admission
 from gate.cache.codec import body_of, dumps, epoch, instant, json_safe, new_id
 from gate.cache.errors import LedgerError
@@ -286,6 +287,8 @@ def _finish(conn: Statements, redemption_id: str, red: Redemption, *, passed: in
         # The record itself too: the peers create it on receipt, so their lanes admit its code.
         body["admission_record"] = json.loads(body_of(red.admission))
     moved = 0 if red.summary.get("kiosk") else (passed if red.direction == "entry" else -passed)
+    if moved:
+        body["moved"] = moved = occupancy.move(conn, moved, clamp=True)  # what the site's counter took
     seq = _journal(conn, COMMITTED, finished, red, redemption_id=redemption_id, body=body, inside=moved, row_id=row_id)
     created = False
     if red.admission is not None:
@@ -446,6 +449,8 @@ def insert_event(
 ) -> tuple[str, int]:  # fmt: skip
     """Journal an event; `inside` moves the occupancy counter (a staff correction), floored at zero."""
     event_id = new_id()
+    if inside:
+        inside = occupancy.move(conn, inside, clamp=False)
     full = {**body, "at": at.isoformat()}
     row = (event_id, epoch(at), type_, lane, entitlement_id, redemption_id, reason, dumps(full), inside)
     cursor = conn.execute(_INSERT_JOURNAL, row)

@@ -120,3 +120,21 @@ def test_a_peer_s_hold_stops_counting_when_its_will_says_it_went_offline(site: S
     assert "peer d1 offline" in sync_b.log()
     a_ledger.close()
     b_ledger.close()
+
+
+def test_the_occupancy_counter_is_the_sites_a_visitor_in_at_one_device_and_out_at_another(site: Site) -> None:
+    a_config, a_ledger, a = _device(site, "d1")
+    b_config, b_ledger, b = _device(site, "d2")
+    syncs = [site.run("sync", a_config), site.run("sync", b_config)]
+    until(lambda: all("connected to" in s.log() for s in syncs), what="both syncs connected")
+    assert a.redeem("ONE", lane="l1", at=dt.datetime.now(dt.UTC)).decision.verdict is Verdict.ADMIT
+    assert a_ledger.inside() == 1
+    until(lambda: b_ledger.inside() == 1, timeout=5, what="d2 counts d1's entry")
+    out = b.redeem("ONE", lane="l1", at=dt.datetime.now(dt.UTC), ask=Ask(direction="exit"))
+    assert out.decision.verdict is Verdict.ADMIT
+    assert b_ledger.inside() == 0  # the visitor left through d2: nobody inside, here
+    until(lambda: a_ledger.inside() == 0, timeout=5, what="d1 counts d2's exit")
+    for sync in syncs:
+        assert sync.stop() == 0
+    a_ledger.close()
+    b_ledger.close()
