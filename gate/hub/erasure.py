@@ -24,7 +24,8 @@ the ledger has imported it:
 Crash safety: the request (ids and codes to erase) is stored in the transaction that appends the
 file's batches, and carried out after it in short transactions (the hub goes on storing events);
 a publish or a hub killed meanwhile finds it again (`pending`) and finishes it. Everything is
-idempotent. Rows are rewritten with SQLite's secure_delete, so the old bytes do not stay in the
+idempotent. Once done, the request's ids and codes go and its row stays, with its time: a
+snapshot built before it (gate/hub/snapshots.py) still holds the erased records, and is not served. Rows are rewritten with SQLite's secure_delete, so the old bytes do not stay in the
 file's free space.
 """
 
@@ -237,7 +238,7 @@ def add_request(conn: sqlite3.Connection, request: Request, now: float) -> None:
 
 
 def pending(conn: sqlite3.Connection) -> list[tuple[int, Request]]:
-    rows = conn.execute("SELECT id, request FROM erasure ORDER BY id")
+    rows = conn.execute("SELECT id, request FROM erasure WHERE request <> '' ORDER BY id")
     return [(number, Request.load(text)) for number, text in rows]
 
 
@@ -265,8 +266,8 @@ def carry_out(conn: sqlite3.Connection, lock: threading.Lock, number: int, reque
         for seq in seqs:
             with lock:
                 cut += _write(conn, functools.partial(_redact, conn, seq, redact))
-        with lock:
-            _write(conn, lambda: conn.execute("DELETE FROM erasure WHERE id = ?", (number,)))
+        with lock:  # done: its ids and codes go; its time stays (no snapshot older than it is served)
+            _write(conn, lambda: conn.execute("UPDATE erasure SET request = '' WHERE id = ?", (number,)))
     log.info("erasure: %d holder(s), %d entitlement(s): %d event(s) pseudonymised, %d batch(es) of the log cut and "
              "signed again%s", len(request.holders), len(names), events, cut,
              "" if redact else " (not yet: the log is cut by a hub that holds the ledger key)")  # fmt: skip
