@@ -83,7 +83,8 @@ def _holder_deleted(line: str) -> bool:
     return isinstance(data, dict) and data.get("type") == "holder" and data.get("deleted") is True
 
 
-def _signed(site: str, text: str, key_id: str, key: Ed25519PrivateKey, seq: int) -> Batch:
+def signed(site: str, text: str, key_id: str, key: Ed25519PrivateKey, seq: int) -> Batch:
+    """Batch `seq` of the log: `text` signed with the hub's ledger key (a partial of it is a `make`)."""
     return sign_batch(site, seq, text, key_id=key_id, key=key)
 
 
@@ -146,7 +147,7 @@ def publish(config: GateConfig, path: Path) -> Published:
         with Ledger.open(mirror) as copy:
             copy.import_lines(lines, source=str(path))
         planned = erasure.plan(store, mirror, lines)
-        makes = [functools.partial(_signed, site, text, key_id, key) for text in chunks(lines)]
+        makes = [functools.partial(signed, site, text, key_id, key) for text in chunks(lines)]
         made, new = store.append_file(path.name, sha256, makes, planned.request)
         return Published(made, new, planned.kept, finish_erasures(store, config, key))
     finally:

@@ -24,15 +24,18 @@ from types import TracebackType
 from typing import Self, TypeVar
 
 import aiomqtt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from gate.config import GateConfig
 from gate.hub import inbox
+from gate.hub.admissions import add_to_log, made_by_kiosks
 from gate.hub.command import HubCommands
 from gate.hub.conflicts import Judge, mirror_path
+from gate.hub.publish import PublishError, ledger_key
 from gate.hub.store import HubStore, SqliteHubStore
 from gate.sync.batches import CatchUp, Head
 from gate.sync.link import Link, LinkDown
-from gate.sync.payloads import Confirmed, PayloadError, dump, events_of, parse
+from gate.sync.payloads import Confirmed, Events, PayloadError, dump, events_of, parse
 from gate.sync.topics import Topics
 
 log = logging.getLogger("gate.hub")
@@ -56,6 +59,7 @@ class HubService:
             on_up=self._announce,
         )  # fmt: skip
         self.commands = HubCommands(topics=self.topics, link=self.link)
+        self._ledger_key: Ed25519PrivateKey | None = None  # signs kiosks' admissions into the log
         self.dropped = 0  # messages refused (tests, status)
         self.published = 0  # the newest batch sent on the batches topic
 
@@ -66,6 +70,10 @@ class HubService:
         path = self.config.hub.store
         self.store = store = await self._run(lambda: SqliteHubStore(path))
         self.judge = Judge(store, mirror_path(path))
+        try:
+            self._ledger_key = ledger_key(self.config)
+        except PublishError as exc:
+            log.warning("hub %s: kiosks' admissions are not added to the log: %s", self.config.sync.site, exc)
         log.info("hub %s: store %s", self.config.sync.site, path)
         return self
 
@@ -109,11 +117,21 @@ class HubService:
             found = await self._run(lambda: judge.judge(events.events))
             if found:
                 await self._conflicts()
+            await self._admissions(events)
         log.debug("hub: %s/%s: %d new of %d, through %d", device, events.incarnation, new, len(events.events), through)
         mark = Confirmed(v=1, device=device, incarnation=events.incarnation, through=through)
         with contextlib.suppress(LinkDown):  # lost: the device sends again, and the mark goes out then
             await self.link.publish(self.topics.confirmed(device), dump(mark), retain=True)
 
+
+    async def _admissions(self, events: Events) -> None:
+        """Kiosks' admissions into the log (gate/hub/admissions.py); `watch_log` sends the batch."""
+        made, key, store = made_by_kiosks(events.events), self._ledger_key, self.store
+        if not made or key is None or store is None:
+            return
+        hub, mirror = self.config.hub, mirror_path(self.config.hub.store)
+        await self._run(lambda: add_to_log(store, mirror, made, site=self.config.sync.site, key_id=hub.ledger_key_id,
+                                           key=key))  # fmt: skip
 
     # --- the ledger down: batches, the head, catch-up ---------------------------------------------
 
