@@ -31,7 +31,7 @@ from gate.hub.store import HubStore, Taken
 from gate.records import Entitlement, Ticket
 from gate.rules.conflicts import overdrawn
 from gate.sync.conflicts import RECENT, Conflict, Conflicts, Side
-from gate.sync.payloads import Event
+from gate.sync.payloads import WRITES, Event
 
 log = logging.getLogger("gate.hub")
 
@@ -76,7 +76,7 @@ class Judge:
 
     def recent(self) -> Conflicts:
         texts = self._store.conflicts(limit=RECENT)
-        return Conflicts(v=1, at=time.time(), conflicts=[Conflict.model_validate_json(t) for t in texts])
+        return Conflicts(v=WRITES, at=time.time(), conflicts=[Conflict.model_validate_json(t) for t in texts])
 
     def _judge_one(self, entitlement_id: str) -> list[Conflict]:
         taken = self._store.taken(entitlement_id)

@@ -11,12 +11,11 @@ learns them on its next connection without any catch-up.
 from __future__ import annotations
 
 import json
-from typing import Literal
 
 from pydantic import Field
 
 from gate.records import Id
-from gate.sync.payloads import Payload
+from gate.sync.payloads import Payload, Version
 
 RECENT = 50  # records in the retained message, newest first
 CONFLICTS = "sync.conflicts"  # the device setting holding the hub's list
@@ -47,7 +46,7 @@ class Conflict(Payload):
 class Conflicts(Payload):
     """Retained on `hub/conflicts`: the hub's recent records, newest first."""
 
-    v: Literal[1]
+    v: Version
     at: float
     conflicts: list[Conflict] = Field(max_length=RECENT)
 
