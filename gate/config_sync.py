@@ -81,6 +81,11 @@ class SyncConfig(Section):
         description="The hub's command keys this device obeys, by key id: Ed25519 public keys (base64, as "
         "`gate keys generate --purpose command` prints them). None: remote commands are refused.",
     )  # fmt: skip
+    snapshot_behind: int = Field(
+        default=100, ge=1, le=1_000_000,
+        description="A gate more batches behind the hub's head than this (or a new one) takes a snapshot instead "
+        "of replaying them; the hub builds a new snapshot once its newest is this many batches old.",
+    )  # fmt: skip
     retention_days: float = Field(
         default=30.0, ge=1, le=3650,
         description="Journal rows the hub confirmed are deleted from this device after this long (the privacy "

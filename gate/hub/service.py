@@ -32,6 +32,7 @@ from gate.hub.admissions import add_to_log, made_by_kiosks
 from gate.hub.command import HubCommands
 from gate.hub.conflicts import Judge, mirror_path
 from gate.hub.publish import PublishError, ledger_key
+from gate.hub.snapshots import SnapshotServer
 from gate.hub.store import HubStore, SqliteHubStore
 from gate.sync.batches import CatchUp, Head
 from gate.sync.link import Link, LinkDown
@@ -59,6 +60,8 @@ class HubService:
             on_up=self._announce,
         )  # fmt: skip
         self.commands = HubCommands(topics=self.topics, link=self.link)
+        self.snapshots = SnapshotServer(config, store=lambda: self.store, link=self.link, topics=self.topics,
+                                        run=self._run)  # fmt: skip
         self._ledger_key: Ed25519PrivateKey | None = None  # signs kiosks' admissions into the log
         self.dropped = 0  # messages refused (tests, status)
         self.published = 0  # the newest batch sent on the batches topic
@@ -80,6 +83,7 @@ class HubService:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        self.snapshots.close()
         store, self.store = self.store, None
         if self.judge is not None:
             await self._run(self.judge.close)
@@ -94,7 +98,8 @@ class HubService:
     async def _on_message(self, message: aiomqtt.Message) -> None:
         topic = str(message.topic)
         if topic == self.topics.requests:
-            await self._catch_up(message)
+            if not await self.snapshots.on_request(message):  # a snapshot's (gate/hub/snapshots.py), or a catch-up
+                await self._catch_up(message)
             return
         if self.commands.handles(topic):
             await self._answered(topic, message.payload)

@@ -20,15 +20,20 @@ import threading
 import time
 from collections.abc import Callable, Collection, Iterator, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
-from gate.hub import erasure, files, registry, status
+from gate.errors import GateError
+from gate.hub import erasure, files, registry, shelf, status
 from gate.hub.erasure import Done, Redact, Request
 from gate.hub.registry import Answer, DeviceVersions
 from gate.hub.status import DeviceStatus
 from gate.sync.batches import Batch
 from gate.sync.commands import CommandResult, RemoteCommand
+from gate.sync.link import read_secret
 from gate.sync.payloads import Events, Health
+
+if TYPE_CHECKING:
+    from gate.config import GateConfig
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS event (
@@ -70,8 +75,8 @@ CREATE TABLE IF NOT EXISTS mark (
 """
 _INSERT = """
 INSERT OR IGNORE INTO event (device, incarnation, seq, id, at, type, lane, entitlement_id, redemption_id, reason,
-                             body, received_at, repeat)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                             body, received_at, repeat, pos)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 _KNOWN_IDS = "SELECT id FROM event WHERE device = ? AND incarnation <> ? AND id IN (SELECT value FROM json_each(?))"
 _MARK = "SELECT through FROM mark WHERE device = ? AND incarnation = ?"
@@ -237,6 +242,10 @@ class HubStore(Protocol):
         """Committed redemptions that made an admission (a kiosk's voucher), not voided."""
         ...
 
+    def snapshots(self) -> shelf.Shelf:
+        """The snapshots kept for gates, and the events' positions (gate/hub/shelf.py)."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -250,6 +259,7 @@ class SqliteHubStore:
         self._conn.execute("PRAGMA journal_mode = WAL")
         self._conn.execute("PRAGMA synchronous = FULL")
         self._conn.executescript(_SCHEMA)
+        shelf.prepare(self._conn)  # snapshots, and events' positions (gate/hub/shelf.py)
         self._conn.executescript(registry.SCHEMA)
         self._conn.executescript(files.SCHEMA + erasure.SCHEMA + status.SCHEMA + _REPORT_SCHEMA)
 
@@ -262,10 +272,11 @@ class SqliteHubStore:
             try:
                 ids = json.dumps([e.id for e in events.events])
                 known = {row[0] for row in conn.execute(_KNOWN_IDS, (*key, ids))}
+                pos = shelf.next_position(conn)  # under the write lock: positions grow as events commit
                 rows = [
                     (*key, e.seq, e.id, e.at, e.type, e.lane, e.entitlement_id, e.redemption_id, e.reason,
-                     json.dumps(e.body, separators=(",", ":")), now, int(e.id in known))
-                    for e in erasure.late(conn, events.events)  # an erased holder's, pseudonymised
+                     json.dumps(e.body, separators=(",", ":")), now, int(e.id in known), pos + n)
+                    for n, e in enumerate(erasure.late(conn, events.events))  # an erased holder's, pseudonymised
                 ]  # fmt: skip
                 before = conn.total_changes
                 conn.executemany(_INSERT, rows)
@@ -441,6 +452,29 @@ class SqliteHubStore:
             rows = self._conn.execute(_ADMISSIONS).fetchall()
         return [_stored(row) for row in rows]
 
+    def snapshots(self) -> shelf.SqliteShelf:
+        return shelf.SqliteShelf(self._conn, self._lock)
+
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+def open_store(config: GateConfig) -> HubStore:
+    """The hub's store as the config says: PostgreSQL when `[hub] dsn_file` is given (the DSN read
+    as a secret: never printed), else SQLite at `[hub] store`."""
+    hub = config.hub
+    if hub.dsn_file is None:
+        return SqliteHubStore(hub.store)
+    dsn = read_secret(hub.dsn_file, what="hub.dsn_file")
+    try:
+        from gate.hub.postgres import PostgresHubStore, StoreError  # noqa: PLC0415 - the gate[hub] extra
+    except ImportError as exc:
+        if exc.name != "psycopg":
+            raise
+        raise GateError("hub.dsn_file: the hub on PostgreSQL needs psycopg: install gate with its hub extra "
+                        "(pip install 'gate[hub]')") from None  # fmt: skip
+    try:
+        return PostgresHubStore(dsn, config.sync.site)
+    except StoreError as exc:
+        raise GateError(f"hub.dsn_file {hub.dsn_file}: {exc}") from None

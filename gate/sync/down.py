@@ -22,6 +22,7 @@ from gate.cache import Ledger
 from gate.sync.batches import Applied, Batch, CatchUp, Head, applied_seq, apply_batch, finish_erasure
 from gate.sync.link import Link, LinkDown
 from gate.sync.payloads import PayloadError, dump, parse
+from gate.sync.pull import Puller
 from gate.sync.topics import Topics
 
 log = logging.getLogger("gate.sync")
@@ -33,8 +34,9 @@ Run = Callable[[Callable[[], Any]], Awaitable[Any]]
 
 class Downlink:
     def __init__(
-        self, *, ledger: Ledger, run: Run, link: Link, topics: Topics, device: str, keys: dict[str, str]
-    ) -> None:
+        self, *, ledger: Ledger, run: Run, link: Link, topics: Topics, device: str, keys: dict[str, str],
+        snapshots: Puller | None = None,
+    ) -> None:  # fmt: skip
         self._ledger = ledger
         self._run = run
         self._link = link
@@ -47,6 +49,9 @@ class Downlink:
         self.head_at: float | None = None  # the hub's time in its newest head (it sends one every 30 s)
         self.behind_since: float | None = None  # since when the hub has had batches this device has not
         self._asked_at: float | None = None
+        self._snapshots = snapshots  # a new or far-behind gate takes a snapshot (gate/sync/pull.py)
+        if snapshots is not None:
+            snapshots.on_done = self._snapshot_taken
 
     @property
     def subscriptions(self) -> list[str]:
@@ -55,12 +60,17 @@ class Downlink:
     async def start(self) -> None:
         self.seq = await self._run(lambda: applied_seq(self._ledger))
         await self._run(lambda: finish_erasure(self._ledger))  # one a killed sync left (gate/cache/erasure.py)
+        if self._snapshots is not None:
+            await self._snapshots.start()
 
     def handles(self, topic: str) -> bool:
         return topic in self.subscriptions
 
     async def on_message(self, message: aiomqtt.Message) -> None:
         topic, payload = str(message.topic), message.payload
+        if self._snapshots is not None and topic != self._topics.head and self._snapshots.claims(message):
+            self._snapshots.on_message(message)
+            return
         try:
             if topic == self._topics.head:
                 await self._on_head(parse(Head, payload), retained=bool(message.retain))
@@ -81,10 +91,28 @@ class Downlink:
         self._lag()
         if not retained:  # a retained head tells an old time; one published while we listen is a clock
             self.clock_offset_s = head.at - time.time()
-        if head.seq > self.seq:
+        if head.seq > self.seq and not self._snapshotting():
+            await self._ask()
+
+    def _snapshotting(self) -> bool:
+        """Whether a snapshot is under way (or wanted now: new, or far behind): batches wait for it."""
+        snapshots = self._snapshots
+        if snapshots is not None and not snapshots.busy and snapshots.wanted(self.seq, self.head):
+            snapshots.want()
+        return snapshots is not None and snapshots.busy
+
+    async def _snapshot_taken(self, seq: int) -> None:
+        """The snapshot is in: batches after it by catch-up."""
+        self.seq = seq
+        self._asked_at = None
+        self._lag()
+        if self.head > self.seq:
             await self._ask()
 
     async def _on_batch(self, batch: Batch) -> None:
+        if self._snapshotting():  # the snapshot's batch and the ones after it come after its switch
+            self.head = max(self.head, batch.seq)
+            return
         site, keys = self._topics.site, self._keys
         done: Applied = await self._run(lambda: apply_batch(self._ledger, site, batch, keys))
         self.seq = done.seq
@@ -95,7 +123,7 @@ class Downlink:
             log.info("sync %s: batch %d applied", self.device, batch.seq)
         elif done.outcome == "refused":
             log.warning("sync %s: %s", self.device, done.problem)
-        if done.outcome == "gap" or (done.outcome == "applied" and self.head > self.seq):
+        if (done.outcome == "gap" or (done.outcome == "applied" and self.head > self.seq)) and not self._snapshotting():
             await self._ask()
 
     async def _ask(self) -> None:

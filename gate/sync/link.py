@@ -20,6 +20,7 @@ import asyncio
 import logging
 import os
 import random
+import socket
 import ssl
 import stat
 from collections.abc import Awaitable, Callable, Sequence
@@ -36,6 +37,9 @@ from gate.errors import GateError
 log = logging.getLogger("gate.sync")
 
 CONNECT_TIMEOUT_S = 10.0
+# Small messages go at once: with Nagle's algorithm a request and its answer each wait for the
+# peer's delayed ACK, some 40 ms a hop (the broker needs `set_tcp_nodelay true` too: docs/sync.md).
+NO_DELAY = ((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),)
 PUBLISH_TIMEOUT_S = 10.0
 
 
@@ -134,7 +138,7 @@ class Link:
             settings.host, settings.port, username=settings.username, password=password,
             identifier=self.identifier, protocol=aiomqtt.ProtocolVersion.V5, clean_start=False,
             properties=properties, keepalive=settings.keepalive_s, will=will, timeout=CONNECT_TIMEOUT_S,
-            tls_context=self._tls(), logger=logging.getLogger("gate.sync.mqtt"),
+            tls_context=self._tls(), logger=logging.getLogger("gate.sync.mqtt"), socket_options=NO_DELAY,
         )  # fmt: skip
         async with client:
             for topic in self._subscriptions:  # on every connect: the session may have been lost

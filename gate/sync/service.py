@@ -41,6 +41,7 @@ from gate.sync.down import Downlink
 from gate.sync.link import Link, LinkDown
 from gate.sync.outbox import Publisher
 from gate.sync.payloads import READS, Health, PayloadError, dump, events_of, parse
+from gate.sync.pull import Puller
 from gate.sync.topics import Topics
 
 log = logging.getLogger("gate.sync")
@@ -63,6 +64,7 @@ class SyncService:
         self._ledger: Ledger | None = None
         self.publisher: Publisher | None = None
         self.downlink: Downlink | None = None
+        self.snapshots: Puller | None = None
         self.remote: Remote | None = None
         self.link: Link | None = None
         self._since = dt.datetime.now(dt.UTC)
@@ -84,8 +86,10 @@ class SyncService:
                            self.topics.conflicts, self.topics.commands(self.device)],
             on_message=self._on_message, on_up=self._up, on_down=self._down,
         )  # fmt: skip
+        self.snapshots = Puller(ledger=ledger, run=self._run, link=self.link, topics=self.topics, device=self.device,
+                                settings=self.config.sync)  # fmt: skip
         self.downlink = Downlink(ledger=ledger, run=self._run, link=self.link, topics=self.topics, device=self.device,
-                                 keys=self.config.sync.ledger_keys)  # fmt: skip
+                                 keys=self.config.sync.ledger_keys, snapshots=self.snapshots)  # fmt: skip
         await self.downlink.start()
         downlink = self.downlink
         self.remote = Remote(config=self.config, ledger=ledger, run=self._run, link=self.link, topics=self.topics,
@@ -235,13 +239,14 @@ class SyncService:
             await link.publish(self.topics.health(self.device), dump(health), retain=True)
 
     async def run(self, stop: asyncio.Event) -> None:
-        assert self.link is not None and self.publisher is not None
+        assert self.link is not None and self.publisher is not None and self.snapshots is not None
         async with asyncio.TaskGroup() as group:
             tasks = [
                 group.create_task(self.link.run(), name="link"),
                 group.create_task(self.publisher.watch(), name="outbox"),
                 group.create_task(self._report(), name="state"),
                 group.create_task(self._prune(), name="prune"),
+                group.create_task(self.snapshots.run(), name="snapshot"),
             ]
             await stop.wait()
             for task in tasks:

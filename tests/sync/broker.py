@@ -72,6 +72,7 @@ class Broker:
             f"persistence {'true' if persistence else 'false'}\n"
             f"persistence_location {self.data}/\n"
             "autosave_interval 1\n"
+            "set_tcp_nodelay true\n"
             "log_dest stdout\n"
             "log_type error\nlog_type warning\nlog_type notice\n"
         )

@@ -1,0 +1,169 @@
+"""Snapshots, with real parts: `gate hub` builds them from its copy of the ledger and the events it
+stores; a new or far-behind device's `gate sync` pulls them chunk by chunk, stages them in its
+ledger file while its lane keeps deciding, switches them in, and goes on with the batches after.
+A killed transfer resumes; a manifest or chunk that does not check out is refused and said."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import itertools
+import json
+import re
+import signal
+import sqlite3
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from gate.cache import Ledger
+from gate.reasons import Reason
+from tests.sync.broker import Broker
+from tests.sync.conftest import Site, until
+from tests.sync.hubs import engine, hub_has, hub_key, publish, reason, ticket, use
+
+
+def _at(ledger: Ledger) -> dict[str, object]:
+    """How far a snapshot's load got (sync.snapshot_at), {} without one under way."""
+    return dict(json.loads(ledger.setting("sync.snapshot_at") or "{}"))
+
+
+def test_a_new_gate_catches_up_by_snapshot_with_the_site_s_usage_then_by_batches(
+    site: Site, capsys: pytest.CaptureFixture[str]
+) -> None:
+    public = hub_key(site, capsys)
+    # The hub builds a new snapshot as soon as its newest is one batch old.
+    hub_config = site.config("hub", hub={"ledger_key_file": "keys/hub.key"}, snapshot_behind=1)
+    publish(site, hub_config, "monday.jsonl", ticket("T1"), ticket("T2"), ticket("T3"))
+    hub = site.run("hub", hub_config)
+
+    def device(name: str) -> tuple[Path, Ledger]:
+        config = site.config(name, device=name, ledger_keys={"hub": public})
+        return config, Ledger.open(site.dir / f"{name}.sqlite")
+
+    # d1 is new: a snapshot of batch 1 (the hub builds it), not a replay.
+    d1_config, d1 = device("d1")
+    sync1 = site.run("sync", d1_config)
+    until(lambda: d1.setting("sync.batch_seq") == "1", what="d1 at batch 1")
+    assert re.search(r"snapshot \w+ switched in [\d.]+ ms: batch 1, 0 record\(s\), 3 entitlement", sync1.log())
+    assert "catch-up asked" not in sync1.log()
+    lane1 = engine(d1_config, d1)
+    use(lane1, "T1")
+    until(lambda: hub_has(site, "d1") == 1, what="T1's use at the hub")
+    publish(site, hub_config, "tuesday.jsonl", ticket("T4"))
+    until(lambda: d1.setting("sync.batch_seq") == "2", what="batch 2 at d1, as a batch")
+
+    # d2 is new after T1's use: the hub builds a snapshot of batch 2, T1's use in it as peer usage.
+    d2_config, d2 = device("d2")
+    sync2 = site.run("sync", d2_config)
+    until(lambda: d2.setting("sync.batch_seq") == "2", what="d2 at batch 2")
+    lane2 = engine(d2_config, d2)
+    assert reason(lane2, "T1") is Reason.ALREADY_USED  # the counts match the site's
+    assert reason(lane2, "T4") is Reason.OK
+
+    # d3 comes after T2's use: the hub's snapshot of batch 2 is still fresh, so it serves it again,
+    # and T2's use (stored after that snapshot's position) comes as a peer event after it.
+    use(lane1, "T2")
+    until(lambda: hub_has(site, "d1") == 2, what="T2's use at the hub")
+    d3_config, d3 = device("d3")
+    sync3 = site.run("sync", d3_config)
+    until(lambda: d3.setting("sync.batch_seq") == "2", what="d3 at batch 2")
+    lane3 = engine(d3_config, d3)
+    until(lambda: reason(lane3, "T2") is Reason.ALREADY_USED, timeout=5, what="T2's use at d3")
+    assert [reason(lane3, code) for code in ("T1", "T3")] == [Reason.ALREADY_USED, Reason.OK]
+    assert hub.log().count("built in") == 2
+    assert re.search(r"peers' events after position \d+: [1-9]\d* applied", sync3.log())
+    assert not _at(d3)  # nothing under way any more
+
+    # Each goes on with the batches after its snapshot's.
+    publish(site, hub_config, "wednesday.jsonl", ticket("T5"))
+    for ledger in (d1, d2, d3):
+        until(lambda: ledger.setting("sync.batch_seq") == "3", what="batch 3 everywhere")  # noqa: B023
+    assert reason(lane3, "T5") is Reason.OK
+    assert all(process.stop() == 0 for process in (sync1, sync2, sync3, hub))
+    for ledger in (d1, d2, d3):
+        ledger.close()
+
+
+def test_a_far_behind_gate_loads_100_000_entitlements_while_its_lane_decides_and_resumes_after_a_kill(
+    site: Site, broker: Broker, capsys: pytest.CaptureFixture[str]
+) -> None:
+    public = hub_key(site, capsys)
+    hub_config = site.config("hub", hub={"ledger_key_file": "keys/hub.key"})
+    publish(site, hub_config, "opening.jsonl", ticket("OLD"))
+    hub = site.run("hub", hub_config)
+    config = site.config("d1", device="d1", ledger_keys={"hub": public}, snapshot_behind=5)
+    ledger = Ledger.open(site.dir / "d1.sqlite")
+    sync = site.run("sync", config)
+    until(lambda: ledger.setting("sync.batch_seq") == "1", what="d1 at batch 1")
+    assert sync.stop() == 0
+    # While d1 is away, the back office withdraws OLD and sells a season: many batches.
+    withdrawn = {"type": "entitlement", "id": "t-old", "version": 2, "deleted": True}
+    publish(site, hub_config, "season.jsonl", withdrawn, *(ticket(f"N{n}") for n in range(100_000)))
+    with contextlib.closing(sqlite3.connect(site.dir / "hub-hub.sqlite")) as store:
+        head = int(store.execute("SELECT max(seq) FROM batch").fetchone()[0])
+    assert head > 1 + 5  # far behind: a snapshot, not a replay
+    # The broker's queue for d1 is gone, as after a long absence (brokers keep few messages a client).
+    subprocess.run(["mosquitto_sub", "-p", str(broker.port), "-V", "5", "-i", "gate-sync-d1", "-t", "none", "-W", "1"],
+                   check=False, capture_output=True, timeout=10)  # fmt: skip
+
+    # The lane keeps deciding throughout, on its own connection: each turn reads OLD and N99999 in
+    # one read transaction (the old ledger has the one, the snapshot the other: never both, never
+    # neither), then decides on a new code and commits what it admits.
+    seen: list[tuple[float, bool, bool]] = []
+    failed: list[BaseException] = []
+    done = threading.Event()
+
+    def lane() -> None:
+        try:
+            with Ledger.open(site.dir / "d1.sqlite") as own:
+                decide = engine(config, own)
+                for n in itertools.count():
+                    if done.is_set():
+                        return
+                    with own.snapshot():
+                        old, new = bool(own.find("OLD")), bool(own.find("N99999"))
+                    outcome = decide.admit(f"N{n}", lane="l1", at=dt.datetime.now(dt.UTC))
+                    if outcome.redemption is not None:
+                        decide.commit(outcome.redemption, at=dt.datetime.now(dt.UTC))
+                    seen.append((time.monotonic(), old, new))
+                    time.sleep(0.002)
+        except BaseException as exc:  # the test fails with it below
+            failed.append(exc)
+
+    deciding = threading.Thread(target=lane)
+    deciding.start()
+    try:
+        sync = site.run("sync", config)
+        until(lambda: _at(ledger), what="the load begun")
+        loading = time.monotonic()
+        until(lambda: int(str(_at(ledger).get("chunk", 0))) >= 2, timeout=60, what="two chunks in")
+        # The hub stops answering, and gate sync is killed mid-transfer.
+        hub.process.send_signal(signal.SIGSTOP)
+        time.sleep(0.3)
+        sync.stop(signal.SIGKILL)
+        hub.process.send_signal(signal.SIGCONT)
+        manifest = json.loads(ledger.setting("sync.snapshot_manifest") or "{}")
+        kept = int(str(_at(ledger)["chunk"]))
+        assert 2 <= kept < len(manifest["chunks"]) and ledger.setting("sync.batch_seq") == "1"
+        assert bool(ledger.find("OLD")) and not ledger.find("N99999")  # the lane still on the old ledger
+
+        # Started again, it resumes from the chunk it had reached, and switches the snapshot in.
+        sync = site.run("sync", config)
+        until(lambda: ledger.setting("sync.batch_seq") == str(head), timeout=60, what="the snapshot in, caught up")
+        until(lambda: len(seen) > 0 and seen[-1][2], timeout=5, what="the lane on the new ledger")
+    finally:
+        done.set()
+        deciding.join(timeout=30)
+    assert not failed, failed
+    assert f"resuming snapshot {manifest['id']} at chunk {kept + 1} of {len(manifest['chunks'])}" in sync.log()
+    switched = next(at for at, _, new in seen if new)
+    assert sum(loading <= at < switched for at, _, _ in seen) >= 20  # decisions kept coming during the load
+    assert all(old != new for _, old, new in seen)  # the switch is one transaction
+    assert ledger.stats()["records"]["entitlement"] == 100_000 and not ledger.find("OLD")
+    assert not _at(ledger) and ledger.setting("sync.ledger_problem") == ""
+    assert sync.stop() == 0
+    ledger.close()
