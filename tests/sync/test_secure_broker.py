@@ -1,4 +1,4 @@
-"""Sync through a Mosquitto that checks who is who: passwords and the ACL of docs/sync.md, and TLS
+"""Sync through a Mosquitto that checks who is who: passwords and the ACL of docs/mqtt.md, and TLS
 with certificates the test makes. A device writes only its own topics; a wrong password gets
 nowhere; a rogue client cannot write under another device's name."""
 
@@ -22,29 +22,16 @@ from tests.sync.broker import Broker
 from tests.sync.conftest import Site, until
 
 AT = dt.datetime(2026, 12, 4, 12, 0, tzinfo=dt.UTC)
-ACL = """\
-pattern write gate/v1/s1/devices/%u/events
-pattern write gate/v1/s1/devices/%u/online
-pattern write gate/v1/s1/devices/%u/health
-pattern read gate/v1/s1/devices/+/events
-pattern read gate/v1/s1/devices/+/online
-pattern read gate/v1/s1/hub/confirmed/%u
-pattern read gate/v1/s1/hub/batches
-pattern read gate/v1/s1/hub/head
-pattern write gate/v1/s1/hub/requests
-pattern read gate/v1/s1/devices/%u/responses
-pattern read gate/v1/s1/devices/%u/commands
-pattern write gate/v1/s1/devices/%u/results
 
-user hub
-topic read gate/v1/s1/devices/+/events
-topic read gate/v1/s1/hub/requests
-topic read gate/v1/s1/devices/+/health
-topic read gate/v1/s1/devices/+/results
-topic write gate/v1/s1/hub/#
-topic write gate/v1/s1/devices/+/responses
-topic write gate/v1/s1/devices/+/commands
-"""
+
+def _documented_acl() -> str:
+    """The ACL of docs/mqtt.md, for this test's site: what an operator copies is what is tested."""
+    text = (Path(__file__).parents[2] / "docs" / "mqtt.md").read_text()
+    block = text.split("`/etc/mosquitto/gate.acl`", 1)[1].split("```\n", 2)[1]
+    return block.replace("gate/v1/louvre/", "gate/v1/s1/")
+
+
+ACL = _documented_acl()
 USERS = {"d1": "d1-secret", "d2": "d2-secret", "hub": "hub-secret"}
 
 
