@@ -106,7 +106,17 @@ class SyncConfig(Section):
 class HubConfig(Section):
     """`gate hub`: the back-office bridge (docs/sync.md)."""
 
-    store: ConfigPath = Field(default=Path("hub.sqlite"), description="The hub's store (SQLite).")
+    store: ConfigPath = Field(
+        default=Path("hub.sqlite"),
+        description="The hub's store (SQLite), unless `dsn_file` is given; the hub's copy of the ledger lives beside "
+        "it either way (`<name>-ledger.sqlite`).",
+    )  # fmt: skip
+    dsn_file: ConfigPath | None = Field(
+        default=None,
+        description="A file holding a PostgreSQL connection string (`postgresql://...` or `host=... dbname=...`; "
+        "mode 0600: it may hold a password): the hub's store is then that database, shared by many venues "
+        "(needs the `gate[hub]` extra; docs/scale.md).",
+    )  # fmt: skip
     ledger_key_id: Id = Field(default="hub", description="The id of the key that signs the ledger's batches.")
     ledger_key_file: ConfigPath | None = Field(
         default=None, description="Its private key (PEM, mode 0600, `gate keys generate --purpose ledger`)."
@@ -124,5 +134,5 @@ class HubConfig(Section):
 
 PATHS: tuple[tuple[str, ...], ...] = (
     ("sync", "password_file"), ("sync", "tls", "ca_file"), ("sync", "tls", "cert_file"), ("sync", "tls", "key_file"),
-    ("hub", "store"), ("hub", "ledger_key_file"), ("hub", "command_key_file"), ("hub", "inbox"),
+    ("hub", "store"), ("hub", "dsn_file"), ("hub", "ledger_key_file"), ("hub", "command_key_file"), ("hub", "inbox"),
 )  # fmt: skip
