@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 import hashlib
 import json
+import logging
 import shutil
 import sys
 import time
@@ -118,6 +119,22 @@ def ledger_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def ledger_rebuild(args: argparse.Namespace) -> int:
+    """A lost or damaged ledger made again from the hub, with a new incarnation (gate/sync/rebuild.py).
+
+    Offline, as restore: refused while a lane daemon answers on the config's control socket."""
+    config, is_demo = resolve_config(args.config)
+    if is_demo or config.device.id is None:
+        raise UsageError("gate ledger rebuild needs a synced device's config ([device] id, [sync]): --config FILE")
+    if answers(config.daemon.control_socket):
+        raise UsageError(f"a lane daemon answers on {config.daemon.control_socket}: stop it and gate sync first")
+    from gate.sync.rebuild import rebuild  # noqa: PLC0415 - aiomqtt loads only for sync
+
+    if args.log_level is None:  # the transfer's progress, as gate sync logs it
+        logging.getLogger("gate.sync").setLevel(logging.INFO)
+    return rebuild(config, source=str(args.config), force=args.force, timeout=args.timeout)
+
+
 def activity(args: argparse.Namespace) -> int:
     """Every use of what a reference finds, newest first (a member's activity)."""
     with open_engine(args.config) as engine:
@@ -215,6 +232,12 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     restore = verbs.add_parser("restore", help="put a backup back as the ledger, with a new incarnation (offline)")
     restore.add_argument("file", type=Path, help="the backup (left as it is)")
     restore.set_defaults(func=ledger_restore)
+    rebuild = verbs.add_parser("rebuild", help="a lost or damaged ledger made again from the hub (new incarnation)")
+    rebuild.add_argument("--config", type=Path, default=argparse.SUPPRESS, help="the device's config file")
+    rebuild.add_argument("--force", action="store_true", help="rebuild a ledger that checks out all the same")
+    rebuild.add_argument("--timeout", type=float, default=1800.0, help="give up after so many seconds (default "
+                         "1800); run it again to continue")  # fmt: skip
+    rebuild.set_defaults(func=ledger_rebuild)
 
     act = sub.add_parser("activity", help="every use of what a reference finds, newest first")
     act.add_argument("reference")

@@ -5,6 +5,7 @@ A killed transfer resumes; a manifest or chunk that does not check out is refuse
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import datetime as dt
 import itertools
@@ -17,10 +18,20 @@ import threading
 import time
 from pathlib import Path
 
+import paho.mqtt.client as mqtt
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from gate.cache import Ledger
+from gate.config import load_config
+from gate.hub.snapshots import build
+from gate.hub.store import SqliteHubStore
 from gate.reasons import Reason
+from gate.sync.payloads import dump
+from gate.sync.snapshot import Chunk, EventPage, sign_manifest
 from tests.sync.broker import Broker
 from tests.sync.conftest import Site, until
 from tests.sync.hubs import engine, hub_has, hub_key, publish, reason, ticket, use
@@ -167,3 +178,82 @@ def test_a_far_behind_gate_loads_100_000_entitlements_while_its_lane_decides_and
     assert not _at(ledger) and ledger.setting("sync.ledger_problem") == ""
     assert sync.stop() == 0
     ledger.close()
+
+
+class RogueHub:
+    """A stand-in for a hub gone wrong, on the real broker: it answers a device's snapshot requests
+    with the answers it is given, each kind's first answers once, its last one from then on."""
+
+    def __init__(self, broker: Broker, *, manifests: list[bytes], chunks: dict[int, list[bytes]]) -> None:
+        self.manifests = manifests
+        self.chunks = chunks
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="rogue-hub", protocol=mqtt.MQTTv5)
+        self.client.on_message = self._answer
+        self.client.connect("127.0.0.1", broker.port)
+        self.client.subscribe("gate/v1/s1/hub/requests", qos=1)
+        self.client.publish("gate/v1/s1/hub/head", json.dumps({"v": 1, "seq": 1, "at": time.time()}), qos=1,
+                            retain=True)  # fmt: skip
+        self.client.loop_start()
+
+    def _answer(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
+        want = json.loads(message.payload)
+        if want["want"] == "manifest":
+            answer = self.manifests.pop(0) if len(self.manifests) > 1 else self.manifests[0]
+        elif want["want"] == "chunk":
+            given = self.chunks[want["index"]]
+            answer = given.pop(0) if len(given) > 1 else given[0]
+        else:
+            answer = dump(EventPage(v=1, kind="snapshot.events", after=want["after"], through=want["after"],
+                                    more=False, rows=[]))  # fmt: skip
+        properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+        properties.CorrelationData = message.properties.CorrelationData  # type: ignore[union-attr]
+        client.publish(message.properties.ResponseTopic, answer, qos=1, properties=properties)  # type: ignore[union-attr]
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+def test_a_manifest_badly_signed_or_a_corrupt_chunk_is_refused_and_said_and_the_good_one_taken(
+    site: Site, broker: Broker, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A real snapshot, as the hub builds it from its log and its copy of the ledger...
+    public = hub_key(site, capsys)
+    hub_config = site.config("hub", hub={"ledger_key_file": "keys/hub.key"})
+    publish(site, hub_config, "monday.jsonl", ticket("T1"), ticket("T2"))
+    with contextlib.closing(SqliteHubStore(site.dir / "hub-hub.sqlite")) as store:
+        manifest = build(load_config(hub_config), store)
+        chunks = [store.snapshots().chunk(manifest.id, index) or b"" for index in range(len(manifest.chunks))]
+    # ...served by a hub gone wrong: first a manifest signed by another key, then a damaged chunk.
+    forged = sign_manifest(manifest, key_id="hub", key=Ed25519PrivateKey.generate())
+    damaged = bytearray(chunks[0])
+    damaged[len(damaged) // 2] ^= 0x01
+
+    def chunk(index: int, data: bytes) -> bytes:
+        return dump(Chunk(v=1, kind="snapshot.chunk", snapshot=manifest.id, index=index,
+                          data=base64.b64encode(data).decode()))  # fmt: skip
+
+    answers = {i: [chunk(i, data)] for i, data in enumerate(chunks)}
+    answers[0].insert(0, chunk(0, bytes(damaged)))
+    rogue = RogueHub(broker, manifests=[dump(forged), dump(manifest)], chunks=answers)
+    try:
+        config = site.config("d1", device="d1", ledger_keys={"hub": public})
+        ledger = Ledger.open(site.dir / "d1.sqlite")
+        sync = site.run("sync", config)
+
+        def problem() -> str:
+            return ledger.setting("sync.ledger_problem") or ""
+
+        until(lambda: problem() == f"snapshot {manifest.id} refused: its signature does not check out",
+              what="the forged manifest refused")  # fmt: skip
+        assert not _at(ledger) and not ledger.find("T1")  # nothing of it taken
+        until(lambda: problem() == f"snapshot {manifest.id} refused: chunk 1 of {len(chunks)}: its SHA-256 does not "
+              "match the manifest's", what="the damaged chunk refused")  # fmt: skip
+        assert _at(ledger)["chunk"] == 0 and not ledger.find("T1")  # not a row of it staged, the lane unchanged
+        # Asked again after a while, the good chunk comes: the snapshot is taken, the problem over.
+        until(lambda: ledger.setting("sync.batch_seq") == "1", what="the good snapshot taken")
+        assert problem() == "" and ledger.find("T1") and ledger.find("T2")
+        assert sync.stop() == 0
+        ledger.close()
+    finally:
+        rogue.close()
