@@ -25,7 +25,8 @@ Crash safety: the request (ids and codes to erase) is stored in the transaction 
 file's batches, and carried out after it in short transactions (the hub goes on storing events);
 a publish or a hub killed meanwhile finds it again (`pending`) and finishes it. Everything is
 idempotent. Once done, the request's ids and codes go and its row stays, with its time: a
-snapshot built before it (gate/hub/snapshots.py) still holds the erased records, and is not served. Rows are rewritten with SQLite's secure_delete, so the old bytes do not stay in the
+snapshot built before it (gate/hub/snapshots.py) still holds the erased records, and is not
+served. Rows are rewritten with SQLite's secure_delete, so the old bytes do not stay in the
 file's free space.
 """
 
@@ -322,24 +323,27 @@ def _key(conn: sqlite3.Connection) -> bytes:
 
 def late(conn: sqlite3.Connection, events: Sequence[Event]) -> list[Event]:
     """Inside the transaction that stores `events`: any about an erased entitlement (a device cut
-    off while the hub erased) pseudonymised before it is stored."""
+    off while the hub erased) pseudonymised before it is stored. One look-up per message."""
     if conn.execute("SELECT NOT EXISTS (SELECT 1 FROM erased)").fetchone()[0]:
         return list(events)
     key = _key(conn)
-    kept = []
-    for event in events:
-        marks = {pseudonym(key, id_): id_ for id_ in _ids(event)}
+    marks = [{pseudonym(key, id_): id_ for id_ in _ids(event)} for event in events]
+    for event, found in zip(events, marks, strict=True):
         reference = event.body.get("reference")
         if isinstance(reference, str) and reference:
-            marks[pseudonym(key, f"ref:{normalise_reference(reference)}")] = ""
-        query = "SELECT pseudonym FROM erased WHERE pseudonym IN (SELECT value FROM json_each(?))"
-        hits = {mark for (mark,) in conn.execute(query, (json.dumps(list(marks)),))}
-        if hits:
-            names = {marks[mark]: mark for mark in hits if marks[mark]}
-            entitlement, body = scrub(event.entitlement_id, event.body, names)
-            kept.append(event.model_copy(update={"entitlement_id": entitlement, "body": body}))
-        else:
+            found[pseudonym(key, f"ref:{normalise_reference(reference)}")] = ""
+    query = "SELECT pseudonym FROM erased WHERE pseudonym IN (SELECT value FROM json_each(?))"
+    hits = {mark for (mark,) in conn.execute(query, (json.dumps([m for found in marks for m in found]),))}
+    if not hits:
+        return list(events)
+    kept = []
+    for event, found in zip(events, marks, strict=True):
+        if hits.isdisjoint(found):
             kept.append(event)
+            continue
+        names = {found[mark]: mark for mark in hits & found.keys() if found[mark]}
+        entitlement, body = scrub(event.entitlement_id, event.body, names)
+        kept.append(event.model_copy(update={"entitlement_id": entitlement, "body": body}))
     return kept
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -65,7 +66,7 @@ def take(config: GateConfig, path: Path) -> Taken:
         return _failed(path, str(exc).replace(str(path), path.name, 1))
     except TooNew as exc:
         return _failed(path, f"{path.name}: nothing published: {exc}".replace(str(path), path.name))
-    except (PublishError, LedgerError) as exc:
+    except (PublishError, LedgerError, sqlite3.Error) as exc:  # the hub's own problem, not the file's
         return Taken("left", f"{path.name} left in the inbox: {exc}")
     where = _move(path, path.parent / DONE)
     seqs = [batch.seq for batch in published.batches]
@@ -124,7 +125,10 @@ async def watch(config: GateConfig) -> None:
     """The running hub's task: every POLL_S, the complete files taken one by one, until cancelled."""
     folder = config.hub.inbox
     assert folder is not None
-    await asyncio.to_thread(_resume, config)
+    try:
+        await asyncio.to_thread(_resume, config)
+    except (PublishError, LedgerError, sqlite3.Error) as exc:  # said, and tried again with the next file
+        log.error("hub: an erasure left unfinished could not be finished yet: %s", exc)
     log.info("hub: watching %s for ledger files (*%s)", folder, SUFFIX)
     said: dict[Path, str] = {}  # a file left in the inbox: its reason, said once
     while True:
