@@ -1,6 +1,6 @@
 """`gate hub report WHAT`: the site's figures from the hub's store (gate/hub/reports.py, docs/hub.md).
 
-    gate hub report members|attendance|hours|devices [--day D | --from D [--to D]] [--json] --config HUB.toml
+    gate hub report members|attendance|hours|devices|conflicts [--day D | --from D [--to D]] [--json] --config HUB.toml
 
 Days are the site's (`[site] timezone`), both ends included; the default is today. Text for
 people, `--json` for scripts; ids only, never names. Exit 2 for a day that is not one, a

@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 
 from gate.hub.conflicts import mirror_path
 from gate.hub.store import HubStore, StoredEvent
+from gate.sync.conflicts import Conflict, Side
 
 COMMITTED = "redemption.committed"
 NEAR_S = 86_400.0  # attendance: scans from a day before a performance's day to a day after it
@@ -185,7 +186,8 @@ def attendance(sources: Sources, period: Period) -> Table:
             performances[id_] = (event, at)
     tickets = Counter({p: int(n) for p, n in sources.mirror.rows(
         "SELECT json_extract(body, '$.performance'), sum(coalesce(json_extract(body, '$.pax'), 1)) FROM entitlement "
-        "WHERE kind = 'ticket' AND state = 'active' AND mode = 'live' GROUP BY 1")})  # fmt: skip
+        "WHERE kind = 'ticket' AND state = 'active' AND mode = 'live' "
+        "AND json_extract(body, '$.from_voucher') IS NULL GROUP BY 1")})  # fmt: skip  # kiosks' are counted below
     reserved = Counter({p: int(n) for p, n in sources.mirror.rows(
         "SELECT json_extract(body, '$.performance'), sum(coalesce(json_extract(body, '$.pax'), 1)) FROM entitlement "
         "WHERE kind = 'reservation' AND state = 'active' AND mode = 'live' GROUP BY 1")})  # fmt: skip
@@ -256,8 +258,31 @@ def devices(sources: Sources, period: Period) -> Table:
     return table
 
 
+def conflicts(sources: Sources, period: Period) -> Table:
+    """The double uses of the period (the second use in it; gate/hub/conflicts.py): both sides of each."""
+    table = Table("Conflicts", [
+        ("found", "found"), ("entitlement", "entitlement"), ("kind", "kind"), ("first", "first use"),
+        ("second", "second use"), ("marks", "marks")])  # fmt: skip
+
+    def side(s: Side) -> str:
+        return f"{s.device} {s.lane or '-'} {period.local(s.at).strftime('%H:%M:%S')}"
+
+    # Found when the second use reached the hub, so after it; a week's margin for a device's clock ahead.
+    found = [Conflict.model_validate_json(text) for text in sources.store.conflicts(since=period.since - 7 * 86_400)]
+    for c in sorted((c for c in found if period.since <= c.second.at < period.until), key=lambda c: c.second.at):
+        marks = [f"{which} {note}" for which, s in (("first", c.first), ("second", c.second))
+                 for note, on in (("offline", s.offline), ("clock untrusted", s.untrusted)) if on]  # fmt: skip
+        table.rows.append({"found": period.local(c.found_at).isoformat(timespec="seconds"),
+                           "entitlement": c.entitlement_id, "kind": c.kind, "first": side(c.first),
+                           "second": side(c.second), "marks": ", ".join(marks) or None})  # fmt: skip
+    table.totals = {"conflicts": len(table.rows)}
+    table.notes.append("first and second in the site's order (time, then device); both uses stay in the history")
+    return table
+
+
 Report = Callable[[Sources, Period], Table]
-REPORTS: dict[str, Report] = {"members": members, "attendance": attendance, "hours": hours, "devices": devices}
+REPORTS: dict[str, Report] = {"members": members, "attendance": attendance, "hours": hours, "devices": devices,
+                              "conflicts": conflicts}
 
 
 def report(store: HubStore, store_path: Path, name: str, period: Period) -> Table:

@@ -16,6 +16,7 @@ from gate.cli import main
 from gate.config import load_config
 from gate.decision import Ask
 from gate.engine import Engine
+from gate.hub.conflicts import Judge, mirror_path
 from gate.hub.store import SqliteHubStore
 from gate.sync.outbox import event_of
 from gate.sync.payloads import Events, Health
@@ -154,4 +155,27 @@ def test_text_for_people_and_bad_days_refused(hub: Path, capsys: pytest.CaptureF
     assert "--day 14/03/2026: not a day (YYYY-MM-DD)" in capsys.readouterr().err
     assert main(["hub", "report", "hours", "--from", "2026-03-14", "--to", "2026-03-01", "--config", str(hub)]) == 2
     assert main(["hub", "report", "sales", "--config", str(hub)]) == 2
-    assert "no such report (reports: members, attendance, hours, devices)" in capsys.readouterr().err
+    assert "no such report (reports: members, attendance, hours, devices, conflicts)" in capsys.readouterr().err
+
+
+def test_conflicts_name_both_uses_of_a_ticket_used_at_two_devices(
+    hub: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A third device, cut off, let T1's party in again at 14:30; the hub judges it as it arrives.
+    d3, three = _device(tmp_path, "d3", {"l3": {"zone": "main", "product": "entry"}})
+    _pass(three, "T1", "l3", at(14, 30))
+    store = SqliteHubStore(tmp_path / "hub.sqlite")
+    events = Events(v=1, device="d3", incarnation=d3.outbox().incarnation(), floor=0,
+                    events=[event_of(entry) for entry in d3.journal()])  # fmt: skip
+    store.add(events)
+    judge = Judge(store, mirror_path(tmp_path / "hub.sqlite"))
+    assert [c.entitlement_id for c in judge.judge(events.events)] == ["t-1"]
+    assert judge.judge(events.events) == []  # judged again: nothing new
+    judge.close()
+    store.close()
+    d3.close()
+    table = _report(capsys, hub, "conflicts")
+    [row] = table["rows"]
+    assert (row["entitlement"], row["kind"]) == ("t-1", "ticket")
+    assert row["first"] == "d1 l1 13:40:00" and row["second"] == "d3 l3 14:30:00"
+    assert table["totals"] == {"conflicts": 1}

@@ -59,5 +59,11 @@ def test_a_kiosks_admission_enters_the_hubs_log_and_a_later_lane_admits_its_code
     with Ledger.open(mirror_path(site.dir / "hub-hub.sqlite")) as copy:
         [held] = copy.entitlements([admission.id])
     assert held.model_dump() == admission.model_dump() | {"from_voucher": "v-1"}
+    # Sold, once: the admission in the copy is the kiosk's, not another ticket.
+    day = next(r["starts_at"] for r in kiosk_records() if r.get("id") == "p-hamlet-0")[:10]
+    capsys.readouterr()
+    assert main(["hub", "report", "attendance", "--day", day, "--json", "--config", str(hub_config)]) == 0
+    [row] = [r for r in json.loads(capsys.readouterr().out)["rows"] if r["performance"] == "p-hamlet-0"]
+    assert (row["tickets"], row["kiosk"], row["sold"]) == (0, 1, 1)
     k_ledger.close()
     l_ledger.close()
