@@ -33,7 +33,7 @@ def report(args: argparse.Namespace) -> int:
     config = load_config(path)
     from gate.hub.reports import REPORTS, Period, as_json, as_text  # noqa: PLC0415 - the hub's code, only here
     from gate.hub.reports import report as make  # noqa: PLC0415
-    from gate.hub.store import SqliteHubStore  # noqa: PLC0415
+    from gate.hub.store import open_store  # noqa: PLC0415
 
     if args.what not in REPORTS:
         raise UsageError(f"gate hub report {args.what}: no such report (reports: {', '.join(REPORTS)})")
@@ -48,10 +48,10 @@ def report(args: argparse.Namespace) -> int:
         last = _day(args.last, "--to") if args.last is not None else max(first, today)
     if last < first:
         raise UsageError(f"gate hub report: --to {last} is before --from {first}")
-    if not config.hub.store.exists():
+    if config.hub.dsn_file is None and not config.hub.store.exists():
         raise UsageError(f"hub.store {config.hub.store}: no store yet (has gate hub run, or gate hub publish?)")
     period = Period(first, last, tz)
-    store = SqliteHubStore(config.hub.store)
+    store = open_store(config)
     try:
         table = make(store, config.hub.store, args.what, period)
     finally:

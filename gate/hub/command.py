@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from gate.config import GateConfig
 from gate.errors import GateError
 from gate.hub.registry import Answer
-from gate.hub.store import HubStore, SqliteHubStore
+from gate.hub.store import HubStore, open_store
 from gate.sync.commands import MAX_LIFETIME_S, CommandResult, Mode, RemoteCommand, sign_command
 from gate.sync.link import Link, LinkDown, LinkError, read_private
 from gate.sync.payloads import WRITES, Health, PayloadError, dump, parse
@@ -67,7 +67,7 @@ def make(config: GateConfig, *, device: str, lane: str, op: str, reason: str, mo
     except ValueError as exc:
         raise CommandError(str(exc).splitlines()[-1] if str(exc) else "not a command") from None
     command = sign_command(config.sync.site, unsigned, key_id=config.hub.command_key_id, key=key)
-    store = SqliteHubStore(config.hub.store)
+    store = open_store(config)
     try:
         store.add_command(command)
     finally:
@@ -78,7 +78,7 @@ def make(config: GateConfig, *, device: str, lane: str, op: str, reason: str, mo
 def wait(config: GateConfig, nonce: str, *, timeout: float) -> Answer | str:
     """The device's answer to the command `nonce`, or why none came within `timeout` s. A command
     the hub has not even sent by then is withdrawn: it must not open a lane later, unawaited."""
-    store = SqliteHubStore(config.hub.store)
+    store = open_store(config)
     try:
         deadline = time.monotonic() + timeout
         while True:

@@ -31,7 +31,7 @@ from typing import Literal
 from gate.cache import LedgerError, LedgerImportError
 from gate.config import GateConfig
 from gate.hub.publish import PublishError, finish_erasures, ledger_key, publish
-from gate.hub.store import SqliteHubStore
+from gate.hub.store import open_store
 from gate.hub.versions import TooNew
 
 log = logging.getLogger("gate.hub")
@@ -114,7 +114,7 @@ def prepare(config: GateConfig) -> Path:
 
 def _resume(config: GateConfig) -> None:
     """Erasures a killed publish left half done (gate/hub/erasure.py), finished before anything new."""
-    store = SqliteHubStore(config.hub.store)
+    store = open_store(config)
     try:
         finish_erasures(store, config, ledger_key(config))
     finally:

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from gate.cache.exchange import HEADER
 from gate.config import GateConfig
 from gate.hub.publish import PublishError, ledger_key, ready_to_sign
-from gate.hub.store import SqliteHubStore
+from gate.hub.store import open_store
 from gate.hub.versions import check_payload
 from gate.sync.batches import Batch, sign_batch
 from gate.sync.trust import KeyChanges
@@ -33,7 +33,7 @@ def change_keys(config: GateConfig, *, add: dict[str, str] | None = None, retire
         error = exc.errors()[0]
         where = ".".join(str(part) for part in error["loc"])
         raise PublishError(f"keys: {where + ': ' if where else ''}{error['msg']}") from None
-    store = SqliteHubStore(config.hub.store)
+    store = open_store(config)
     try:
         site, key_id = config.sync.site, config.hub.ledger_key_id
         ready_to_sign(store, key_id)

@@ -32,7 +32,7 @@ from gate.config import GateConfig
 from gate.errors import GateError
 from gate.hub import erasure
 from gate.hub.conflicts import mirror_path
-from gate.hub.store import HubStore, SqliteHubStore
+from gate.hub.store import HubStore, open_store
 from gate.hub.versions import check_format
 from gate.sync.batches import MAX_LINES_BYTES, Batch, sign_batch
 from gate.sync.link import LinkError, read_private
@@ -134,7 +134,7 @@ def publish(config: GateConfig, path: Path) -> Published:
     every problem by line and field), and carry out what it erases."""
     key = ledger_key(config)
     lines, sha256 = read_lines(path)
-    store = SqliteHubStore(config.hub.store)
+    store = open_store(config)
     try:
         site, key_id = config.sync.site, config.hub.ledger_key_id
         known = store.published_file(sha256)

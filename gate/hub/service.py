@@ -33,7 +33,7 @@ from gate.hub.command import HubCommands
 from gate.hub.conflicts import Judge, mirror_path
 from gate.hub.publish import PublishError, ledger_key
 from gate.hub.snapshots import SnapshotServer
-from gate.hub.store import HubStore, SqliteHubStore
+from gate.hub.store import HubStore, open_store
 from gate.sync.batches import CatchUp, Head
 from gate.sync.link import Link, LinkDown
 from gate.sync.payloads import Confirmed, Events, PayloadError, dump, events_of, parse
@@ -70,14 +70,14 @@ class HubService:
         return await asyncio.get_running_loop().run_in_executor(self._executor, call)
 
     async def __aenter__(self) -> Self:
-        path = self.config.hub.store
-        self.store = store = await self._run(lambda: SqliteHubStore(path))
+        path, config = self.config.hub.store, self.config
+        self.store = store = await self._run(lambda: open_store(config))  # SQLite, or PostgreSQL ([hub] dsn_file)
         self.judge = Judge(store, mirror_path(path))
         try:
             self._ledger_key = ledger_key(self.config)
         except PublishError as exc:
             log.warning("hub %s: kiosks' admissions are not added to the log: %s", self.config.sync.site, exc)
-        log.info("hub %s: store %s", self.config.sync.site, path)
+        log.info("hub %s: store %s", self.config.sync.site, "PostgreSQL" if config.hub.dsn_file else path)
         return self
 
     async def __aexit__(
