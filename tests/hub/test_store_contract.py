@@ -23,7 +23,6 @@ from gate.sync.batches import Batch, sign_batch
 from gate.sync.commands import CommandResult, RemoteCommand
 from gate.sync.payloads import Event, Events, Health
 from gate.sync.trust import KeyChanges
-from tests.pg import pg_cluster, pg_dsn  # noqa: F401 - fixtures
 
 AT = 1_780_000_000.0  # 2026-05-28
 INC, INC2 = "0123456789abcdef", "fedcba9876543210"
