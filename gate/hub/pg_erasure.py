@@ -144,25 +144,28 @@ def _key(cur: Cursor, site: str) -> bytes:
 
 def late(cur: Cursor, site: str, events: Sequence[Event]) -> list[Event]:
     """Inside the transaction that stores `events`: any about an erased entitlement (a device cut
-    off while the hub erased) pseudonymised before it is stored."""
+    off while the hub erased) pseudonymised before it is stored. One look-up per message."""
     row = cur.execute("SELECT EXISTS (SELECT 1 FROM erased WHERE site = %s)", (site,)).fetchone()
     if row is None or not row[0]:
         return list(events)
     key = _key(cur, site)
-    kept = []
-    for event in events:
-        marks = {pseudonym(key, id_): id_ for id_ in erasure._ids(event)}
+    marks = [{pseudonym(key, id_): id_ for id_ in erasure._ids(event)} for event in events]
+    for event, found in zip(events, marks, strict=True):
         reference = event.body.get("reference")
         if isinstance(reference, str) and reference:
-            marks[pseudonym(key, f"ref:{normalise_reference(reference)}")] = ""
-        query = "SELECT pseudonym FROM erased WHERE site = %s AND pseudonym = ANY(%s)"
-        hits = {mark for (mark,) in cur.execute(query, (site, list(marks)))}
-        if hits:
-            names = {marks[mark]: mark for mark in hits if marks[mark]}
-            entitlement, body = scrub(event.entitlement_id, event.body, names)
-            kept.append(event.model_copy(update={"entitlement_id": entitlement, "body": body}))
-        else:
+            found[pseudonym(key, f"ref:{normalise_reference(reference)}")] = ""
+    query = "SELECT pseudonym FROM erased WHERE site = %s AND pseudonym = ANY(%s)"
+    hits = {mark for (mark,) in cur.execute(query, (site, [m for found in marks for m in found]))}
+    if not hits:
+        return list(events)
+    kept = []
+    for event, found in zip(events, marks, strict=True):
+        if hits.isdisjoint(found):
             kept.append(event)
+            continue
+        names = {found[mark]: mark for mark in hits & found.keys() if found[mark]}
+        entitlement, body = scrub(event.entitlement_id, event.body, names)
+        kept.append(event.model_copy(update={"entitlement_id": entitlement, "body": body}))
     return kept
 
 
