@@ -36,12 +36,13 @@ from gate.hub.erasure import Done, Redact, Request
 from gate.hub.pg_shelf import PostgresShelf
 from gate.hub.registry import Answer, DeviceVersions
 from gate.hub.status import DeviceStatus
-from gate.hub.store import StoredEvent, Taken
+from gate.hub.store import StoredEvent, StoreUnavailable, Taken
 from gate.sync.batches import Batch
 from gate.sync.commands import CommandResult, RemoteCommand
 from gate.sync.payloads import Events, Health
 
 Cursor = psycopg.Cursor[Any]
+CONNECT_TIMEOUT_S = 10  # unless the connection string says otherwise
 
 _INSERT = """
 INSERT INTO event (site, device, incarnation, received_at, seq, id, at, type, lane, entitlement_id, redemption_id,
@@ -122,12 +123,14 @@ def connect(dsn: str) -> psycopg.Connection[Any]:
     """A connection in autocommit mode (each call opens its own transaction). A DSN libpq cannot
     read is refused without its text: it may hold a password."""
     try:
-        psycopg.conninfo.conninfo_to_dict(dsn)
+        given = psycopg.conninfo.conninfo_to_dict(dsn)
     except psycopg.ProgrammingError:
         raise StoreError("not a PostgreSQL connection string (postgresql://... or host=... dbname=...); "
                          "its text is not shown: it may hold a password") from None  # fmt: skip
+    # A server that does not answer at all would hold the store's thread for minutes.
+    timeout = {} if "connect_timeout" in given else {"connect_timeout": CONNECT_TIMEOUT_S}
     try:
-        return psycopg.connect(dsn, autocommit=True)
+        return psycopg.connect(dsn, autocommit=True, **timeout)
     except psycopg.OperationalError as exc:
         raise StoreError(f"PostgreSQL: {str(exc).strip()}") from None
 
@@ -175,12 +178,19 @@ class PostgresHubStore:
 
     @contextlib.contextmanager
     def _tx(self) -> Iterator[Cursor]:
-        """One transaction on the store's connection (opened again if it was lost), under its lock."""
+        """One transaction on the store's connection (opened again if it was lost), under its lock;
+        StoreUnavailable when the server is away or broke the transaction off (a deadlock, a
+        restart, a connection cut)."""
         with self._lock:
-            if self._conn.closed or self._conn.broken:
-                self._conn = connect(self._dsn)
-            with self._conn.transaction(), self._conn.cursor() as cur:
-                yield cur
+            try:
+                if self._conn.closed or self._conn.broken:
+                    self._conn = connect(self._dsn)
+                with self._conn.transaction(), self._conn.cursor() as cur:
+                    yield cur
+            except StoreError as exc:
+                raise StoreUnavailable(f"the hub's database: {exc}") from None
+            except psycopg.OperationalError as exc:
+                raise StoreUnavailable(f"the hub's database: {str(exc).strip()}") from exc
 
     def _one(self, cur: Cursor, query: str, params: Sequence[Any]) -> Any:
         row = cur.execute(query, params).fetchone()

@@ -33,7 +33,7 @@ from gate.hub.command import HubCommands
 from gate.hub.conflicts import Judge, mirror_path
 from gate.hub.publish import PublishError, ledger_key
 from gate.hub.snapshots import SnapshotServer
-from gate.hub.store import HubStore, open_store
+from gate.hub.store import HubStore, StoreUnavailable, open_store
 from gate.sync.batches import CatchUp, Head
 from gate.sync.link import Link, LinkDown
 from gate.sync.payloads import Confirmed, Events, PayloadError, dump, events_of, parse
@@ -43,7 +43,7 @@ log = logging.getLogger("gate.hub")
 
 _T = TypeVar("_T")
 LOG_POLL_S = 0.2  # how often the store is looked at for batches another process appended
-HEAD_EVERY_S = 30.0  # the head again, for its time: each device measures its clock against it
+HEAD_EVERY_S = 5.0  # the head again: each device measures its clock against it, and hears the hub
 
 
 class HubService:
@@ -96,6 +96,12 @@ class HubService:
         log.warning("hub: a message on %s dropped: %s", topic, why)
 
     async def _on_message(self, message: aiomqtt.Message) -> None:
+        try:
+            await self._handle(message)
+        except StoreUnavailable as exc:  # a database away: what the device does not see confirmed, it sends again
+            log.warning("hub: a message on %s left unanswered: %s", message.topic, exc)
+
+    async def _handle(self, message: aiomqtt.Message) -> None:
         topic = str(message.topic)
         if topic == self.topics.requests:
             if not await self.snapshots.on_request(message):  # a snapshot's (gate/hub/snapshots.py), or a catch-up
@@ -163,10 +169,9 @@ class HubService:
 
     async def watch_log(self) -> None:
         """Batches appended to the store (by `gate hub publish`, another process): sent, then the head."""
-        store = self.store
-        assert store is not None
         loop = asyncio.get_running_loop()
         told = loop.time()
+        away = False  # the store unavailable: said once, and once when it is back
         while True:
             await asyncio.sleep(LOG_POLL_S)
             if not self.link.up:
@@ -174,15 +179,30 @@ class HubService:
             if loop.time() - told >= HEAD_EVERY_S:  # the head's time is the devices' clock check
                 told = loop.time()
                 await self._head(self.published)
-            for batch in await self._run(lambda: store.batches(self.published)):
-                try:
-                    await self.link.publish(self.topics.batches, dump(batch))
-                except LinkDown:
-                    break
-                self.published = batch.seq
-                await self._head(batch.seq)
-                log.info("hub %s: batch %d published", self.config.sync.site, batch.seq)
-            await self._send_commands()
+            try:
+                await self._send_log()
+            except StoreUnavailable as exc:  # looked at again at the next poll
+                if not away:
+                    log.warning("hub %s: the log cannot be read: %s", self.config.sync.site, exc)
+                away = True
+                continue
+            if away:
+                log.warning("hub %s: the store answers again", self.config.sync.site)
+            away = False
+
+    async def _send_log(self) -> None:
+        """The batches after the last one sent, each followed by the head; then remote commands."""
+        store = self.store
+        assert store is not None
+        for batch in await self._run(lambda: store.batches(self.published)):
+            try:
+                await self.link.publish(self.topics.batches, dump(batch))
+            except LinkDown:
+                break
+            self.published = batch.seq
+            await self._head(batch.seq)
+            log.info("hub %s: batch %d published", self.config.sync.site, batch.seq)
+        await self._send_commands()
 
     async def _presence(self, topic: str, device: str, payload: object) -> None:
         """A device's retained presence (its will says offline): kept for `gate hub report devices`."""

@@ -96,6 +96,12 @@ ORDER BY e.at, e.device, e.redemption_id
 _HELD_AFTER = "SELECT seq FROM event WHERE device = ? AND incarnation = ? AND seq > ? ORDER BY seq LIMIT 10000"
 
 
+class StoreUnavailable(GateError):
+    """The store cannot answer now (its database server is away, or broke the transaction off):
+    the call's transaction did not commit, unless it broke during the commit itself. Tried again
+    later, nothing is lost: a device sends again what the hub did not confirm."""
+
+
 class Taken(NamedTuple):
     """A committed redemption as the hub holds it (`body`: its journal row's, as JSON text)."""
 

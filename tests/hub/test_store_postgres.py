@@ -164,7 +164,7 @@ def test_a_hub_on_postgresql_stores_a_device_s_events_once_and_confirms_them(sit
     _write(ledger, 25)
     hub = site.run("hub", hub_config)
     sync = site.run("sync", config)
-    reader = PostgresHubStore(pg_dsn, "s1")
+    reader = PostgresHubStore(f"{pg_dsn} application_name=test", "s1")  # the hub's own are named ''
     try:
         until(lambda: reader.count("d1") == 25, what="the hub has the 25 rows, in PostgreSQL")
         until(lambda: outbox.depth() == 0, what="the hub's mark confirmed them")
@@ -174,6 +174,16 @@ def test_a_hub_on_postgresql_stores_a_device_s_events_once_and_confirms_them(sit
         hub = site.run("hub", hub_config)
         until(lambda: outbox.depth() == 0, what="the 10 more confirmed by the restarted hub")
         assert reader.count("d1") == 35 and reader.mark("d1", outbox.incarnation()) == 35
+        # The database cuts the hub's connection (a restart, a failover): the hub carries on.
+        with psycopg.connect(pg_dsn, autocommit=True) as admin:
+            cut = admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                                "AND application_name = ''").fetchall()  # fmt: skip
+        _write(ledger, 5)
+        until(lambda: outbox.depth() == 0, what="5 more confirmed after the cut")
+        assert "the hub's database: terminating connection" in hub.log()  # said, by whichever call met it
+        assert cut and hub.process.poll() is None
+        assert reader.count("d1") == 40 and reader.mark("d1", outbox.incarnation()) == 40
         journal = [(e.seq, e.id) for e in ledger.journal(limit=1000)]
         stored = [(e.seq, e.id) for e in reader.events(0, 2**40) if e.device == "d1"]
         assert sorted(stored) == journal
