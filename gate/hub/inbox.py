@@ -31,7 +31,7 @@ from typing import Literal
 from gate.cache import LedgerError, LedgerImportError
 from gate.config import GateConfig
 from gate.hub.publish import PublishError, finish_erasures, ledger_key, publish
-from gate.hub.store import open_store
+from gate.hub.store import StoreUnavailable, open_store
 from gate.hub.versions import TooNew
 
 log = logging.getLogger("gate.hub")
@@ -66,7 +66,7 @@ def take(config: GateConfig, path: Path) -> Taken:
         return _failed(path, str(exc).replace(str(path), path.name, 1))
     except TooNew as exc:
         return _failed(path, f"{path.name}: nothing published: {exc}".replace(str(path), path.name))
-    except (PublishError, LedgerError, sqlite3.Error) as exc:  # the hub's own problem, not the file's
+    except (PublishError, LedgerError, sqlite3.Error, StoreUnavailable) as exc:  # the hub's own problem, not the file's
         return Taken("left", f"{path.name} left in the inbox: {exc}")
     where = _move(path, path.parent / DONE)
     seqs = [batch.seq for batch in published.batches]
@@ -127,7 +127,7 @@ async def watch(config: GateConfig) -> None:
     assert folder is not None
     try:
         await asyncio.to_thread(_resume, config)
-    except (PublishError, LedgerError, sqlite3.Error) as exc:  # said, and tried again with the next file
+    except (PublishError, LedgerError, sqlite3.Error, StoreUnavailable) as exc:  # said; tried with the next file
         log.error("hub: an erasure left unfinished could not be finished yet: %s", exc)
     log.info("hub: watching %s for ledger files (*%s)", folder, SUFFIX)
     said: dict[Path, str] = {}  # a file left in the inbox: its reason, said once
