@@ -1,8 +1,9 @@
 """The hub's store: devices' events once each, each (device, incarnation)'s high-water mark, and
 the ledger's log of signed batches.
 
-`HubStore` is the one small interface the hub needs; `SqliteHubStore` is the embedded default
-(PostgreSQL follows with the many-venue issue). An event's key is (device, incarnation, seq):
+`HubStore` is the one small interface the hub needs; `SqliteHubStore` is the embedded default,
+`PostgresHubStore` (gate/hub/postgres.py) the one for many venues, and `open_store` opens the one
+the config names. An event's key is (device, incarnation, seq):
 one sent again is ignored, so a device may repeat itself freely and nothing counts twice. The
 mark is the highest seq up to which every row of that incarnation is held: the device's
 `floor` (what it says was confirmed before) carried over, then every stored seq after it.
