@@ -128,9 +128,10 @@ def connect(dsn: str) -> psycopg.Connection[Any]:
         raise StoreError("not a PostgreSQL connection string (postgresql://... or host=... dbname=...); "
                          "its text is not shown: it may hold a password") from None  # fmt: skip
     # A server that does not answer at all would hold the store's thread for minutes.
-    timeout = {} if "connect_timeout" in given else {"connect_timeout": CONNECT_TIMEOUT_S}
+    if "connect_timeout" not in given:
+        dsn = psycopg.conninfo.make_conninfo(dsn, connect_timeout=CONNECT_TIMEOUT_S)
     try:
-        return psycopg.connect(dsn, autocommit=True, **timeout)
+        return psycopg.connect(dsn, autocommit=True)
     except psycopg.OperationalError as exc:
         raise StoreError(f"PostgreSQL: {str(exc).strip()}") from None
 
