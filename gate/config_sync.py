@@ -66,6 +66,11 @@ class SyncConfig(Section):
     poll_ms: float = Field(
         default=10.0, ge=1, le=1000, description="How often sync looks for the lanes' new journal rows."
     )
+    online_within_s: float = Field(
+        default=10.0, ge=6, le=600,
+        description="Online means connected with a word from the hub or a peer this recently (the hub and every "
+        "device speak every 5 s); otherwise the device is offline and its offline policy applies.",
+    )  # fmt: skip
     peer_hold_s: float = Field(
         default=60.0, ge=5, le=3600,
         description="A peer's held redemption counts here this long at most (its longest passage and a margin), "

@@ -43,7 +43,7 @@ log = logging.getLogger("gate.hub")
 
 _T = TypeVar("_T")
 LOG_POLL_S = 0.2  # how often the store is looked at for batches another process appended
-HEAD_EVERY_S = 30.0  # the head again, for its time: each device measures its clock against it
+HEAD_EVERY_S = 5.0  # the head again: each device measures its clock against it, and hears the hub
 
 
 class HubService:

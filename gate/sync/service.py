@@ -23,6 +23,7 @@ import contextlib
 import datetime as dt
 import functools
 import logging
+import math
 import signal
 import time
 from collections.abc import Callable
@@ -47,6 +48,7 @@ from gate.sync.topics import Topics
 log = logging.getLogger("gate.sync")
 
 STATE_EVERY_S = 2.0
+BEAT_S = 5.0  # "online" again, live: the peers hear this device even while nothing happens
 HEALTH_EVERY_S = 30.0  # the retained health message (and at every connection)
 PRUNE_EVERY_S = 3600.0  # the retention's pruning, from the start on
 _T = TypeVar("_T")
@@ -70,6 +72,9 @@ class SyncService:
         self._since = dt.datetime.now(dt.UTC)
         self.peer_rows = 0  # peers' rows that changed usage here, since the start
         self._alarmed = False  # the outbox alarm was said
+        self._heard = -math.inf  # (loop time) the last live message of the hub or a peer
+        self._online = False  # connected, and the hub or a peer heard within [sync] online_within_s
+        self._echoes = {self.topics.online(device), self.topics.events(device), self.topics.health(device)}
 
     async def _run(self, call: Callable[[], _T]) -> _T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, call)
@@ -112,6 +117,8 @@ class SyncService:
     async def _on_message(self, message: aiomqtt.Message) -> None:
         assert self.publisher is not None
         topic = str(message.topic)
+        if not message.retain and topic not in self._echoes:  # a retained one is old news
+            self._heard = asyncio.get_running_loop().time()
         if self.downlink is not None and self.downlink.handles(topic):
             await self.downlink.on_message(message)
             return
@@ -166,15 +173,29 @@ class SyncService:
             log.warning("sync %s: %d row(s) of %s dropped: uses that cannot be read", self.device, bad, peer)
         log.debug("sync %s: %d row(s) of %s applied", self.device, changed, peer)
 
-    async def _up(self) -> None:
+    def _in_step(self, online: bool) -> None:
+        """Online: connected, and the hub or a peer heard lately. Its changes date `since`, which
+        the lanes' offline policy counts from."""
+        if online == self._online:
+            return
+        self._online = online
         self._since = dt.datetime.now(dt.UTC)
+        if online:
+            log.info("sync %s: online (connected, the hub or a peer heard)", self.device)
+        elif self.link is not None and self.link.up:
+            log.warning("sync %s: offline: connected, but no word from the hub or a peer for %g s", self.device,
+                        self.config.sync.online_within_s)  # fmt: skip
+
+    async def _up(self) -> None:
+        self._heard = asyncio.get_running_loop().time()  # the retained news comes at once; then live words
+        self._in_step(True)
         assert self.publisher is not None
         await self.publisher.connected()
         await self._state()
         await self._health()
 
     async def _down(self) -> None:
-        self._since = dt.datetime.now(dt.UTC)
+        self._in_step(False)
         await self._state()
 
     async def _state(self) -> None:
@@ -183,7 +204,7 @@ class SyncService:
             return
         outbox = ledger.outbox()
         depth = await self._run(outbox.depth)
-        state = {"link": "up" if link.up else "down", "since": self._since.isoformat(), "outbox": str(depth),
+        state = {"link": "up" if self._online else "down", "since": self._since.isoformat(), "outbox": str(depth),
                  "confirmed_through": str(publisher.floor), "device": self.device}  # fmt: skip
         alarm = depth > self.config.sync.outbox_alarm
         if alarm and not self._alarmed:
@@ -214,9 +235,17 @@ class SyncService:
 
     async def _report(self) -> None:
         loop = asyncio.get_running_loop()
-        told = 0.0
+        told = beat = 0.0
+        within = self.config.sync.online_within_s
         while True:
             await asyncio.sleep(STATE_EVERY_S)
+            link = self.link
+            assert link is not None
+            if link.up and loop.time() - beat >= BEAT_S:
+                beat = loop.time()
+                with contextlib.suppress(LinkDown):
+                    await link.publish(self.topics.online(self.device), b"online", retain=True)
+            self._in_step(link.up and loop.time() - self._heard <= within)
             await self._state()
             if loop.time() - told >= HEALTH_EVERY_S:
                 told = loop.time()

@@ -145,3 +145,18 @@ def test_two_partitioned_kiosks_redeem_one_voucher_for_two_shows_and_end_with_th
     assert "replaces the one of the same version" in (syncs[0].log() + syncs[1].log())
     for _, ledger, _ in (one, two):
         ledger.close()
+
+
+def test_connected_but_hearing_nobody_is_offline_and_the_hubs_word_brings_it_back(site: Site) -> None:
+    config = site.config("d1", device="d1", online_within_s=6)
+    ledger = Ledger.open(site.dir / "d1.sqlite")
+    sync = site.run("sync", config)
+    until(lambda: "connected to" in sync.log(), what="connected")
+    assert ledger.setting("sync.link") == "up"  # just connected: the site's news is on its way
+    # Nobody else on the broker (the venue's uplink and every peer gone): offline, though connected.
+    until(lambda: ledger.setting("sync.link") == "down", timeout=12, what="offline for want of a word")
+    assert "no word from the hub or a peer for 6 s" in sync.log()
+    assert "disconnected" not in sync.log()
+    site.run("hub", site.config("hub"))  # the hub's head, live, every 5 s
+    until(lambda: ledger.setting("sync.link") == "up", timeout=10, what="online again")
+    ledger.close()
