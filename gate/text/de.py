@@ -279,8 +279,9 @@ CATALOG: Catalog = {
     Reason.FOR_LANES: Entry(_for_lanes, _for_lanes_staff),
     Reason.OFFLINE: Entry(
         f"Dieser Durchgang kann den Code gerade nicht prüfen — {_DESK}",
-        lambda a: f"Seit {a.num(a.count('minutes') or 0)} Min. offline: Einmal-{a.text('kind') or 'Code'} "
-        "nach der Offline-Regel abgelehnt",
+        lambda a: f"Seit {a.num(a.count('minutes') or 0)} Min. offline: "
+        f"{_KINDS.get(a.text('kind') or '', a.text('kind') or 'Code')} (einmalig gültig) nach der Offline-Regel "
+        "abgelehnt",
     ),
     Reason.LANE_CLOSED: Entry(
         "Durchgang geschlossen — bitte einen anderen nutzen",

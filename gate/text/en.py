@@ -292,8 +292,8 @@ CATALOG: Catalog = {
     ),
     Reason.OFFLINE: Entry(
         f"This lane cannot check this code right now — {_DESK}",
-        lambda a: f"Offline for {a.num(a.count('minutes') or 0)} min: single-use {a.text('kind') or 'code'} "
-        "refused by the offline policy",
+        lambda a: f"Offline for {a.num(a.count('minutes') or 0)} min: single-use "
+        f"{_KINDS.get(a.text('kind') or '', a.text('kind') or 'code')} refused by the offline policy",
     ),
     Reason.KIOSK_ONLY: Entry(
         "Please redeem your voucher at the kiosk first", "Voucher must be redeemed at a kiosk first"

@@ -290,8 +290,8 @@ _ENTRIES: Catalog = {
     Reason.FOR_LANES: Entry(_for_lanes, _for_lanes_staff),
     Reason.OFFLINE: Entry(
         f"Ce couloir ne peut pas vérifier ce code pour l'instant — {_DESK}",
-        lambda a: f"Hors ligne depuis {a.num(a.count('minutes') or 0)} min : {a.text('kind') or 'code'} à usage "
-        "unique refusé (règle hors ligne)",
+        lambda a: f"Hors ligne depuis {a.num(a.count('minutes') or 0)} min : "
+        f"{_KINDS.get(a.text('kind') or '', a.text('kind') or 'code')} à usage unique refusé (règle hors ligne)",
     ),
     Reason.LANE_CLOSED: Entry(
         "Couloir fermé — veuillez utiliser un autre couloir",

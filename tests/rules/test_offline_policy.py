@@ -55,6 +55,6 @@ def test_single_use_tickets_are_refused_only_once_offline_longer_than_the_policy
     refused = engine.decide("T1", lane="l1", at=at).decision
     assert (refused.reason, refused.params["minutes"]) == (Reason.OFFLINE, 11)
     staff = render(refused, audience="staff", language="de", tz=dt.UTC, now=at)
-    assert staff == "Seit 11 Min. offline: Einmal-ticket nach der Offline-Regel abgelehnt"
+    assert staff == "Seit 11 Min. offline: Ticket (einmalig gültig) nach der Offline-Regel abgelehnt"
     assert engine.decide("T1", lane="l1", at=at, ask=Ask(direction="exit")).decision.verdict is Verdict.ADMIT
     ledger.close()
