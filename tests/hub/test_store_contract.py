@@ -89,6 +89,7 @@ def test_an_event_sent_again_is_stored_once(store: HubStore) -> None:
     assert store.add(events(2, 3, 4)) == (1, 4)
     assert store.count() == 4 and store.count("d1") == 4 and store.count("d2") == 0
     assert store.mark("d1", INC) == 4 and store.mark("d1", INC2) == 0
+    assert store.add(events(5, 5, 6)) == (2, 6)  # twice in one message: once
 
 
 def test_a_restored_ledger_s_rows_are_kept_under_its_new_incarnation_and_counted_once(store: HubStore) -> None:
