@@ -119,17 +119,19 @@ class StoreError(GateError):
     """The PostgreSQL store cannot be opened: what and why, never the connection string itself."""
 
 
-def connect(dsn: str) -> psycopg.Connection[Any]:
-    """A connection in autocommit mode (each call opens its own transaction). A DSN libpq cannot
-    read is refused without its text: it may hold a password."""
+def connect(dsn: str, name: str = "gate-hub") -> psycopg.Connection[Any]:
+    """A connection in autocommit mode (each call opens its own transaction), called `name` in
+    pg_stat_activity unless the DSN names it. A DSN libpq cannot read is refused without its
+    text: it may hold a password."""
     try:
         given = psycopg.conninfo.conninfo_to_dict(dsn)
     except psycopg.ProgrammingError:
         raise StoreError("not a PostgreSQL connection string (postgresql://... or host=... dbname=...); "
                          "its text is not shown: it may hold a password") from None  # fmt: skip
     # A server that does not answer at all would hold the store's thread for minutes.
-    if "connect_timeout" not in given:
-        dsn = psycopg.conninfo.make_conninfo(dsn, connect_timeout=CONNECT_TIMEOUT_S)
+    defaults = {"connect_timeout": str(CONNECT_TIMEOUT_S), "application_name": name}
+    if extra := {key: value for key, value in defaults.items() if key not in given}:
+        dsn = psycopg.conninfo.make_conninfo(dsn, **extra)
     try:
         return psycopg.connect(dsn, autocommit=True)
     except psycopg.OperationalError as exc:
@@ -168,7 +170,8 @@ class PostgresHubStore:
         self.site = site
         self._dsn = dsn
         self._lock = threading.Lock()
-        self._conn = connect(dsn)
+        self._name = f"gate-hub-{site}"
+        self._conn = connect(dsn, self._name)
         try:
             migrations.upgrade(self._conn)
             with self._tx() as cur:
@@ -185,7 +188,7 @@ class PostgresHubStore:
         with self._lock:
             try:
                 if self._conn.closed or self._conn.broken:
-                    self._conn = connect(self._dsn)
+                    self._conn = connect(self._dsn, self._name)
                 with self._conn.transaction(), self._conn.cursor() as cur:
                     yield cur
             except StoreError as exc:

@@ -164,7 +164,7 @@ def test_a_hub_on_postgresql_stores_a_device_s_events_once_and_confirms_them(sit
     _write(ledger, 25)
     hub = site.run("hub", hub_config)
     sync = site.run("sync", config)
-    reader = PostgresHubStore(f"{pg_dsn} application_name=test", "s1")  # the hub's own are named ''
+    reader = PostgresHubStore(f"{pg_dsn} application_name=test", "s1")  # the hub's are gate-hub-s1
     try:
         until(lambda: reader.count("d1") == 25, what="the hub has the 25 rows, in PostgreSQL")
         until(lambda: outbox.depth() == 0, what="the hub's mark confirmed them")
@@ -178,7 +178,7 @@ def test_a_hub_on_postgresql_stores_a_device_s_events_once_and_confirms_them(sit
         with psycopg.connect(pg_dsn, autocommit=True) as admin:
             cut = admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                                 "WHERE datname = current_database() AND pid <> pg_backend_pid() "
-                                "AND application_name = ''").fetchall()  # fmt: skip
+                                "AND application_name = 'gate-hub-s1'").fetchall()  # fmt: skip
         _write(ledger, 5)
         until(lambda: outbox.depth() == 0, what="5 more confirmed after the cut")
         assert "the hub's database: terminating connection" in hub.log()  # said, by whichever call met it
