@@ -60,7 +60,7 @@ log = logging.getLogger("gate.cache")
 PREFIX = "erased-"  # a pseudonym's look: an Id, and plainly not an entitlement's
 PENDING = "erasure.pending"  # the device setting holding a plan not carried out yet
 ERASURE_EVENT = "ledger.erasure"  # the journal row that says this device erased (counts only)
-CHUNK = 500  # journal rows rewritten per transaction: the lanes' writers wait a few ms at most
+CHUNK = 200  # journal rows rewritten per transaction: the lanes' writers wait a few ms at most
 # What a journal body about an erased entitlement keeps: what the figures need, and the ids of
 # rows and staff (not the holder's). Everything else (a staff act's `why`, a voucher's admission
 # record, fields this list does not know) goes.
@@ -271,14 +271,16 @@ def carry_out(path: Path, *, now: dt.datetime | None = None) -> Erased | None:
                                        reason="erasure", body=body)  # fmt: skip
                 _fold(conn)
                 conn.execute(BUMP_REVISION)
-                for old, new in names.items():
-                    for statement in _RENAME:
-                        conn.execute(statement, (old, new))
-                _scrub_holds(conn, names)
+                _scrub_holds(conn, names)  # with the fold: a lane's tail reloads its holds from here
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+        for old, new in names.items():  # one entitlement's uses per transaction: nobody decides on it now
+            conn.execute("BEGIN IMMEDIATE")
+            for statement in _RENAME:
+                conn.execute(statement, (old, new))
+            conn.execute("COMMIT")
         rows = _scrub_journal(conn, names, frozenset(plan.references), through=mark) if names else 0
         conn.execute("BEGIN IMMEDIATE")
         conn.execute("DELETE FROM meta WHERE key = ?", (SETTING_PREFIX + PENDING,))

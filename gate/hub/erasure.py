@@ -61,7 +61,7 @@ CREATE TABLE IF NOT EXISTS erasure (
 CREATE TABLE IF NOT EXISTS erased (pseudonym TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS hub_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 """
-CHUNK = 500  # events rewritten per transaction: the hub's ingest waits a few ms at most
+CHUNK = 200  # events rewritten per transaction: the hub's ingest waits a few ms at most
 
 
 @dataclass(frozen=True, slots=True)
