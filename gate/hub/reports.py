@@ -217,17 +217,19 @@ def hours(sources: Sources, period: Period) -> Table:
     """Entries (and exits) per hour and zone, persons as they passed."""
     table = Table("Entries per hour", [("hour", "hour"), ("zone", "zone"), ("entries", "entries"),
                                        ("exits", "exits")])  # fmt: skip
-    counts: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+    counts: dict[tuple[float, str], Counter[str]] = defaultdict(Counter)
     for event in sources.committed(period.since, period.until):
         if not at_lane(event):
             continue
-        hour = period.local(event.at).strftime("%Y-%m-%d %H:00")
+        hour = period.local(event.at).replace(minute=0, second=0, microsecond=0).timestamp()  # fold kept: autumn
         for use in uses(event):
             direction = use.get("direction")
             if direction in ("entry", "exit"):
                 counts[(hour, str(use.get("zone") or event.body.get("zone") or "-"))][direction] += _persons(use)
     for (hour, zone), count in sorted(counts.items()):
-        table.rows.append({"hour": hour, "zone": zone, "entries": count["entry"], "exits": count["exit"]})
+        # With its offset: the hour a clock goes back (autumn) comes twice, and stays two rows.
+        label = period.local(hour).isoformat(timespec="minutes")
+        table.rows.append({"hour": label, "zone": zone, "entries": count["entry"], "exits": count["exit"]})
     table.totals = {"entries": sum(r["entries"] for r in table.rows), "exits": sum(r["exits"] for r in table.rows)}
     return table
 

@@ -110,8 +110,9 @@ def test_entries_per_hour_and_zone_count_persons_at_lanes_not_kiosks_nor_voided(
     hub: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     report = _report(capsys, hub, "hours")
-    rows = [(r["hour"][11:], r["zone"], r["entries"]) for r in report["rows"]]
-    assert rows == [("13:00", "main", 2), ("14:00", "hall", 2), ("14:00", "main", 2)]
+    rows = [(r["hour"], r["zone"], r["entries"]) for r in report["rows"]]
+    assert rows == [("2026-03-14T13:00+01:00", "main", 2), ("2026-03-14T14:00+01:00", "hall", 2),
+                    ("2026-03-14T14:00+01:00", "main", 2)]  # fmt: skip
     assert report["totals"]["entries"] == 6 and (report["from"], report["to"]) == ("2026-03-14", "2026-03-14")
 
 
@@ -150,7 +151,7 @@ def test_text_for_people_and_bad_days_refused(hub: Path, capsys: pytest.CaptureF
     assert main(["hub", "report", "hours", "--from", "2026-03-13", "--to", "2026-03-14", "--config", str(hub)]) == 0
     text = capsys.readouterr().out
     assert text.splitlines()[0] == "Entries per hour, 2026-03-13 to 2026-03-14 (Europe/Paris)"
-    assert "2026-03-14 13:00  main  2" in text and "total: entries 6, exits 0" in text
+    assert "2026-03-14T13:00+01:00  main  2" in text and "total: entries 6, exits 0" in text
     assert main(["hub", "report", "hours", "--day", "14/03/2026", "--config", str(hub)]) == 2
     assert "--day 14/03/2026: not a day (YYYY-MM-DD)" in capsys.readouterr().err
     assert main(["hub", "report", "hours", "--from", "2026-03-14", "--to", "2026-03-01", "--config", str(hub)]) == 2
@@ -179,3 +180,24 @@ def test_conflicts_name_both_uses_of_a_ticket_used_at_two_devices(
     assert (row["entitlement"], row["kind"]) == ("t-1", "ticket")
     assert row["first"] == "d1 l1 13:40:00" and row["second"] == "d3 l3 14:30:00"
     assert table["totals"] == {"conflicts": 1}
+
+
+def test_the_hour_a_clock_goes_back_stays_two_rows(tmp_path: Path) -> None:
+    from gate.hub.reports import Period, report  # noqa: PLC0415
+    from gate.sync.payloads import Event  # noqa: PLC0415
+
+    store = SqliteHubStore(tmp_path / "hub.sqlite")
+    autumn = dt.datetime(2026, 10, 25, 0, 30, tzinfo=dt.UTC)  # 02:30 summer time, then 02:30 winter time
+
+    def entry(n: int, at: dt.datetime) -> Event:
+        use = {"entitlement_id": "t-1", "at": at.isoformat(), "direction": "entry", "persons": 1, "credits": 0,
+               "lane": "l1", "zone": "main"}  # fmt: skip
+        return Event(seq=n, id=f"e{n}", at=at.timestamp(), type="redemption.committed", lane="l1",
+                     entitlement_id="t-1", redemption_id=f"r{n}", body={"kind": "ticket", "uses": [use]})  # fmt: skip
+
+    store.add(Events(v=1, device="d1", incarnation="0" * 16, floor=0,
+                     events=[entry(1, autumn), entry(2, autumn + dt.timedelta(hours=1))]))  # fmt: skip
+    table = report(store, tmp_path / "hub.sqlite", "hours", Period(autumn.date(), autumn.date(), PARIS))
+    store.close()
+    hours = [(r["hour"], r["entries"]) for r in table.rows]
+    assert hours == [("2026-10-25T02:00+02:00", 1), ("2026-10-25T02:00+01:00", 1)]
