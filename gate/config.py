@@ -36,6 +36,7 @@ from gate.config_fields import (
     raw_clashes,
     short,
 )
+from gate.config_metrics import HomeAssistantConfig, MetricsConfig
 from gate.config_sync import PATHS, DeviceConfig, HubConfig, SyncConfig
 from gate.config_turnstile import TurnstileConfig
 from gate.errors import GateError
@@ -295,6 +296,10 @@ class GateConfig(Section):
     device: DeviceConfig = Field(default_factory=DeviceConfig, description="This device (docs/sync.md).")
     sync: SyncConfig = Field(default_factory=SyncConfig, description="The MQTT link of gate sync and gate hub.")
     hub: HubConfig = Field(default_factory=HubConfig, description="The back-office bridge (gate hub).")
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig, description="Prometheus endpoints, one per process.")
+    homeassistant: HomeAssistantConfig = Field(
+        default_factory=HomeAssistantConfig, description="Home Assistant's MQTT discovery (gate sync), read-only."
+    )
 
     @model_validator(mode="after")
     def _references(self, info: ValidationInfo) -> GateConfig:

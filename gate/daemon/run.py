@@ -45,6 +45,7 @@ from gate.daemon.health import Check, LedgerProbe, LoopTicker, Watchdog
 from gate.daemon.readers import Build, LaneFeed, SupervisedReader
 from gate.daemon.systemd import Notifier
 from gate.engine import Engine
+from gate.metrics import lane_metrics
 from gate.point import DecisionPoint, LaneRefused, PointStopped
 from gate.point.commands import Actor, BadgeLogin, Command, PinLogin, SetMode
 from gate.point.events import SyncState
@@ -56,6 +57,7 @@ SYNC_STATE_S = 2.0  # how often the sync process's state is read from the ledger
 
 if TYPE_CHECKING:
     from gate.display import DisplayServer
+    from gate.metrics.lane import LaneMetrics
 
 log = logging.getLogger("gate.daemon")
 
@@ -90,6 +92,7 @@ class Daemon:
         self.turnstile: Turnstile | None = None
         self.display: DisplayServer | None = None
         self.readers: list[SupervisedReader] = []
+        self.metrics = lane_metrics(config, lane_id)  # [metrics] daemon, else None (gate/metrics/lane.py)
         self.started = time.monotonic()
         self.started_at = dt.datetime.now(dt.UTC)
         self._stop = asyncio.Event()
@@ -149,6 +152,8 @@ class Daemon:
                     except LaneRefused as exc:  # wiring that cannot serve this lane: no restart loop
                         raise ConfigError(self.source, [str(exc)]) from exc
                 await self._open_display(stack, point)
+                if self.metrics is not None:
+                    await self._open_metrics(stack, point, self.metrics)
                 self.point = point
                 self.probe.point_check = point.check_storage
                 stack.callback(setattr, self.probe, "point_check", None)
@@ -171,12 +176,21 @@ class Daemon:
 
         display = DisplayServer(
             point=point, lane=self.lane_id, controls={self.lane_id: self}, host=settings.host, port=settings.port,
-            language=settings.language,
+            language=settings.language, on_paint=self.metrics.painted if self.metrics is not None else None,
         )
         try:
             self.display = await stack.enter_async_context(display)
         except DisplayError as exc:  # the port taken, an address not on this device: said in one line
             raise ConfigError(self.source, [f"display.port: {exc}"]) from exc
+
+    async def _open_metrics(self, stack: contextlib.AsyncExitStack, point: DecisionPoint, metrics: LaneMetrics) -> None:
+        from gate.metrics.server import MetricsError  # noqa: PLC0415 - prometheus_client only when served
+
+        metrics.screens = self.display is not None
+        try:
+            await stack.enter_async_context(metrics.serving(self, point))
+        except MetricsError as exc:  # the port taken, an address not on this device: said in one line
+            raise ConfigError(self.source, [f"metrics.daemon: {exc}"]) from exc
 
     @property
     def _run_key(self) -> str:
@@ -271,7 +285,9 @@ class Daemon:
 
     async def _decide(self, read: Read) -> None:
         assert self.point is not None
-        await self.point.decide(read, lane=self.lane_id)
+        outcome = await self.point.decide(read, lane=self.lane_id)
+        if self.metrics is not None:  # after the relay: decide has handed the admit to the turnstile
+            self.metrics.answered(read, outcome)
 
     async def _checkpoints(self, point: DecisionPoint, feed: LaneFeed) -> None:
         """Copy the WAL into the ledger when the lane has been idle a moment (cheap unless due)."""

@@ -88,6 +88,7 @@ class Context:
     calls: dict[str, float] = field(default_factory=dict)  # lane -> loop time of its last "call staff"
     handed_over: set[str] = field(default_factory=set)  # badge logins a console page took over (journal ids)
     typed: dict[str, deque[float]] = field(default_factory=dict)  # kiosk lane -> loop times of its typed codes
+    on_paint: Callable[[Paint], None] | None = None  # the daemon's metrics (read-to-screen)
 
     @property
     def tz(self) -> dt.tzinfo:

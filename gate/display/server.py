@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Self
 
@@ -57,6 +57,7 @@ class DisplayServer:
     def __init__(
         self, *, point: DecisionPoint, lane: str, controls: Mapping[str, Controls] | None = None,
         host: str = "127.0.0.1", port: int = 8080, language: Language | None = None, demo: DemoHooks | None = None,
+        on_paint: Callable[[Paint], None] | None = None,
     ) -> None:  # fmt: skip
         self._point = point
         self.lane = lane
@@ -65,6 +66,7 @@ class DisplayServer:
         self._asked_port = port
         self._language: Language = language or point.config.engine.language
         self._demo = demo
+        self._on_paint = on_paint  # each paint report, as it arrives (the daemon's metrics)
         self._runner: web.AppRunner | None = None
         self._feed: Feed | None = None
         self._context: Context | None = None
@@ -94,7 +96,7 @@ class DisplayServer:
     async def __aenter__(self) -> Self:
         point = self._point
         context = Context(point=point, config=point.config, language=self._language, controls=self._controls,
-                          demo=self._demo, timing=Timing.of(point.config))  # fmt: skip
+                          demo=self._demo, timing=Timing.of(point.config), on_paint=self._on_paint)  # fmt: skip
         screens = {name: kind for name, kind in SCREENS.items() if (STATIC / f"{name}.html").is_file()}
         lanes = self._default_lanes()
         feed = Feed(context, screens, lanes)

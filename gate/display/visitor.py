@@ -117,6 +117,9 @@ class VisitorScreen(Screen):
         queued = self._sent.pop(report.decision_id, None)
         if queued is None:
             return  # not a decision this connection was sent (or reported twice)
-        self.context.paints.append(Paint(report.decision_id, report.ms, queued, self.lane))
+        paint = Paint(report.decision_id, report.ms, queued, self.lane)
+        self.context.paints.append(paint)
+        if self.context.on_paint is not None:
+            self.context.on_paint(paint)
         log.debug("display %s: decision %s painted %.1f ms after its message (queued %.1f ms)",
                   self.lane, report.decision_id, report.ms, queued)  # fmt: skip
