@@ -29,6 +29,7 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any
 
 import psycopg
+from pydantic_core import from_json
 
 from gate.errors import GateError
 from gate.hub import migrations, pg_erasure
@@ -160,7 +161,7 @@ def _json(body: Mapping[str, Any]) -> str:
 
 def _stored(row: tuple[Any, ...]) -> StoredEvent:
     device, seq, id_, at, type_, lane, entitlement, redemption, reason, body = row
-    return StoredEvent(device, int(seq), id_, at, type_, lane, entitlement, redemption, reason, json.loads(body))
+    return StoredEvent(device, int(seq), id_, at, type_, lane, entitlement, redemption, reason, from_json(body))
 
 
 class PostgresHubStore:
