@@ -37,16 +37,18 @@ old ids back in.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import json
 import logging
 import secrets
 import sqlite3
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from gate.cache.exchange import BUMP_REVISION
 from gate.cache.redemptions import insert_event
@@ -56,11 +58,13 @@ from gate.cache.tail import Tail
 from gate.records import normalise_reference
 
 log = logging.getLogger("gate.cache")
+_T = TypeVar("_T")
 
 PREFIX = "erased-"  # a pseudonym's look: an Id, and plainly not an entitlement's
 PENDING = "erasure.pending"  # the device setting holding a plan not carried out yet
 ERASURE_EVENT = "ledger.erasure"  # the journal row that says this device erased (counts only)
 CHUNK = 200  # journal rows rewritten per transaction: the lanes' writers wait a few ms at most
+PAUSE_S = 0.01  # between two of those: the lock free for the lanes (`_write`)
 # What a journal body about an erased entitlement keeps: what the figures need, and the ids of
 # rows and staff (not the holder's). Everything else (a staff act's `why`, a voucher's admission
 # record, fields this list does not know) goes.
@@ -277,10 +281,7 @@ def carry_out(path: Path, *, now: dt.datetime | None = None) -> Erased | None:
             conn.execute("ROLLBACK")
             raise
         for old, new in names.items():  # one entitlement's uses per transaction: nobody decides on it now
-            conn.execute("BEGIN IMMEDIATE")
-            for statement in _RENAME:
-                conn.execute(statement, (old, new))
-            conn.execute("COMMIT")
+            _write(conn, functools.partial(_rename, conn, old, new))
         rows = _scrub_journal(conn, names, frozenset(plan.references), through=mark) if names else 0
         conn.execute("BEGIN IMMEDIATE")
         conn.execute("DELETE FROM meta WHERE key = ?", (SETTING_PREFIX + PENDING,))
@@ -326,23 +327,40 @@ def _scrub_journal(conn: sqlite3.Connection, names: Mapping[str, str], reference
     conn.execute("BEGIN")
     seqs = [seq for (seq,) in conn.execute(_ROWS, (ids, codes, through))]
     conn.execute("COMMIT")
+    chunks = [seqs[start : start + CHUNK] for start in range(0, len(seqs), CHUNK)]
+    return sum(_write(conn, functools.partial(_rewrite, conn, chunk, names, references)) for chunk in chunks)
+
+
+def _rename(conn: sqlite3.Connection, old: str, new: str) -> None:
+    for statement in _RENAME:
+        conn.execute(statement, (old, new))
+
+
+def _rewrite(conn: sqlite3.Connection, seqs: list[int], names: Mapping[str, str], references: frozenset[str]) -> int:
     rewritten = 0
-    for start in range(0, len(seqs), CHUNK):
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            for seq in seqs[start : start + CHUNK]:
-                row = conn.execute(_ROW, (seq,)).fetchone()
-                found = None if row is None else json.loads(row[1])
-                if found is None or not mentions(row[0], found, names, references):
-                    continue  # pruned meanwhile, or the id was only text in another field
-                entitlement, body = scrub(row[0], found, names)
-                conn.execute(_PUT_ROW, (entitlement, _dumps(body), seq))
-                rewritten += 1
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+    for seq in seqs:
+        row = conn.execute(_ROW, (seq,)).fetchone()
+        found = None if row is None else json.loads(row[1])
+        if found is None or not mentions(row[0], found, names, references):
+            continue  # pruned meanwhile, or the id was only text in another field
+        entitlement, body = scrub(row[0], found, names)
+        conn.execute(_PUT_ROW, (entitlement, _dumps(body), seq))
+        rewritten += 1
     return rewritten
+
+
+def _write(conn: sqlite3.Connection, work: Callable[[], _T]) -> _T:
+    """One short write transaction, then a pause: SQLite gives the lock to no one in turn, and a
+    lane's busy handler sleeps in growing steps, so back-to-back writes would starve it."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        done = work()
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    time.sleep(PAUSE_S)
+    return done
 
 
 def _dumps(value: Any) -> str:

@@ -38,6 +38,7 @@ import logging
 import secrets
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,7 +46,7 @@ from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from gate.cache.erasure import PREFIX, deletions, mentions, pseudonym, scrub
+from gate.cache.erasure import PAUSE_S, PREFIX, deletions, mentions, pseudonym, scrub
 from gate.records import normalise_reference
 from gate.sync.batches import Batch, sign_batch
 from gate.sync.payloads import Event
@@ -365,6 +366,7 @@ def _read(conn: sqlite3.Connection) -> None:
 
 
 def _write(conn: sqlite3.Connection, work: Callable[[], Any]) -> Any:
+    """One short write transaction, then a pause (gate.cache.erasure: the hub's ingest is not starved)."""
     conn.execute("BEGIN IMMEDIATE")
     try:
         result = work()
@@ -372,6 +374,7 @@ def _write(conn: sqlite3.Connection, work: Callable[[], Any]) -> Any:
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+    time.sleep(PAUSE_S)
     return result
 
 
