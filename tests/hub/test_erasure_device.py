@@ -1,5 +1,5 @@
 """Erasure on a device, with its real ledger: the hub's batch deleting a holder and their entitlements
-leaves no id or code of theirs in the journal, the uses or a hold in progress, keeps every count,
+leaves no id or code of theirs in the journal, the uses, a peer's uses or a hold in progress, keeps every count,
 and the erased ticket is still refused; an entitlement the back office keeps keeps its history;
 a sync killed between the import and the erasure finishes it when it starts again."""
 
@@ -21,6 +21,7 @@ from gate.decision import Ask
 from gate.engine import Engine
 from gate.reasons import Reason
 from gate.sync.batches import apply_batch, finish_erasure, sign_batch
+from gate.sync.payloads import Event
 from tests.configs import config_text
 from tests.display.kiosks import kiosk_records
 
@@ -81,6 +82,12 @@ def test_a_holder_erased_leaves_no_id_or_code_and_every_count(tmp_path: Path) ->
         held = lane.admit(code, lane=at_lane, at=now, ask=ask)
         assert held.redemption is not None, code
         lane.commit(held.redemption, at=now)
+    # A peer device spent one of her credits too: its row, as gate sync applies it (gate/cache/peers.py).
+    use = {"entitlement_id": "cm-1", "at": now.isoformat(), "direction": "entry", "persons": 1, "credits": 1,
+           "performance": None, "event": None, "benefit": None, "lane": "l9", "zone": "main"}  # fmt: skip
+    peer = Event(seq=1, id="p1", at=now.timestamp(), type="redemption.committed", lane="l9", entitlement_id="cm-1",
+                 redemption_id="p1", body={"uses": [use], "reference": "CARD-1", "entitlement_id": "cm-1"})  # fmt: skip
+    assert sync_ledger.outbox().receive("d2", [peer], hold_s=60) == (1, 0)
     in_passage = lane.admit("T2", lane="l1", at=now)  # Anna is in the turnstile as the erasure comes
     assert in_passage.redemption is not None
     lane.decide("T1", lane="l1", at=now)
@@ -96,6 +103,8 @@ def test_a_holder_erased_leaves_no_id_or_code_and_every_count(tmp_path: Path) ->
     assert _named(left, *ERASED) == []  # no id or code of hers in what the gate did
     assert "erased-" in left and _named(left, "m-1", "MEMBER-1") == ["m-1", "MEMBER-1"]  # kept: its history too
     assert sync_ledger.stats()["usage"] == uses_before == 6  # every use counted (the held one, now committed)
+    with sqlite3.connect(tmp_path / "d1.sqlite") as db:  # the peer's use too, under her pseudonym
+        assert db.execute("SELECT entitlement_id LIKE 'erased-%', credits FROM peer_use").fetchall() == [(1, 1)]
     # Her ticket, presented again, is still refused (deleted, its code finds nothing); her voucher's too.
     assert lane.decide("T1", lane="l1", at=dt.datetime.now(dt.UTC)).decision.reason is Reason.UNKNOWN_CODE
     assert lane.decide("GIFT-H", lane="l1", at=dt.datetime.now(dt.UTC)).decision.reason is Reason.UNKNOWN_CODE
