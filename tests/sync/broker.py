@@ -15,6 +15,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
@@ -32,10 +33,12 @@ class Broker:
 
     def __init__(
         self, *, persistence: bool = True, users: dict[str, str] | None = None, acl: str | None = None,
-        tls: tuple[Path, Path, Path] | None = None,
+        tls: tuple[Path, Path, Path] | None = None, bridge: str | None = None, files: Sequence[Path] = (),
     ) -> None:  # fmt: skip
         """`users` (name: password) and `acl` (Mosquitto's acl_file text): no anonymous client;
-        `tls` (CA, certificate, key): the listener speaks TLS only."""
+        `tls` (CA, certificate, key): the listener speaks TLS only; `bridge`: a bridge's lines
+        (`connection NAME` and its options), last in the file, where `{dir}` is this broker's own
+        folder, into which `files` (the central broker's CA, say) are copied, readable by Mosquitto."""
         self.port = free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="gate-mosquitto-", dir="/tmp"))
         self.dir.chmod(0o755)
@@ -65,6 +68,9 @@ class Broker:
             for path in (ca, cert, key):
                 path.chmod(0o644)
             secure += f"cafile {ca}\ncertfile {cert}\nkeyfile {key}\n"
+        for path in files:
+            shutil.copy(path, self.dir / path.name)
+            (self.dir / path.name).chmod(0o644)
         self.config.write_text(
             f"listener {self.port} 127.0.0.1\n"
             f"allow_anonymous {'false' if users is not None else 'true'}\n"
@@ -75,6 +81,7 @@ class Broker:
             "set_tcp_nodelay true\n"
             "log_dest stdout\n"
             "log_type error\nlog_type warning\nlog_type notice\n"
+            + ("" if bridge is None else bridge.replace("{dir}", str(self.dir)))
         )
         self.config.chmod(0o644)
         self.process: subprocess.Popen[bytes] | None = None
