@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/sync.py                 # 200 redemptions
     .venv/bin/python bench/sync.py --samples 500
+    .venv/bin/python bench/sync.py --snapshot [ARGS]   # bench/snapshot.py: a 1M-entitlement snapshot
 
 Real parts, as on a site: Debian's Mosquitto on a free loopback port, two devices each with
 its own ledger file (the same venue export imported on both) and its own `gate sync` process.
@@ -55,6 +56,10 @@ def _quantiles(values: list[float]) -> tuple[float, float, float]:
 
 
 def main() -> int:
+    if sys.argv[1:2] == ["--snapshot"]:  # the snapshot's bench, its own arguments after
+        import snapshot  # noqa: PLC0415 - bench/snapshot.py, beside this script
+
+        return snapshot.main(sys.argv[2:])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=200)
     args = parser.parse_args()
