@@ -64,9 +64,11 @@ def add_to_log(store: HubStore, mirror: Path, admissions: list[Ticket], *, site:
             return None
         text = "\n".join([HEADER, *lines]) + "\n"
         try:
-            copy.import_lines(text.splitlines(), source="kiosk admissions")
+            report = copy.import_lines(text.splitlines(), source="kiosk admissions")
         except LedgerError as exc:
             log.warning("hub: kiosk admissions not logged: %s", exc)
+            return None
+        if not report.changed:  # kept out by the copy: a tombstone (an erased voucher's, docs/privacy.md)
             return None
     batch = store.append(functools.partial(signed, site, text, key_id, key))
     log.info("hub %s: batch %d: %d kiosk admission(s) added to the log", site, batch.seq, len(lines))

@@ -92,6 +92,7 @@ class Request:
 class Planned:
     request: Request | None
     kept: tuple[str, ...]  # entitlements of an erased holder that the ledger keeps: not erased
+    vouchers: tuple[str, ...] = ()  # the erased ones that are vouchers (their admissions: `admissions_gone`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,25 +123,28 @@ def plan(store: Log, mirror: Path, lines: Sequence[str]) -> Planned:
         text = "\n".join(lines)
         # First the entitlements that ever named an erased holder, then every line of those: the
         # newest version says whose it was last, and every version's codes were theirs.
-        candidates = {e for e, (_, holder, _) in _lines(store, erased, text).items() if holder in erased}
+        candidates = {e for e, (_, holder, _, _) in _lines(store, erased, text).items() if holder in erased}
         newest = _lines(store, sorted(candidates), text)
         gone: list[str] = []
         kept: list[str] = []
         for entitlement in sorted(candidates):
-            _, holder, _ = newest.get(entitlement, (0, None, ()))
+            _, holder, _, _ = newest.get(entitlement, (0, None, (), None))
             if holder in erased:
                 (kept if copy.holds("entitlement", entitlement) else gone).append(entitlement)
         references = sorted({code for e in gone for code in newest[e][2]})
         cut = [("holder", h, copy.deleted("holder", h)) for h in erased]
         cut += [("entitlement", e, copy.deleted("entitlement", e)) for e in gone]
     request = Request(tuple(erased), tuple(gone), tuple(references), tuple(c for c in cut if c[2] > 0))
-    return Planned(request, tuple(kept))
+    return Planned(request, tuple(kept), tuple(e for e in gone if newest[e][3] == "voucher"))
 
 
-def _lines(store: Log, ids: Sequence[str], text: str) -> dict[str, tuple[int, str | None, tuple[str, ...]]]:
+Found = dict[str, tuple[int, str | None, tuple[str, ...], str | None]]
+
+
+def _lines(store: Log, ids: Sequence[str], text: str) -> Found:
     """Entitlement lines (records, not tombstones) that mention one of `ids`, in the log and in
-    `text`: entitlement id -> (its newest version, that version's holder, every code it had)."""
-    found: dict[str, tuple[int, str | None, tuple[str, ...]]] = {}
+    `text`: entitlement id -> (its newest version, that version's holder, every code it had, its kind)."""
+    found: Found = {}
     if not ids:
         return found
     needles = [json.dumps(i) for i in ids]
@@ -154,13 +158,30 @@ def _lines(store: Log, ids: Sequence[str], text: str) -> dict[str, tuple[int, st
             id_, version = data.get("id"), data.get("version")
             if not isinstance(id_, str) or not isinstance(version, int):
                 continue
-            old_version, old_holder, codes = found.get(id_, (0, None, ()))
+            old_version, old_holder, codes, kind = found.get(id_, (0, None, (), None))
             refs = data.get("references")
             if isinstance(refs, list):
                 codes = (*codes, *(normalise_reference(r) for r in refs if isinstance(r, str)))
             holder = data.get("holder") if version >= old_version else old_holder
-            found[id_] = (max(version, old_version), holder if isinstance(holder, str) else None, codes)
+            kind = str(data.get("kind")) if version >= old_version else kind
+            found[id_] = (max(version, old_version), holder if isinstance(holder, str) else None, codes, kind)
     return found
+
+
+def admissions_gone(mirror: Path, planned: Planned) -> list[str]:
+    """Tombstone lines for the admissions kiosks made from the erased vouchers (the hub put them in
+    its log, gate/hub/admissions.py; the back office never knew them): each one the copy holds, at
+    its version, and each voucher's admission id a kiosk cut off may still send (rules/voucher.py
+    names it `<voucher>:admission`, version 1), so it never enters the log again."""
+    lines = []
+    with _Mirror(mirror) as copy:
+        for voucher in planned.vouchers:
+            made = dict(copy.rows("SELECT id, version FROM entitlement WHERE predecessor = ? AND kind = 'ticket'",
+                                  voucher))  # fmt: skip
+            made.setdefault(f"{voucher}:admission", max(1, copy.deleted("entitlement", f"{voucher}:admission")))
+            lines += [json.dumps({"type": "entitlement", "id": id_, "version": version, "deleted": True},
+                                 separators=(",", ":")) for id_, version in sorted(made.items())]  # fmt: skip
+    return lines
 
 
 def _record(line: str) -> dict[str, Any] | None:
@@ -187,6 +208,9 @@ class _Mirror:
         if type_ == "entitlement":
             return self._conn.execute("SELECT 1 FROM entitlement WHERE id = ?", (id_,)).fetchone() is not None
         return self._conn.execute("SELECT 1 FROM record WHERE type = ? AND id = ?", (type_, id_)).fetchone() is not None
+
+    def rows(self, query: str, *args: object) -> list[tuple[Any, ...]]:
+        return self._conn.execute(query, args).fetchall()
 
     def deleted(self, type_: str, id_: str) -> int:
         row = self._conn.execute("SELECT version FROM tombstone WHERE type = ? AND id = ?", (type_, id_)).fetchone()

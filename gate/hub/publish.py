@@ -147,6 +147,12 @@ def publish(config: GateConfig, path: Path) -> Published:
         with Ledger.open(mirror) as copy:
             copy.import_lines(lines, source=str(path))
         planned = erasure.plan(store, mirror, lines)
+        extra = erasure.admissions_gone(mirror, planned)  # the hub's own records of an erased holder's
+        if extra:
+            with Ledger.open(mirror) as copy:
+                copy.import_lines([HEADER, *extra], source=f"{path}: admissions of erased vouchers")
+            lines = [*lines, *extra]
+            planned = erasure.plan(store, mirror, lines)
         makes = [functools.partial(signed, site, text, key_id, key) for text in chunks(lines)]
         made, new = store.append_file(path.name, sha256, makes, planned.request)
         return Published(made, new, planned.kept, finish_erasures(store, config, key))

@@ -116,3 +116,51 @@ def test_an_erased_holder_leaves_the_hub_and_the_devices_with_counts_only(
     until(lambda: _count(site, "SELECT count(*) FROM event WHERE device = 'd9'") == 1, what="the late event stored")
     assert _named(_hub_events(site), "t-one", "ONE", "one") == []
     ledger.close()
+
+
+def test_the_admission_a_kiosk_made_from_an_erased_voucher_leaves_the_hub_s_log_for_good(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cryptography.hazmat.primitives import serialization  # noqa: PLC0415
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: PLC0415
+
+    from gate.hub.admissions import add_to_log  # noqa: PLC0415
+    from gate.hub.conflicts import mirror_path  # noqa: PLC0415
+    from gate.hub.store import SqliteHubStore  # noqa: PLC0415
+    from gate.records import Ticket  # noqa: PLC0415
+    from tests.configs import config_text  # noqa: PLC0415
+    from tests.display.kiosks import kiosk_records  # noqa: PLC0415
+
+    assert main(["keys", "generate", "--id", "hub", "--purpose", "ledger", "--out", str(tmp_path / "keys")]) == 0
+    config = tmp_path / "hub.toml"
+    config.write_text(config_text({"hub": {"store": "hub.sqlite", "ledger_key_file": "keys/hub.key"}}))
+    voucher = {"type": "entitlement", "kind": "voucher", "id": "v-h", "version": 1, "holder": "h-k",
+               "events": ["hamlet"], "references": ["GIFT-H"]}  # fmt: skip
+    venue = tmp_path / "venue.jsonl"
+    venue.write_text("\n".join(json.dumps(r) for r in [*kiosk_records(), voucher]) + "\n")
+    assert main(["hub", "publish", str(venue), "--config", str(config)]) == 0
+    # A kiosk redeemed Anna's voucher; the running hub put the admission in its log (as it does).
+    admission = Ticket.model_validate({"id": "v-h:admission", "version": 1, "holder": "h-k", "performance":
+                                       "p-hamlet-0", "references": ["GIFT-H"], "from_voucher": "v-h"})  # fmt: skip
+    key = serialization.load_pem_private_key((tmp_path / "keys" / "hub.key").read_bytes(), password=None)
+    assert isinstance(key, Ed25519PrivateKey)
+    store = SqliteHubStore(tmp_path / "hub.sqlite")
+    log_it = lambda: add_to_log(store, mirror_path(tmp_path / "hub.sqlite"), [admission], site="site",  # noqa: E731
+                                key_id="hub", key=key)  # fmt: skip
+    assert log_it() is not None
+
+    erasing = tmp_path / "erase-h-k.jsonl"
+    gone = [{"type": "holder", "id": "h-k", "version": 2, "deleted": True},
+            *({"type": "entitlement", "id": e, "version": 2, "deleted": True} for e in ("v-h", "cm-1", "m-1", "r-1"))]
+    erasing.write_text("\n".join([HEADER, *(json.dumps(line) for line in gone)]) + "\n")
+    capsys.readouterr()
+    assert main(["hub", "publish", str(erasing), "--config", str(config)]) == 0
+    assert "kept:" not in capsys.readouterr().out  # the admission is the hub's own: erased with the voucher
+    with sqlite3.connect(tmp_path / "hub.sqlite") as db:
+        log = "\n".join(payload for (payload,) in db.execute("SELECT payload FROM batch ORDER BY seq"))
+    assert "Anna" not in log and "GIFT-H" not in log and log.count("v-h:admission") == 1  # its tombstone only
+    with sqlite3.connect(mirror_path(tmp_path / "hub.sqlite")) as copy:
+        assert copy.execute("SELECT count(*) FROM entitlement WHERE id = 'v-h:admission'").fetchone() == (0,)
+    # A kiosk that was cut off sends the same admission late: it never enters the log again.
+    assert log_it() is None
+    store.close()
