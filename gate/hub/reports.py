@@ -276,7 +276,9 @@ def conflicts(sources: Sources, period: Period) -> Table:
                  for note, on in (("offline", s.offline), ("clock untrusted", s.untrusted)) if on]  # fmt: skip
         table.rows.append({"found": period.local(c.found_at).isoformat(timespec="seconds"),
                            "entitlement": c.entitlement_id, "kind": c.kind, "first": side(c.first),
-                           "second": side(c.second), "marks": ", ".join(marks) or None})  # fmt: skip
+                           "second": side(c.second), "marks": ", ".join(marks) or None,
+                           # Not a column: the second use's time in full, for --json and the page's chart.
+                           "at": period.local(c.second.at).isoformat(timespec="seconds")})  # fmt: skip
     table.totals = {"conflicts": len(table.rows)}
     table.notes.append("first and second in the site's order (time, then device); both uses stay in the history")
     return table
