@@ -3,6 +3,7 @@
     .venv/bin/python bench/lane.py                  # 10 000 reads
     .venv/bin/python bench/lane.py --reads 2000
     .venv/bin/python bench/lane.py --log null       # with the daemon's INFO logging (or --log pipe)
+    .venv/bin/python bench/lane.py --metrics        # blocks of reads with the daemon's metrics on and off
 
 A ledger of day tickets (one per read, and as many for the bare engine) is imported through
 the exchange format. A real `DecisionPoint` with its `Turnstile` runs on
@@ -18,13 +19,17 @@ Untimed between samples: the passage's commit, and the checkpoint the daemon ask
 point when the lane is idle. Prints p50/p99 in microseconds and the lane's added time.
 With `--log` it logs as the daemon does (its format, at INFO): into /dev/null, which
 measures what the lines themselves cost, or into a pipe read by another process, as
-journald reads the daemon's stdout. Figures go to docs/lane.md.
+journald reads the daemon's stdout. With `--metrics`, blocks of 100 reads alternate between
+the lane as it is and the lane with `[metrics] daemon` on (gate/metrics/lane.py: its watcher
+subscribed to the point's events, each answered read observed after decide returns), so both
+meet the same machine; each is printed. Figures go to docs/lane.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -42,6 +47,7 @@ from gate.cache import Ledger
 from gate.cli.run import LOG_FORMAT
 from gate.config import parse_config
 from gate.engine import Engine, Outcome
+from gate.metrics.lane import LaneMetrics
 from gate.point import DecisionPoint
 from gate.scanner.read import Read
 from gate.turnstile import Turnstile
@@ -88,7 +94,14 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
     return statistics.median(ordered), ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
 
 
-async def measure(engine: Engine, config_text: str, reads: int) -> dict[str, list[float]]:
+async def metered(stack: contextlib.AsyncExitStack, point: DecisionPoint, metrics: LaneMetrics) -> None:
+    """The daemon's metrics on the point, as `LaneMetrics.serving` puts them (its idle HTTP site aside)."""
+    events = await stack.enter_async_context(point.subscribe())
+    watcher = asyncio.create_task(metrics.watch(events))
+    stack.callback(watcher.cancel)
+
+
+async def measure(engine: Engine, config_text: str, reads: int, *, metrics: bool = False) -> dict[str, list[float]]:
     config = parse_config(config_text)
     bench_thread = ThreadPoolExecutor(1, thread_name_prefix="bench-bare")
     loop = asyncio.get_running_loop()
@@ -106,7 +119,8 @@ async def measure(engine: Engine, config_text: str, reads: int) -> dict[str, lis
     point = DecisionPoint(engine=engine, lanes=["l1"], clock=lambda: AT)
     assert config.turnstile is not None
     turnstile = Turnstile(point=point, lane_id="l1", config=config.turnstile, pin_factory=factory)
-    results: dict[str, list[float]] = {"lane": [], "decide": [], "admit": []}
+    results: dict[str, list[float]] = {"lane": [], "decide": [], "admit": [], "metrics": []}
+    lane_metrics = LaneMetrics("l1", listen="127.0.0.1:0")
 
     def bare_decide(code: str) -> float:
         start = time.perf_counter()
@@ -122,15 +136,24 @@ async def measure(engine: Engine, config_text: str, reads: int) -> dict[str, lis
         return took
 
     async with point, turnstile:
+        block = contextlib.AsyncExitStack()
         for i in range(reads):
+            on = metrics and (i // 100) % 2 == 1
+            if i % 100 == 0:  # untimed: the next block, with the metrics or without
+                await block.aclose()
+                block = contextlib.AsyncExitStack()
+                if on:
+                    await metered(block, point, lane_metrics)
             code = f"T{i:07d}"
             read = Read(code, None, "bench", "entry")
             start = time.monotonic()
             outcome = await point.decide(read, lane="l1")
+            if on:
+                lane_metrics.answered(read, outcome)  # as the daemon's _decide does
             assert isinstance(outcome, Outcome) and outcome.decision.admits, outcome
             opened = relay.first_change(True, start)
             assert opened is not None
-            results["lane"].append(opened - start)
+            results["metrics" if on else "lane"].append(opened - start)
             # The visitor goes through; the lane commits in the background.
             sensor.drive_low()
             sensor.drive_high()
@@ -139,6 +162,7 @@ async def measure(engine: Engine, config_text: str, reads: int) -> dict[str, lis
                 await asyncio.sleep(0.001)
             relay.changes.clear()
             await point.checkpoint()
+        await block.aclose()
     # Same run, same connection, the point stopped: the bare engine.
     for i in range(reads):
         other = f"T{reads + i:07d}"  # tickets the lane never saw
@@ -161,6 +185,7 @@ def main() -> None:
         help="log at INFO in the daemon's format: into /dev/null (what the lines cost), or into a pipe "
         "another process reads (as journald reads the daemon's stdout)",
     )  # fmt: skip
+    parser.add_argument("--metrics", action="store_true", help="alternate blocks of reads with the metrics on and off")
     args = parser.parse_args()
     if args.log == "pipe":
         journald = subprocess.Popen(["cat"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
@@ -177,11 +202,12 @@ def main() -> None:
             print(f"imported {2 * args.reads} day tickets in {time.perf_counter() - started:.2f} s")
             engine = Engine(ledger, parse_config(config_text))
             started = time.perf_counter()
-            results = asyncio.run(measure(engine, config_text, args.reads))
+            results = asyncio.run(measure(engine, config_text, args.reads, metrics=args.metrics))
             print(f"{args.reads} reads in {time.perf_counter() - started:.1f} s")
     us = {name: [s * 1e6 for s in samples] for name, samples in results.items()}
     rows = [
         ("read -> relay active (DecisionPoint.decide)", us["lane"]),
+        *([("  the same, [metrics] daemon on", us["metrics"])] if us["metrics"] else []),
         ("bare Engine.decide", us["decide"]),
         ("bare Engine.admit (decide + hold)", us["admit"]),
     ]

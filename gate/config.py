@@ -319,6 +319,7 @@ class GateConfig(Section):
                 problems.append(
                     f"readers.{reader_id}.direction: lane {reader.lane!r} has no {reader.direction} direction"
                 )
+        problems += self.homeassistant.problems(self.device.id)
         context = info.context if isinstance(info.context, dict) else {}
         if context.get("daemon"):
             problems += self.daemon_problems(context.get("lane"))

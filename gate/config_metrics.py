@@ -70,8 +70,12 @@ class MetricsConfig(Section):
     )  # fmt: skip
 
 
+def _prefix_problem(text: str) -> bool:
+    return not text or any(not (c.isascii() and (c.isalnum() or c in "-_")) for c in text)
+
+
 def _prefix(text: str) -> str:
-    if not text or any(not (c.isascii() and (c.isalnum() or c in "-_")) for c in text):
+    if _prefix_problem(text):
         raise ValueError(f"letters, digits, - and _ only: {short(text)}")
     return text
 
@@ -91,3 +95,10 @@ class HomeAssistantConfig(Section):
     name: Line | None = Field(
         default=None, max_length=100, description="The device's name in Home Assistant; none: `gate <device id>`."
     )
+
+    def problems(self, device: str | None) -> list[str]:
+        """What discovery cannot run with (Home Assistant takes `[A-Za-z0-9_-]` in a discovery topic)."""
+        if self.discovery and device is not None and _prefix_problem(device):
+            return [f"homeassistant.discovery: device.id {device!r}: Home Assistant's discovery topic takes "
+                    "letters, digits, - and _ only"]  # fmt: skip
+        return []

@@ -34,6 +34,7 @@ from gate.hub.conflicts import Judge, mirror_path
 from gate.hub.publish import PublishError, ledger_key
 from gate.hub.snapshots import SnapshotServer
 from gate.hub.store import HubStore, StoreUnavailable, open_store
+from gate.metrics import hub_metrics, serving
 from gate.sync.batches import CatchUp, Head
 from gate.sync.link import Link, LinkDown
 from gate.sync.payloads import Confirmed, Events, PayloadError, dump, events_of, parse
@@ -65,6 +66,7 @@ class HubService:
         self._ledger_key: Ed25519PrivateKey | None = None  # signs kiosks' admissions into the log
         self.dropped = 0  # messages refused (tests, status)
         self.published = 0  # the newest batch sent on the batches topic
+        self.metrics = hub_metrics(config, self)  # [metrics] hub, else None (gate/metrics/hub.py)
 
     async def _run(self, call: Callable[[], _T]) -> _T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, call)
@@ -124,9 +126,13 @@ class HubService:
         store, judge = self.store, self.judge
         assert store is not None and judge is not None
         new, through = await self._run(lambda: store.add(events))
+        if self.metrics is not None:
+            self.metrics.stored(new, len(events.events))
         if new:
             found = await self._run(lambda: judge.judge(events.events))
             if found:
+                if self.metrics is not None:
+                    self.metrics.found(len(found))
                 await self._conflicts()
             await self._admissions(events)
         log.debug("hub: %s/%s: %d new of %d, through %d", device, events.incarnation, new, len(events.events), through)
@@ -200,6 +206,8 @@ class HubService:
             except LinkDown:
                 break
             self.published = batch.seq
+            if self.metrics is not None:
+                self.metrics.published()
             await self._head(batch.seq)
             log.info("hub %s: batch %d published", self.config.sync.site, batch.seq)
         await self._send_commands()
@@ -211,6 +219,8 @@ class HubService:
             return
         store, at = self.store, time.time()
         assert store is not None
+        if self.metrics is not None:
+            self.metrics.presence(device, payload == b"online")
         await self._run(lambda: store.note_presence(device, payload == b"online", at))
 
     async def _answered(self, topic: str, payload: object) -> None:
@@ -257,7 +267,11 @@ async def run_hub(config: GateConfig) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     try:
-        async with HubService(config) as hub, asyncio.TaskGroup() as group:
+        async with (
+            HubService(config) as hub,
+            serving(hub.metrics, key="metrics.hub", source="gate hub"),  # [metrics] hub, if named
+            asyncio.TaskGroup() as group,
+        ):
             tasks = [group.create_task(hub.link.run(), name="link"), group.create_task(hub.watch_log(), name="log")]
             if config.hub.inbox is not None:  # the back office's files from a folder (gate/hub/inbox.py)
                 tasks.append(group.create_task(inbox.watch(config), name="inbox"))

@@ -30,20 +30,26 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from importlib.metadata import version
 from types import TracebackType
-from typing import Self, TypeVar
+from typing import TYPE_CHECKING, Self, TypeVar
 
 import aiomqtt
 
 from gate.cache import FORMAT_VERSION, Ledger
 from gate.config import ConfigError, GateConfig
+from gate.metrics import serving, sync_metrics
+from gate.sync import homeassistant
 from gate.sync.commands import Remote
 from gate.sync.conflicts import CONFLICTS, Conflicts, as_setting
 from gate.sync.down import Downlink
+from gate.sync.homeassistant import HomeAssistant
 from gate.sync.link import Link, LinkDown
 from gate.sync.outbox import Publisher
 from gate.sync.payloads import READS, Health, PayloadError, dump, events_of, parse
 from gate.sync.pull import Puller
 from gate.sync.topics import Topics
+
+if TYPE_CHECKING:
+    from gate.metrics.sync import SyncMetrics
 
 log = logging.getLogger("gate.sync")
 
@@ -69,6 +75,8 @@ class SyncService:
         self.snapshots: Puller | None = None
         self.remote: Remote | None = None
         self.link: Link | None = None
+        self.homeassistant: HomeAssistant | None = None  # [homeassistant] discovery (gate/sync/homeassistant.py)
+        self.metrics: SyncMetrics | None = None  # [metrics] sync (gate/metrics/sync.py)
         self._since = dt.datetime.now(dt.UTC)
         self.peer_rows = 0  # peers' rows that changed usage here, since the start
         self._alarmed = False  # the outbox alarm was said
@@ -88,7 +96,8 @@ class SyncService:
             self.config.sync, identifier=f"gate-sync-{self.device}", online_topic=self.topics.online(self.device),
             subscriptions=[self.topics.confirmed(self.device), self.topics.all_events, self.topics.all_online,
                            self.topics.batches, self.topics.head, self.topics.responses(self.device),
-                           self.topics.conflicts, self.topics.commands(self.device)],
+                           self.topics.conflicts, self.topics.commands(self.device),
+                           *homeassistant.subscriptions(self.config)],
             on_message=self._on_message, on_up=self._up, on_down=self._down,
         )  # fmt: skip
         self.snapshots = Puller(ledger=ledger, run=self._run, link=self.link, topics=self.topics, device=self.device,
@@ -102,6 +111,10 @@ class SyncService:
         self.publisher = Publisher(outbox=outbox, run=self._run, link=self.link, topics=self.topics,
                                    device=self.device, incarnation=incarnation, settings=self.config.sync)  # fmt: skip
         await self.publisher.start()
+        if self.config.homeassistant.discovery:
+            self.homeassistant = HomeAssistant(config=self.config, ledger=ledger, run=self._run, link=self.link,
+                                               topics=self.topics, device=self.device)  # fmt: skip
+        self.metrics = sync_metrics(self.config, self, ledger=ledger, run=self._run)
         log.info("sync %s: ledger %s, incarnation %s, confirmed through %d", self.device, path, incarnation,
                  self.publisher.floor)  # fmt: skip
         return self
@@ -117,6 +130,9 @@ class SyncService:
     async def _on_message(self, message: aiomqtt.Message) -> None:
         assert self.publisher is not None
         topic = str(message.topic)
+        if self.homeassistant is not None and self.homeassistant.handles(topic):  # neither the hub nor a peer
+            await self.homeassistant.on_message(message)
+            return
         if not message.retain and topic not in self._echoes:  # a retained one is old news
             self._heard = asyncio.get_running_loop().time()
         if self.downlink is not None and self.downlink.handles(topic):
@@ -193,6 +209,8 @@ class SyncService:
         await self.publisher.connected()
         await self._state()
         await self._health()
+        if self.homeassistant is not None:
+            await self.homeassistant.announce()
 
     async def _down(self) -> None:
         self._in_step(False)
@@ -277,6 +295,8 @@ class SyncService:
                 group.create_task(self._prune(), name="prune"),
                 group.create_task(self.snapshots.run(), name="snapshot"),
             ]
+            if self.homeassistant is not None:
+                tasks.append(group.create_task(self.homeassistant.run(), name="homeassistant"))
             await stop.wait()
             for task in tasks:
                 task.cancel()
@@ -292,7 +312,8 @@ async def run_sync(config: GateConfig, *, source: str) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     try:
-        async with SyncService(config, source=source) as service:
+        async with SyncService(config, source=source) as service, serving(service.metrics, key="metrics.sync",
+                                                                          source=source):  # fmt: skip
             log.info("sync %s: ready, broker %s:%d", service.device, config.sync.host, config.sync.port)
             await service.run(stop)
     finally:

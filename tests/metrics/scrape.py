@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import urllib.error
 import urllib.request
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -22,3 +23,11 @@ def scrape(port: int) -> tuple[str, dict[tuple[str, frozenset[tuple[str, str]]],
 
 def value(samples: dict[tuple[str, frozenset[tuple[str, str]]], float], name: str, **labels: str) -> float | None:
     return samples.get((name, frozenset(labels.items())))
+
+
+def scraped(port: int) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    """The samples, or none while nothing listens yet (the process is starting)."""
+    try:
+        return scrape(port)[1]
+    except (urllib.error.URLError, ConnectionError):
+        return {}
