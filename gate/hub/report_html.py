@@ -120,7 +120,7 @@ figure { margin: 1rem 0; } svg.chart { width: 100%; height: auto; display: block
 .swatch { display: inline-block; width: .9rem; height: .9rem; margin-right: .35rem; vertical-align: -.1rem;
           border: 1px solid #1a1a1a; }
 table { border-collapse: collapse; margin: .6rem 0; font-variant-numeric: tabular-nums; }
-caption { text-align: left; font-weight: 600; padding: .3rem 0; }
+caption { text-align: left; font-weight: 600; padding: .3rem 0; white-space: nowrap; }
 th, td { border: 1px solid #8f8f8f; padding: .2rem .5rem; text-align: left; }
 thead th { background: #ececec; } td.n { text-align: right; }
 details { margin: .8rem 0; } summary { cursor: pointer; font-weight: 600; }

@@ -75,6 +75,7 @@ def test_the_page_draws_every_report_offline_with_its_figures_and_axe_finds_noth
     page.goto(path.as_uri())
     page.wait_for_load_state("load")
     assert asked == [path.as_uri()]  # the file itself, and nothing else: no font, script, image or style
+    assert page.locator("script, link, img, iframe, object, embed, [src], [href]").count() == 0  # nor asks
 
     for name in CHARTED:
         chart = page.locator(f'svg[data-chart="{name}"]')
