@@ -15,6 +15,7 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
+from gate.cache import upgrade
 from gate.cache.errors import LedgerError, LedgerUnusable
 
 log = logging.getLogger("gate.cache")
@@ -272,27 +273,31 @@ def _has_tables(conn: sqlite3.Connection) -> bool:
 
 
 def _migrate(conn: sqlite3.Connection, path: Path) -> None:
-    if _identity(conn)[1] == SCHEMA_VERSION:
+    found = _identity(conn)[1]
+    if found == SCHEMA_VERSION:
         return
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        # Read again under the write lock: another process may have migrated meanwhile.
-        application_id, version = _identity(conn)
-        if application_id == 0 and _has_tables(conn):
-            raise LedgerUnusable(f"{path} is not a gate ledger (an SQLite database of another application)")
-        for step in range(version, SCHEMA_VERSION):
-            for statement in _statements(MIGRATIONS[step]):
-                conn.execute(statement)
-            log.info("ledger %s: schema migrated to version %d", path, step + 1)
-        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        conn.execute("COMMIT")
-    except BaseException as exc:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        if isinstance(exc, sqlite3.Error):
-            raise LedgerError(f"cannot prepare ledger {path}: {exc}") from exc
-        raise
+    # An existing ledger: one migrator at a time, a backup before the first step (gate/cache/upgrade.py).
+    with upgrade.one_at_a_time(path, found):
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            # Read again under the write lock: another process may have migrated meanwhile.
+            application_id, version = _identity(conn)
+            if application_id == 0 and _has_tables(conn):
+                raise LedgerUnusable(f"{path} is not a gate ledger (an SQLite database of another application)")
+            with upgrade.upgrading(conn, path, version, SCHEMA_VERSION):
+                for step in range(version, SCHEMA_VERSION):
+                    for statement in _statements(MIGRATIONS[step]):
+                        conn.execute(statement)
+                    log.info("ledger %s: schema migrated to version %d", path, step + 1)
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise LedgerError(f"cannot prepare ledger {path}: {exc}") from exc
+            raise
 
 
 def _statements(script: str) -> list[str]:

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from gate import rules
-from gate.cache import Ledger
+from gate.cache import Ledger, upgrade
 from gate.cli.context import UsageError, build_demo_ledger, open_engine, resolve_config
 from gate.credentials import Unreadable, reference_of
 from gate.daemon.control import answers
@@ -108,7 +108,8 @@ def ledger_restore(args: argparse.Namespace) -> int:
         leftover.unlink(missing_ok=True)
     shutil.copyfile(backup, staged)
     staged.chmod(0o600)  # holder data, as the backup
-    with Ledger.open(staged, create=False) as ledger:
+    # An older schema is migrated without a backup of its own: the file restored is the backup.
+    with upgrade.without_backup(), Ledger.open(staged, create=False) as ledger:
         outbox = ledger.outbox()
         old, new = outbox.incarnation(), outbox.new_incarnation()
     for suffix in ("-wal", "-shm"):  # the replaced ledger's: never applied to the restored file

@@ -34,7 +34,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from gate.cache import Ledger, LedgerError, LedgerUnusable
+from gate.cache import Ledger, LedgerError, LedgerUnusable, upgrade
 from gate.cache.schema import quick_check
 from gate.config import ConfigError, GateConfig, missing_turnstile
 from gate.config_turnstile import TurnstileConfig
@@ -137,7 +137,9 @@ class Daemon:
         path = self.config.ledger.path
         # Opening may create or migrate the ledger: disk work, off the loop. It checks the
         # file's identity and schema (LedgerUnusable: one line, an exit the unit does not restart).
-        ledger = await asyncio.to_thread(Ledger.open, path)
+        # A migration (a backup first) tells systemd it goes on, so the start timeout waits for it.
+        with upgrade.reporting(lambda status: self.notifier.extend(upgrade.EXTEND_S, status)):
+            ledger = await asyncio.to_thread(Ledger.open, path)
         try:
             self._checked = await self._check_at_start(ledger)
             engine = Engine(ledger, self.config)

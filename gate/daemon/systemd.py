@@ -1,8 +1,8 @@
 """sd_notify without libsystemd: datagrams to $NOTIFY_SOCKET (a path, or '@name' for the abstract namespace).
 
 The protocol is newline-separated KEY=VALUE pairs in one datagram (READY=1, STATUS=...,
-WATCHDOG=1, STOPPING=1). Sending never raises: a daemon must not die because systemd went
-away, and outside systemd (no $NOTIFY_SOCKET) every call is a no-op.
+WATCHDOG=1, STOPPING=1, EXTEND_TIMEOUT_USEC=...). Sending never raises: a daemon must not die
+because systemd went away, and outside systemd (no $NOTIFY_SOCKET) every call is a no-op.
 """
 
 from __future__ import annotations
@@ -72,6 +72,11 @@ class Notifier:
 
     def watchdog(self) -> bool:
         return self.notify("WATCHDOG=1")
+
+    def extend(self, seconds: float, status: str) -> bool:
+        """More time for the phase in progress (a start that migrates the ledger): systemd then waits
+        `seconds` for the next word, past TimeoutStartSec (EXTEND_TIMEOUT_USEC, systemd 236)."""
+        return self.notify(f"EXTEND_TIMEOUT_USEC={round(seconds * 1_000_000)}", f"STATUS={status}")
 
     def stopping(self, status: str = "stopping") -> bool:
         return self.notify("STOPPING=1", f"STATUS={status}")
