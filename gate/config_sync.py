@@ -54,6 +54,11 @@ class SyncConfig(Section):
         default=None, description="A file holding the broker password (mode 0600): never the password itself."
     )
     tls: TlsConfig | None = Field(default=None, description="TLS to the broker; none = plain TCP (loopback only).")
+    connect_timeout_s: float = Field(
+        default=10.0, ge=1, le=120,
+        description="How long a connection attempt may take. A link cut before the broker answered is only "
+        "noticed then (aiomqtt waits for the answer), so this bounds how soon a healed partition is back.",
+    )  # fmt: skip
     keepalive_s: int = Field(default=30, ge=5, le=600, description="MQTT keepalive: a dead link is noticed in 1.5x.")
     session_expiry_s: int = Field(
         default=86_400, ge=60, le=30 * 86_400,

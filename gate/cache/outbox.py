@@ -52,6 +52,9 @@ WHERE seq > (SELECT coalesce(max(seq), 0) FROM journal) - ? ORDER BY seq
 """
 
 
+YIELD_S = 0.01  # between two chunks of a long write
+
+
 class Outbox:
     """One ledger connection's view of the journal as an outbox (the sync process's)."""
 
@@ -128,6 +131,9 @@ class Outbox:
                 floor = int(self._conn.execute(_FLOOR).fetchone()[0])
             if floor < upto:  # rows past `floor` were not ours to confirm: stop there
                 break
+            if floor < through:
+                # The lock free a moment: back-to-back writes starve the lanes' busy handlers.
+                time.sleep(YIELD_S)
         return floor
 
     def mark_published(self, seqs: list[int], *, at: dt.datetime) -> None:
@@ -154,6 +160,7 @@ class Outbox:
             gone += cursor.rowcount
             if cursor.rowcount < CONFIRM_CHUNK:
                 return gone
+            time.sleep(YIELD_S)
 
     def peer_offline(self, device: str) -> int:
         """A peer's will says it went offline: its holds stop counting here now."""

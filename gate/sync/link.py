@@ -23,8 +23,9 @@ import random
 import socket
 import ssl
 import stat
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
+from typing import Any
 
 import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
@@ -36,7 +37,6 @@ from gate.errors import GateError
 
 log = logging.getLogger("gate.sync")
 
-CONNECT_TIMEOUT_S = 10.0
 # Small messages go at once: with Nagle's algorithm a request and its answer each wait for the
 # peer's delayed ACK, some 40 ms a hop (the broker needs `set_tcp_nodelay true` too: docs/sync.md).
 NO_DELAY = ((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),)
@@ -52,7 +52,7 @@ class LinkDown(GateError, ConnectionError):
 
 
 Handler = Callable[[aiomqtt.Message], Awaitable[None]]
-Hook = Callable[[], Awaitable[None]]
+Hook = Callable[[], Coroutine[Any, Any, None]]
 
 
 def read_private(path: Path, *, what: str) -> bytes:
@@ -137,27 +137,37 @@ class Link:
         client = aiomqtt.Client(
             settings.host, settings.port, username=settings.username, password=password,
             identifier=self.identifier, protocol=aiomqtt.ProtocolVersion.V5, clean_start=False,
-            properties=properties, keepalive=settings.keepalive_s, will=will, timeout=CONNECT_TIMEOUT_S,
+            properties=properties, keepalive=settings.keepalive_s, will=will, timeout=settings.connect_timeout_s,
             tls_context=self._tls(), logger=logging.getLogger("gate.sync.mqtt"), socket_options=NO_DELAY,
         )  # fmt: skip
         async with client:
             for topic in self._subscriptions:  # on every connect: the session may have been lost
-                await client.subscribe(topic, qos=1, timeout=CONNECT_TIMEOUT_S)
+                await client.subscribe(topic, qos=1, timeout=settings.connect_timeout_s)
             await client.publish(self._online, b"online", qos=1, retain=True, timeout=PUBLISH_TIMEOUT_S)
             self._client = client
             self.connections += 1
             self._backoff.reset()
             log.info("sync %s: connected to %s:%d", self.identifier, settings.host, settings.port)
+            # What a connection starts (the outbox sent again...) runs beside the messages: a link
+            # lost meanwhile ends the iteration at once, not after a publish's timeout.
+            up: asyncio.Task[None] | None = None
+            if self._on_up is not None:
+                up = asyncio.create_task(self._on_up(), name="link-up")
+                up.add_done_callback(self._up_done)
             try:
-                if self._on_up is not None:
-                    await self._on_up()
                 async for message in client.messages:
                     await self._on_message(message)
             finally:
+                if up is not None:
+                    up.cancel()
                 self._client = None
                 log.info("sync %s: disconnected", self.identifier)
                 if self._on_down is not None:
                     await self._on_down()
+
+    def _up_done(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.warning("sync %s: what a new connection starts failed: %r", self.identifier, exc)
 
     def _tls(self) -> ssl.SSLContext | None:
         tls = self._settings.tls

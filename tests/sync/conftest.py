@@ -63,7 +63,8 @@ class Site:
         path = self.dir / f"{name}.toml"
         sections: dict[str, Any] = {
             "ledger": {"path": f"{name}.sqlite"},
-            "sync": {"site": "s1", "port": self.broker.port, "confirm_timeout_s": 2, "reconnect_max_s": 1, **sync},
+            "sync": {"site": "s1", "port": self.broker.port, "confirm_timeout_s": 2, "reconnect_max_s": 1,
+                     "connect_timeout_s": 3, **sync},
             "hub": {"store": f"{name}-hub.sqlite", **(hub or {})},
             "daemon": {"control_socket": "control.sock"},
         }

@@ -52,10 +52,13 @@ def _device(site: Site, name: str, venue: Path, *, port: int, lanes: dict[str, A
     return config, ledger, Engine(ledger, load_config(config))
 
 
-def _cut_off(engine: Engine, ledger: Ledger) -> None:
+def _cut_off(engine: Engine, ledger: Ledger, sync: Process) -> None:
     """Wait until the device's sync says its link is down, then decide as its daemon would (the
     daemon reads the same state and puts the lanes under the offline policy)."""
-    until(lambda: ledger.setting("sync.link") == "down", timeout=10, what="the link seen down")
+    try:
+        until(lambda: ledger.setting("sync.link") == "down", timeout=10, what="the link seen down")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{sync.log()[-3000:]}") from None
     engine.offline_since = dt.datetime.fromisoformat(ledger.setting("sync.since") or "").timestamp()
 
 
@@ -80,7 +83,7 @@ def test_two_partitioned_lanes_admit_one_ticket_and_the_hub_reports_the_double_u
     _both_connected(hub, *syncs)
 
     relay.cut()  # d2's cable is out
-    _cut_off(b, b_ledger)
+    _cut_off(b, b_ledger, syncs[1])
     first = a.redeem("ONE", lane="l1", at=dt.datetime.now(dt.UTC))
     assert first.decision.verdict is Verdict.ADMIT
     until(lambda: SqliteHubStore(site.dir / "hub-hub.sqlite").count("d1") >= 1, what="d1's use at the hub")
@@ -125,8 +128,8 @@ def test_two_partitioned_kiosks_redeem_one_voucher_for_two_shows_and_end_with_th
     near.cut()
     far.cut()
     made = {}
-    for (_, ledger, engine), show in ((one, "p-hamlet-0"), (two, "p-tosca")):
-        _cut_off(engine, ledger)
+    for (_, ledger, engine), show, sync in ((one, "p-hamlet-0", syncs[0]), (two, "p-tosca", syncs[1])):
+        _cut_off(engine, ledger, sync)
         outcome = engine.redeem("GIFT-1", lane="k1", at=dt.datetime.now(dt.UTC), ask=Ask(performance=show))
         assert outcome.decision.verdict is Verdict.ADMIT and outcome.decision.admission is not None
         made[show] = outcome.decision.admission
