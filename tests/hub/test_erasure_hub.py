@@ -128,6 +128,7 @@ def test_the_admission_a_kiosk_made_from_an_erased_voucher_leaves_the_hub_s_log_
     from gate.hub.conflicts import mirror_path  # noqa: PLC0415
     from gate.hub.store import SqliteHubStore  # noqa: PLC0415
     from gate.records import Ticket  # noqa: PLC0415
+    from gate.sync.batches import Batch  # noqa: PLC0415
     from tests.configs import config_text  # noqa: PLC0415
     from tests.display.kiosks import kiosk_records  # noqa: PLC0415
 
@@ -145,8 +146,10 @@ def test_the_admission_a_kiosk_made_from_an_erased_voucher_leaves_the_hub_s_log_
     key = serialization.load_pem_private_key((tmp_path / "keys" / "hub.key").read_bytes(), password=None)
     assert isinstance(key, Ed25519PrivateKey)
     store = SqliteHubStore(tmp_path / "hub.sqlite")
-    log_it = lambda: add_to_log(store, mirror_path(tmp_path / "hub.sqlite"), [admission], site="site",  # noqa: E731
-                                key_id="hub", key=key)  # fmt: skip
+
+    def log_it() -> Batch | None:
+        return add_to_log(store, mirror_path(tmp_path / "hub.sqlite"), [admission], site="site", key_id="hub", key=key)
+
     assert log_it() is not None
 
     erasing = tmp_path / "erase-h-k.jsonl"
