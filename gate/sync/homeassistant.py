@@ -66,7 +66,7 @@ class DeviceState(Payload):
     device: Id
     at: float = Field(ge=946_684_800, le=4_102_444_800)
     occupancy: int = Field(ge=0, le=10_000_000)
-    lanes: dict[Id, LaneState] = Field(max_length=64)
+    lanes: dict[Id, LaneState] = Field(max_length=1000)
 
 
 def subscriptions(config: GateConfig) -> list[str]:
@@ -123,6 +123,7 @@ class HomeAssistant:
         self.config_topic = f"{prefix}/device/{device}/config"
         self.state_topic = f"{topics.base}/devices/{device}/state"
         self._sent: DeviceState | None = None  # the state last published (its `at` aside)
+        self._unread = False  # the state could not be read: said once, and once when it can again
         self.announced = 0  # discovery messages published (tests, status)
 
     def handles(self, topic: str) -> bool:
@@ -155,9 +156,14 @@ class HomeAssistant:
     async def publish_state(self) -> None:
         try:
             state = await self._run(self._read)
-        except LedgerError as exc:  # a storage fault says so elsewhere; looked at again next time
-            log.debug("sync %s: the state for Home Assistant not read: %s", self._device, exc)
+        except (LedgerError, ValueError) as exc:  # a storage fault, say: looked at again next time
+            if not self._unread:
+                log.warning("sync %s: the state for Home Assistant cannot be read: %s", self._device, exc)
+            self._unread = True
             return
+        if self._unread:
+            log.info("sync %s: the state for Home Assistant is read again", self._device)
+        self._unread = False
         if self._sent is not None and state.model_copy(update={"at": self._sent.at}) == self._sent:
             return
         try:
