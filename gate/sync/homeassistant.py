@@ -28,15 +28,13 @@ import logging
 import re
 import time
 from importlib.metadata import version
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import aiomqtt
 from pydantic import Field
 
 from gate.cache import Ledger, LedgerError
 from gate.config import GateConfig
-from gate.point import modes
-from gate.point.model import LaneMode
 from gate.reasons import Reason, Verdict
 from gate.records import Id
 from gate.sync.down import Run
@@ -53,8 +51,12 @@ _FIRE = {"fire.alarm": True, "fire.clear": False}
 _REASONS = frozenset(Reason)
 
 
+Mode = Literal["normal", "free", "locked", "out_of_order", "emergency"]  # gate.point.model.LaneMode's values
+MODES: tuple[Mode, ...] = get_args(Mode)
+
+
 class LaneState(Payload):
-    mode: Literal["normal", "free", "locked", "out_of_order", "emergency"]
+    mode: Mode
     verdict: Literal["admit", "deny", "attention"] | None = None  # the newest decision's
     reason: str | None = Field(default=None, max_length=64)  # its reason code (docs/reasons.md)
 
@@ -173,6 +175,8 @@ class HomeAssistant:
         self._sent = state
 
     def _read(self) -> DeviceState:
+        from gate.point import modes  # noqa: PLC0415 - the decision point's package, only when discovery is on
+
         ledger, config = self._ledger, self._config
         self._journal.read(ledger)
         turnstile = config.turnstile
@@ -180,10 +184,9 @@ class HomeAssistant:
         for lane in self.lanes:
             stored = modes.load_mode(ledger, lane)
             first = turnstile.first_mode if turnstile is not None and not config.lanes[lane].kiosk else "normal"
-            mode = LaneMode.EMERGENCY if self._journal.fire.get(lane) else (stored.mode if stored else first)
+            mode = "emergency" if self._journal.fire.get(lane) else (stored.mode.value if stored else first)
             verdict, reason = self._journal.decided.get(lane, (None, None))
-            lanes[lane] = LaneState(mode=LaneMode(mode).value, verdict=verdict.value if verdict else None,
-                                    reason=reason)  # fmt: skip
+            lanes[lane] = LaneState(mode=mode, verdict=verdict.value if verdict else None, reason=reason)
         return DeviceState(v=1, device=self._device, at=time.time(), occupancy=ledger.inside(), lanes=lanes)
 
     def discovery(self) -> dict[str, Any]:
@@ -197,7 +200,7 @@ class HomeAssistant:
             this = f"value_json.lanes[{json.dumps(lane)}]"
             components[f"{key}_mode"] = {
                 "p": "sensor", "name": f"{lane} mode", "unique_id": f"gate_{device}_{key}_mode",
-                "device_class": "enum", "options": [m.value for m in LaneMode], "icon": "mdi:boom-gate",
+                "device_class": "enum", "options": list(MODES), "icon": "mdi:boom-gate",
                 "value_template": f"{{{{ {this}.mode }}}}", **available,
             }  # fmt: skip
             components[f"{key}_verdict"] = {

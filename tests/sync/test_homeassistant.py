@@ -137,6 +137,7 @@ def test_sync_announces_the_device_to_home_assistant_read_only(guarded: Site) ->
     assert set(discovery.cmps) == {"l1_mode", "l1_verdict", "l1_reason", "occupancy", "online"}
     assert discovery.cmps["online"].state_topic == "gate/v1/s1/devices/d1/online"
     assert discovery.cmps["l1_mode"].availability_topic == "gate/v1/s1/devices/d1/online"
+    assert discovery.cmps["l1_mode"].options == [mode.value for mode in LaneMode]  # every mode a lane can be in
     assert "command" not in found
 
     # The state it points at: the lane's newest decision by its reason code, the site's count.
