@@ -187,11 +187,11 @@ def _log(store: HubStore, seq: int) -> tuple[str, list[KeyStep]]:
         for each in found:
             if each.seq > seq:
                 break
-            changes = getattr(each, "keys", None)
-            if changes is not None:
-                steps.append(KeyStep(seq=each.seq, changes=json.loads(changes.canonical())))
+            if each.keys is not None:
+                steps.append(KeyStep(seq=each.seq, changes=json.loads(each.keys.canonical()), sha256=each.sha256,
+                                     key=each.key, signature=each.signature))  # fmt: skip
             if each.seq == seq:
-                batch = str(getattr(each, "fingerprint", each.sha256))
+                batch = each.fingerprint
         after = found[-1].seq
     return batch, steps
 

@@ -55,11 +55,11 @@ from gate.sync.snapshot import (
     Want,
     decode_chunk,
     parse_response,
+    trust_after,
     verify_manifest,
 )
 from gate.sync.topics import Topics
 from gate.sync.trust import SETTING as KEYS_SETTING
-from gate.sync.trust import KeyChanges, Trust, TrustError
 
 log = logging.getLogger("gate.sync")
 
@@ -240,9 +240,10 @@ class Puller:
         return None
 
     async def _verify(self, manifest: Manifest) -> None:
-        ledger, config_keys, site = self._ledger, self._settings.ledger_keys, self._topics.site
-        keys = await self._run(lambda: Trust.load(ledger, config_keys).keys)
-        why = verify_manifest(site, manifest, keys)
+        """SnapshotError unless the manifest is signed by a key this device would trust at its
+        batch (its config's, changed by the key changes the manifest carries, each checked)."""
+        keys = trust_after(self._topics.site, manifest, self._settings.ledger_keys).keys
+        why = verify_manifest(self._topics.site, manifest, keys)
         if why is not None:
             raise SnapshotError(f"snapshot {manifest.id} refused: {why}")
 
@@ -362,24 +363,14 @@ class Puller:
         if why is not None:
             await self._run(lambda: stage.finish({}))  # the hub's snapshot is wrong: start over
             raise SnapshotError(f"snapshot {manifest.id} refused: {why}")
+        trust = trust_after(self._topics.site, manifest, self._settings.ledger_keys)  # checked by _verify
         settings = {SEQ: str(manifest.seq), DIGEST: manifest.batch, PROBLEM: "", REBUILD: "",
-                    KEYS_SETTING: self._trust(manifest)}  # fmt: skip
+                    KEYS_SETTING: trust.dump()}  # fmt: skip
         switched = await self._run(lambda: stage.switch(settings))
         rows = manifest.rows()
         log.info("sync %s: snapshot %s switched in %.1f ms: batch %d, %d record(s), %d entitlement(s), %d code(s); "
                  "%d admission(s) made here kept", self.device, manifest.id, switched.seconds * 1000, manifest.seq,
                  rows["record"], rows["entitlement"], rows["reference"], switched.kept)  # fmt: skip
-
-    def _trust(self, manifest: Manifest) -> str:
-        """The ledger keys trusted after the snapshot's batch: the config's, changed by the
-        batches up to it as a replay would have (SnapshotError when a change is not taken)."""
-        trust = Trust.parse(dict(self._settings.ledger_keys), None)
-        try:
-            for step in manifest.keys:
-                trust = trust.changed(KeyChanges.model_validate(step.changes), step.seq)
-        except (TrustError, ValueError) as exc:
-            raise SnapshotError(f"snapshot {manifest.id} refused: keys of batch {step.seq}: {exc}") from None
-        return trust.dump()
 
     async def _events(self, manifest: Manifest, progress: Progress) -> None:
         """The peers' events after the snapshot's position, page by page, as peers' rows."""

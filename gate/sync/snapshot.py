@@ -31,7 +31,9 @@ from pydantic import Field, TypeAdapter, ValidationError
 
 from gate.errors import GateError
 from gate.records import Id
+from gate.sync.batches import _signed_text as batch_text  # the text a batch's signature covers
 from gate.sync.payloads import MAX_PAYLOAD, Incarnation, Payload, PayloadError
+from gate.sync.trust import KeyChanges, Trust, TrustError
 
 MAX_CHUNK_BYTES = 1_000_000  # a chunk as sent (compressed): about 1 MB, 1.33 MB in its message's base64
 CHUNK_RAW_BYTES = 4_000_000  # rows per chunk until their JSON reaches this (compressed, far less)
@@ -80,11 +82,15 @@ class Part(Payload):
 
 
 class KeyStep(Payload):
-    """A batch up to the snapshot's that changed the ledger keys (gate/sync/trust.py), so the gate
-    trusts after the switch what it would trust after replaying the batches."""
+    """A batch up to the snapshot's that changed the ledger keys (gate/sync/trust.py), with that
+    batch's own signature: a gate checks each against the keys it trusts at that point, as a
+    replay would, so it trusts after the switch what it would after replaying the batches."""
 
     seq: int = Field(ge=1, le=2**53 - 1)
     changes: dict[str, Any]
+    sha256: Sha256  # the batch's lines'
+    key: Id
+    signature: str = Field(min_length=1, max_length=200)
 
 
 class Manifest(Payload):
@@ -180,6 +186,33 @@ def sign_manifest(manifest: Manifest, *, key_id: str, key: Ed25519PrivateKey) ->
     unsigned = manifest.model_copy(update={"key": key_id, "signature": "-"})
     signature = base64.b64encode(key.sign(_signed_text(unsigned))).decode("ascii")
     return unsigned.model_copy(update={"signature": signature})
+
+
+def trust_after(site: str, manifest: Manifest, config_keys: dict[str, str]) -> Trust:
+    """The ledger keys a replay of the batches up to the snapshot's would leave trusted: from the
+    config's, each key change taken only when its batch's signature checks out against the keys
+    trusted at that point (gate/sync/trust.py); SnapshotError naming the batch otherwise."""
+    trust = Trust.parse(dict(config_keys), None)
+    for step in manifest.keys:
+        where = f"snapshot {manifest.id} refused: the key change of batch {step.seq}"
+        try:
+            changes = KeyChanges.model_validate(step.changes)
+        except ValueError as exc:
+            raise SnapshotError(f"{where}: {exc}") from None
+        public = trust.keys.get(step.key)
+        if public is None:
+            raise SnapshotError(f"{where}: {trust.untrusted(step.key)}")
+        try:
+            Ed25519PublicKey.from_public_bytes(base64.b64decode(public, validate=True)).verify(
+                base64.b64decode(step.signature, validate=True), batch_text(site, step.seq, step.sha256, changes)
+            )
+        except (InvalidSignature, ValueError, binascii.Error):
+            raise SnapshotError(f"{where}: its signature does not check out") from None
+        try:
+            trust = trust.changed(changes, step.seq)
+        except TrustError as exc:
+            raise SnapshotError(f"{where}: {exc}") from None
+    return trust
 
 
 def verify_manifest(site: str, manifest: Manifest, keys: dict[str, str]) -> str | None:

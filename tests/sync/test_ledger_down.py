@@ -62,7 +62,8 @@ def test_batches_down_caught_up_live_and_refused_when_forged_rolled_back_or_unim
     sync = site.run("sync", config)
     until(lambda: ledger.setting("sync.batch_seq") == "2", what="caught up from nothing")
     assert [ledger.holder(f"h-{n}") is not None for n in (1, 2, 3)] == [True, True, True]
-    assert "switched in" in sync.log() and "catch-up asked after batch 0" not in sync.log()
+    until(lambda: "switched in" in sync.log(), what="the switch logged")
+    assert "catch-up asked after batch 0" not in sync.log()
 
     # Live: the next file is there within moments.
     _publish(hub_config, _file(site, "wednesday.jsonl", _holder(4)))

@@ -26,12 +26,14 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from gate.cache import Ledger
+from gate.cli import main
 from gate.config import load_config
 from gate.hub.snapshots import build
 from gate.hub.store import SqliteHubStore
 from gate.reasons import Reason
 from gate.sync.payloads import dump
 from gate.sync.snapshot import Chunk, EventPage, sign_manifest
+from gate.sync.trust import trusted_keys
 from tests.sync.broker import Broker
 from tests.sync.conftest import Site, until
 from tests.sync.hubs import engine, hub_has, hub_key, publish, reason, ticket, use
@@ -59,7 +61,8 @@ def test_a_new_gate_catches_up_by_snapshot_with_the_site_s_usage_then_by_batches
     d1_config, d1 = device("d1")
     sync1 = site.run("sync", d1_config)
     until(lambda: d1.setting("sync.batch_seq") == "1", what="d1 at batch 1")
-    assert re.search(r"snapshot \w+ switched in [\d.]+ ms: batch 1, 0 record\(s\), 3 entitlement", sync1.log())
+    until(lambda: re.search(r"snapshot \w+ switched in [\d.]+ ms: batch 1, 0 record\(s\), 3 entitlement", sync1.log()),
+          what="the switch logged")  # fmt: skip
     assert "catch-up asked" not in sync1.log()
     lane1 = engine(d1_config, d1)
     use(lane1, "T1")
@@ -86,7 +89,7 @@ def test_a_new_gate_catches_up_by_snapshot_with_the_site_s_usage_then_by_batches
     until(lambda: reason(lane3, "T2") is Reason.ALREADY_USED, timeout=5, what="T2's use at d3")
     assert [reason(lane3, code) for code in ("T1", "T3")] == [Reason.ALREADY_USED, Reason.OK]
     assert hub.log().count("built in") == 2
-    assert re.search(r"peers' events after position \d+: [1-9]\d* applied", sync3.log())
+    assert re.search(r"peers' events after position \d+: [1-9]\d* applied", sync3.log())  # logged before the switch
     assert not _at(d3)  # nothing under way any more
 
     # Each goes on with the batches after its snapshot's.
@@ -117,6 +120,7 @@ def test_a_far_behind_gate_loads_100_000_entitlements_while_its_lane_decides_and
     with contextlib.closing(sqlite3.connect(site.dir / "hub-hub.sqlite")) as store:
         head = int(store.execute("SELECT max(seq) FROM batch").fetchone()[0])
     assert head > 1 + 5  # far behind: a snapshot, not a replay
+    until(lambda: f"batch {head} published" in hub.log(), timeout=60, what="the hub done publishing")
     # The broker's queue for d1 is gone, as after a long absence (brokers keep few messages a client).
     subprocess.run(["mosquitto_sub", "-p", str(broker.port), "-V", "5", "-i", "gate-sync-d1", "-t", "none", "-W", "1"],
                    check=False, capture_output=True, timeout=10)  # fmt: skip
@@ -149,7 +153,7 @@ def test_a_far_behind_gate_loads_100_000_entitlements_while_its_lane_decides_and
     deciding.start()
     try:
         sync = site.run("sync", config)
-        until(lambda: _at(ledger), what="the load begun")
+        until(lambda: _at(ledger), timeout=60, what="the load begun")
         loading = time.monotonic()
         until(lambda: int(str(_at(ledger).get("chunk", 0))) >= 2, timeout=60, what="two chunks in")
         # The hub stops answering, and gate sync is killed mid-transfer.
@@ -257,3 +261,30 @@ def test_a_manifest_badly_signed_or_a_corrupt_chunk_is_refused_and_said_and_the_
         ledger.close()
     finally:
         rogue.close()
+
+
+def test_a_new_gate_trusts_through_a_snapshot_the_key_a_batch_rotated_to(
+    site: Site, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = hub_key(site, capsys)  # all the device's config knows
+    assert main(["keys", "generate", "--id", "hub2", "--purpose", "ledger", "--out", str(site.dir / "keys")]) == 0
+    second = str(json.loads(capsys.readouterr().out.strip().splitlines()[-1])["public_key"])
+    hub_config = site.config("hub", hub={"ledger_key_file": "keys/hub.key"})
+    publish(site, hub_config, "monday.jsonl", ticket("T1"))
+    assert main(["hub", "keys", "add", "hub2", second, "--retire", "hub", "--config", str(hub_config)]) == 0
+    hub_config = site.config("hub", hub={"ledger_key_id": "hub2", "ledger_key_file": "keys/hub2.key"})
+    site.run("hub", hub_config)
+
+    # The snapshot of batch 2 is signed by hub2: the device takes it, having checked batch 2's
+    # rotation (signed by hub, which it trusts) as a replay would have.
+    config_keys = {"hub": first}
+    config = site.config("d1", device="d1", ledger_keys=config_keys)
+    ledger = Ledger.open(site.dir / "d1.sqlite")
+    sync = site.run("sync", config)
+    until(lambda: ledger.setting("sync.batch_seq") == "2", what="the snapshot of batch 2")
+    assert trusted_keys(ledger, config_keys) == {"hub2": second} and ledger.find("T1")
+    publish(site, hub_config, "tuesday.jsonl", ticket("T2"))  # signed by hub2
+    until(lambda: ledger.setting("sync.batch_seq") == "3", what="batch 3, signed by the new key")
+    assert ledger.find("T2") and ledger.setting("sync.ledger_problem") == ""
+    assert sync.stop() == 0
+    ledger.close()
