@@ -84,6 +84,10 @@ class Unanswered(GateError):
     """The hub did not answer (or cannot make a snapshot now): ask again later."""
 
 
+class Unavailable(Unanswered):
+    """The hub cannot make a snapshot now (no ledger key, an erasure under way): it said why."""
+
+
 class Gone(GateError):
     """The hub no longer keeps this snapshot: start over with a new one."""
 
@@ -197,8 +201,15 @@ class Puller:
             manifest = await self._resumed(progress)
             if manifest is None:
                 await self._clean()
-                manifest = await self._manifest()
                 applied: int = await self._run(lambda: applied_seq(self._ledger))
+                try:
+                    manifest = await self._manifest()
+                except Unavailable as exc:
+                    await self._say(f"no snapshot: {exc}")
+                    if applied == 0 or self._rebuild:
+                        raise  # a new ledger waits for one: records without the site's usage would let used codes in
+                    log.warning("sync %s: no snapshot (%s): catching up by batches", self.device, exc)
+                    return applied
                 if manifest.seq <= applied and not self._rebuild:
                     log.info("sync %s: the hub's snapshot (batch %d) is not ahead of this ledger (batch %d): catching "
                              "up by batches", self.device, manifest.seq, applied)  # fmt: skip
@@ -267,7 +278,7 @@ class Puller:
                         log.info("sync %s: the hub is building a snapshot", self.device)
                         deadline = BUILD_S
                         continue
-                    raise Unanswered(f"the hub: {_said(answer)}")
+                    raise Unavailable(f"the hub: {_said(answer)}")
         raise Unanswered("the hub did not answer")
 
     async def _answer(self, want: Want, kind: type[_T], what: str) -> _T:

@@ -288,3 +288,33 @@ def test_a_new_gate_trusts_through_a_snapshot_the_key_a_batch_rotated_to(
     assert ledger.find("T2") and ledger.setting("sync.ledger_problem") == ""
     assert sync.stop() == 0
     ledger.close()
+
+
+def test_a_chunk_damaged_in_the_hub_s_store_is_never_sent_and_a_new_snapshot_is_built(
+    site: Site, capsys: pytest.CaptureFixture[str]
+) -> None:
+    public = hub_key(site, capsys)
+    hub_config = site.config("hub", hub={"ledger_key_file": "keys/hub.key"})
+    publish(site, hub_config, "monday.jsonl", ticket("T1"), ticket("T2"))
+    hub = site.run("hub", hub_config)
+    first = Ledger.open(site.dir / "d1.sqlite")
+    sync1 = site.run("sync", site.config("d1", device="d1", ledger_keys={"hub": public}))
+    until(lambda: first.setting("sync.batch_seq") == "1", what="d1's snapshot")
+    # The hub's disk damages the snapshot it keeps: a bit of its first chunk flips.
+    with contextlib.closing(sqlite3.connect(site.dir / "hub-hub.sqlite")) as store, store:
+        kept, data = store.execute("SELECT snapshot, data FROM snapshot_chunk WHERE idx = 0").fetchone()
+        damaged = bytearray(data)
+        damaged[len(damaged) // 2] ^= 0x01
+        store.execute("UPDATE snapshot_chunk SET data = ? WHERE snapshot = ? AND idx = 0", (bytes(damaged), kept))
+
+    # d2 is given that snapshot's manifest, but the hub checks each chunk before it sends it: the
+    # damaged one is dropped, d2 is told it is gone, asks again, and takes a new one.
+    second = Ledger.open(site.dir / "d2.sqlite")
+    sync2 = site.run("sync", site.config("d2", device="d2", ledger_keys={"hub": public}))
+    until(lambda: second.setting("sync.batch_seq") == "1", what="d2's snapshot")
+    assert f"snapshot {kept} chunk 0 is damaged" in hub.log() and hub.log().count("built in") == 2
+    assert f"the hub no longer keeps snapshot {kept}: starting over" in sync2.log()
+    assert second.find("T1") and second.find("T2") and second.setting("sync.ledger_problem") == ""
+    assert sync1.stop() == 0 and sync2.stop() == 0
+    first.close()
+    second.close()
