@@ -3,7 +3,8 @@
 - **Positions**: every event the hub stores gets a position (`event.pos`), the next number under
   the store's write lock, so positions grow in the order events were committed. A snapshot
   carries the site's usage up to a position; a gate then asks for the events after it, and
-  gets every one stored since, none twice (events stored before positions existed have 0).
+  gets every one stored since, none twice (a store made before positions numbers its events
+  once, in the order they came).
 - **Snapshots**: each one's manifest (`snapshot`) and its chunks (`snapshot_chunk`), written
   chunk by chunk while it is built and made visible by its manifest last; only the newest
   `keep` are kept, with their chunks (a half-built one's chunks go at the next build).
@@ -48,6 +49,12 @@ _CHUNK = "SELECT data FROM snapshot_chunk WHERE snapshot = ? AND idx = ?"
 _STALE = "SELECT id FROM snapshot ORDER BY at DESC LIMIT -1 OFFSET ?"
 _ORPHANS = "DELETE FROM snapshot_chunk WHERE snapshot NOT IN (SELECT id FROM snapshot) AND snapshot <> ?"
 _ERASED = "SELECT coalesce(max(at), 0) FROM erasure"
+_NUMBER = """
+WITH numbered AS (SELECT device, incarnation, seq,
+                         row_number() OVER (ORDER BY received_at, device, incarnation, seq) AS n FROM event)
+UPDATE event SET pos = numbered.n FROM numbered
+WHERE event.device = numbered.device AND event.incarnation = numbered.incarnation AND event.seq = numbered.seq
+"""
 
 
 class Stored(NamedTuple):
@@ -99,10 +106,21 @@ class Shelf(Protocol):
 def prepare(conn: sqlite3.Connection) -> None:
     """The snapshot tables, and events' positions on a store made before them."""
     conn.executescript(SCHEMA)
-    columns = {row[1] for row in conn.execute("PRAGMA table_info(event)")}
-    if "pos" not in columns:
-        conn.execute("ALTER TABLE event ADD COLUMN pos INTEGER NOT NULL DEFAULT 0")
+    if "pos" not in _columns(conn):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if "pos" not in _columns(conn):  # read again under the lock: another process may have been first
+                conn.execute("ALTER TABLE event ADD COLUMN pos INTEGER NOT NULL DEFAULT 0")
+                conn.execute(_NUMBER)  # the events stored before: positions in the order they came
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
     conn.execute("CREATE INDEX IF NOT EXISTS event_pos ON event (pos)")
+
+
+def _columns(conn: sqlite3.Connection) -> set[str]:
+    return {str(row[1]) for row in conn.execute("PRAGMA table_info(event)")}
 
 
 def next_position(conn: sqlite3.Connection) -> int:

@@ -3,6 +3,7 @@ a device's lane deciding through the real engine, and what the hub's store holds
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import sqlite3
@@ -62,5 +63,5 @@ def reason(lane: Engine, code: str) -> Reason:
 
 def hub_has(site: Site, device: str, kind: str = "redemption.committed") -> int:
     """Events of `kind` of `device` in the hub's store (the test's hub: hub-hub.sqlite)."""
-    with sqlite3.connect(site.dir / "hub-hub.sqlite") as db:
+    with contextlib.closing(sqlite3.connect(site.dir / "hub-hub.sqlite")) as db:
         return int(db.execute("SELECT count(*) FROM event WHERE device = ? AND type = ?", (device, kind)).fetchone()[0])
