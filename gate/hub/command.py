@@ -14,17 +14,14 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from pathlib import Path
-
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from gate.config import GateConfig
 from gate.errors import GateError
 from gate.hub.registry import Answer
+from gate.hub.signing import private_key
 from gate.hub.store import HubStore, open_store
 from gate.sync.commands import MAX_LIFETIME_S, CommandResult, Mode, RemoteCommand, sign_command
-from gate.sync.link import Link, LinkDown, LinkError, read_private
+from gate.sync.link import Link, LinkDown
 from gate.sync.payloads import WRITES, Health, PayloadError, dump, parse
 from gate.sync.topics import Topics
 
@@ -37,25 +34,10 @@ class CommandError(GateError):
     """The hub cannot sign this command (no key, a key others may read, a bad argument)."""
 
 
-def private_key(path: Path | None, *, what: str, purpose: str) -> Ed25519PrivateKey:
-    """An Ed25519 private key from a PEM file of mode 0600 (or a systemd credential)."""
-    if path is None:
-        raise CommandError(f"{what}: the hub signs with a key of purpose {purpose} (gate keys generate)")
-    try:
-        key = serialization.load_pem_private_key(read_private(path, what=what), password=None)
-    except LinkError as exc:
-        raise CommandError(str(exc)) from None
-    except ValueError as exc:
-        raise CommandError(f"{what} {path}: {exc}") from exc
-    if not isinstance(key, Ed25519PrivateKey):
-        raise CommandError(f"{what} {path}: not an Ed25519 key")
-    return key
-
-
 def make(config: GateConfig, *, device: str, lane: str, op: str, reason: str, mode: Mode | None = None,
          direction: str = "entry", lifetime_s: int = DEFAULT_LIFETIME_S) -> RemoteCommand:  # fmt: skip
     """The command, signed, and kept in the hub's store for `gate hub` to send."""
-    key = private_key(config.hub.command_key_file, what="hub.command_key_file", purpose="command")
+    key = private_key(config.hub.command_key_file, what="hub.command_key_file", purpose="command", error=CommandError)
     if not 1 <= lifetime_s <= MAX_LIFETIME_S:
         raise CommandError(f"--expires-in: 1 to {MAX_LIFETIME_S} s (a device refuses longer-lived commands)")
     now = int(time.time())

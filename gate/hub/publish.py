@@ -23,7 +23,6 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from gate.cache import ImportProblem, Ledger, LedgerImportError
@@ -32,10 +31,10 @@ from gate.config import GateConfig
 from gate.errors import GateError
 from gate.hub import erasure
 from gate.hub.conflicts import mirror_path
+from gate.hub.signing import private_key
 from gate.hub.store import HubStore, open_store
 from gate.hub.versions import check_format
 from gate.sync.batches import MAX_LINES_BYTES, Batch, sign_batch
-from gate.sync.link import LinkError, read_private
 
 
 class PublishError(GateError):
@@ -43,18 +42,7 @@ class PublishError(GateError):
 
 
 def ledger_key(config: GateConfig) -> Ed25519PrivateKey:
-    path = config.hub.ledger_key_file
-    if path is None:
-        raise PublishError("hub.ledger_key_file: the hub signs its batches with a ledger key (gate keys generate)")
-    try:
-        key = serialization.load_pem_private_key(read_private(path, what="hub.ledger_key_file"), password=None)
-    except LinkError as exc:
-        raise PublishError(str(exc)) from None
-    except ValueError as exc:
-        raise PublishError(f"hub.ledger_key_file {path}: {exc}") from exc
-    if not isinstance(key, Ed25519PrivateKey):
-        raise PublishError(f"hub.ledger_key_file {path}: not an Ed25519 key")
-    return key
+    return private_key(config.hub.ledger_key_file, what="hub.ledger_key_file", purpose="ledger", error=PublishError)
 
 
 def chunks(lines: list[str]) -> list[str]:
