@@ -351,14 +351,23 @@ def late(conn: sqlite3.Connection, events: Sequence[Event]) -> list[Event]:
     off while the hub erased) pseudonymised before it is stored. One look-up per message."""
     if conn.execute("SELECT NOT EXISTS (SELECT 1 FROM erased)").fetchone()[0]:
         return list(events)
-    key = _key(conn)
-    marks = [{pseudonym(key, id_): id_ for id_ in _ids(event)} for event in events]
+    query = "SELECT pseudonym FROM erased WHERE pseudonym IN (SELECT value FROM json_each(?))"
+
+    def erased(marks: list[str]) -> set[str]:
+        return {mark for (mark,) in conn.execute(query, (json.dumps(marks),))}
+
+    return pseudonymised(events, _key(conn), erased)
+
+
+def pseudonymised(events: Sequence[Event], key: bytes, erased: Callable[[list[str]], set[str]]) -> list[Event]:
+    """`events`, each that names an erased entitlement or reference scrubbed; `erased(marks)` says
+    which of the pseudonyms asked about are erased (the store's one look-up)."""
+    marks = [{pseudonym(key, id_): id_ for id_ in ids_of(event)} for event in events]
     for event, found in zip(events, marks, strict=True):
         reference = event.body.get("reference")
         if isinstance(reference, str) and reference:
             found[pseudonym(key, f"ref:{normalise_reference(reference)}")] = ""
-    query = "SELECT pseudonym FROM erased WHERE pseudonym IN (SELECT value FROM json_each(?))"
-    hits = {mark for (mark,) in conn.execute(query, (json.dumps([m for found in marks for m in found]),))}
+    hits = erased([m for found in marks for m in found])
     if not hits:
         return list(events)
     kept = []
@@ -372,7 +381,8 @@ def late(conn: sqlite3.Connection, events: Sequence[Event]) -> list[Event]:
     return kept
 
 
-def _ids(event: Event) -> set[str]:
+def ids_of(event: Event) -> set[str]:
+    """The entitlement ids an event names (its own, its body's, its uses', an admission's)."""
     body = event.body
     found = {event.entitlement_id, body.get("entitlement_id"), body.get("admission")}
     uses = body.get("uses")

@@ -26,7 +26,6 @@ import psycopg
 from gate.cache.erasure import mentions, pseudonym, scrub
 from gate.hub import erasure
 from gate.hub.erasure import CHUNK, Done, Redact, Request
-from gate.records import normalise_reference
 from gate.sync.batches import Batch
 from gate.sync.payloads import Event
 
@@ -148,25 +147,12 @@ def late(cur: Cursor, site: str, events: Sequence[Event]) -> list[Event]:
     row = cur.execute("SELECT EXISTS (SELECT 1 FROM erased WHERE site = %s)", (site,)).fetchone()
     if row is None or not row[0]:
         return list(events)
-    key = _key(cur, site)
-    marks = [{pseudonym(key, id_): id_ for id_ in erasure._ids(event)} for event in events]
-    for event, found in zip(events, marks, strict=True):
-        reference = event.body.get("reference")
-        if isinstance(reference, str) and reference:
-            found[pseudonym(key, f"ref:{normalise_reference(reference)}")] = ""
     query = "SELECT pseudonym FROM erased WHERE site = %s AND pseudonym = ANY(%s)"
-    hits = {mark for (mark,) in cur.execute(query, (site, [m for found in marks for m in found]))}
-    if not hits:
-        return list(events)
-    kept = []
-    for event, found in zip(events, marks, strict=True):
-        if hits.isdisjoint(found):
-            kept.append(event)
-            continue
-        names = {found[mark]: mark for mark in hits & found.keys() if found[mark]}
-        entitlement, body = scrub(event.entitlement_id, event.body, names)
-        kept.append(event.model_copy(update={"entitlement_id": entitlement, "body": body}))
-    return kept
+
+    def erased(marks: list[str]) -> set[str]:
+        return {mark for (mark,) in cur.execute(query, (site, marks))}
+
+    return erasure.pseudonymised(events, _key(cur, site), erased)
 
 
 def mentioning(cur: Cursor, site: str, ids: Collection[str], before: int | None) -> list[int]:
