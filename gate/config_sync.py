@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from gate.config_fields import ConfigPath, Host, Section
 from gate.records import Id
@@ -113,6 +113,9 @@ class SyncConfig(Section):
     )
 
 
+_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"  # a topic level: no `/`, `+` or `#`
+
+
 class HubConfig(Section):
     """`gate hub`: the back-office bridge (docs/sync.md)."""
 
@@ -140,6 +143,22 @@ class HubConfig(Section):
         description="A folder the running hub takes ledger files from (`*.jsonl`, complete once renamed to that "
         "name): each published as by `gate hub publish`, then moved to done/, or to failed/ with a .error file.",
     )  # fmt: skip
+    group: Annotated[str, Field(pattern=_NAME)] | None = Field(
+        default=None,
+        description="Several hub processes of the venue on one PostgreSQL (`dsn_file`) share the devices' events, "
+        "results and requests through the broker's shared subscriptions `$share/<group>/...` (docs/scale.md).",
+    )  # fmt: skip
+    instance: Annotated[str, Field(pattern=_NAME)] | None = Field(
+        default=None,
+        description="This hub process's name among the venue's (with `dsn_file`): its MQTT client id "
+        "`gate-hub-<site>-<instance>` and presence topic; default: the machine's host name.",
+    )  # fmt: skip
+
+    @model_validator(mode="after")
+    def _shared(self) -> HubConfig:
+        if self.group is not None and self.dsn_file is None:
+            raise ValueError("hub.group: hub processes share a store on PostgreSQL only: set hub.dsn_file too")
+        return self
 
 
 PATHS: tuple[tuple[str, ...], ...] = (

@@ -31,6 +31,9 @@ from gate.hub import inbox
 from gate.hub.admissions import add_to_log, made_by_kiosks
 from gate.hub.command import HubCommands
 from gate.hub.conflicts import Judge, mirror_path
+from gate.hub.group import identity, link_settings, several, subscriptions
+from gate.hub.leader import CHECK_S, Leader, Solo, open_leader
+from gate.hub.mirror import Mirror
 from gate.hub.publish import PublishError, ledger_key
 from gate.hub.snapshots import SnapshotServer
 from gate.hub.store import HubStore, StoreUnavailable, open_store
@@ -54,12 +57,16 @@ class HubService:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-store")
         self.store: HubStore | None = None
         self.judge: Judge | None = None
+        # Several hubs on one PostgreSQL: shared subscriptions, one publisher (gate/hub/group.py, leader.py).
+        identifier, online = identity(config, self.topics)
         self.link = Link(
-            config.sync, identifier=f"gate-hub-{config.sync.site}", online_topic=f"{self.topics.base}/hub/online",
-            subscriptions=[self.topics.all_events, self.topics.requests, self.topics.all_results,
-                           self.topics.all_health, self.topics.all_online], on_message=self._on_message,
-            on_up=self._announce,
+            link_settings(config), identifier=identifier, online_topic=online,
+            subscriptions=subscriptions(config, self.topics), on_message=self._on_message, on_up=self._announce,
         )  # fmt: skip
+        self.leader: Leader = Solo()
+        self.leading = not several(config)  # this hub publishes the log, the head and commands
+        self.mirror = Mirror(config)  # its copy of the ledger, in step with the log (gate/hub/mirror.py)
+        self._mirror_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-mirror")
         self.commands = HubCommands(topics=self.topics, link=self.link)
         self.snapshots = SnapshotServer(config, store=lambda: self.store, link=self.link, topics=self.topics,
                                         run=self._run)  # fmt: skip
@@ -75,6 +82,8 @@ class HubService:
         path, config = self.config.hub.store, self.config
         self.store = store = await self._run(lambda: open_store(config))  # SQLite, or PostgreSQL ([hub] dsn_file)
         self.judge = Judge(store, mirror_path(path))
+        self.leader = open_leader(config)
+        await self._follow()  # before the first message is judged against the copy
         try:
             self._ledger_key = ledger_key(self.config)
         except PublishError as exc:
@@ -86,6 +95,9 @@ class HubService:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.snapshots.close()
+        await asyncio.get_running_loop().run_in_executor(self._mirror_thread, self.mirror.close)
+        self._mirror_thread.shutdown(wait=True)
+        await asyncio.to_thread(self.leader.close)
         store, self.store = self.store, None
         if self.judge is not None:
             await self._run(self.judge.close)
@@ -153,12 +165,14 @@ class HubService:
     # --- the ledger down: batches, the head, catch-up ---------------------------------------------
 
     async def _announce(self) -> None:
-        """On every connection: the head, retained, so a device knows how far behind it is."""
+        """On every connection: the head, retained, so a device knows how far behind it is (from the
+        publishing hub only); the recent conflicts."""
         store = self.store
         assert store is not None
-        head = await self._run(store.head)
-        self.published = max(self.published, head)
-        await self._head(head)
+        if self.leading:
+            head = await self._run(store.head)
+            self.published = max(self.published, head)
+            await self._head(head)
         await self._conflicts()
 
     async def _conflicts(self) -> None:
@@ -176,16 +190,20 @@ class HubService:
     async def watch_log(self) -> None:
         """Batches appended to the store (by `gate hub publish`, another process): sent, then the head."""
         loop = asyncio.get_running_loop()
-        told = loop.time()
+        told, checked = loop.time(), loop.time() - CHECK_S  # the lock tried at once
         away = False  # the store unavailable: said once, and once when it is back
         while True:
             await asyncio.sleep(LOG_POLL_S)
-            if not self.link.up:
-                continue
-            if loop.time() - told >= HEAD_EVERY_S:  # the head's time is the devices' clock check
-                told = loop.time()
-                await self._head(self.published)
             try:
+                await self._follow()
+                if loop.time() - checked >= CHECK_S:
+                    checked = loop.time()
+                    await self._lead()
+                if not self.link.up or not self.leading:
+                    continue
+                if loop.time() - told >= HEAD_EVERY_S:  # the head's time is the devices' clock check
+                    told = loop.time()
+                    await self._head(self.published)
                 await self._send_log()
             except StoreUnavailable as exc:  # looked at again at the next poll
                 if not away:
@@ -196,10 +214,35 @@ class HubService:
                 log.warning("hub %s: the store answers again", self.config.sync.site)
             away = False
 
+    async def _follow(self) -> None:
+        """The log's batches this hub's copy of the ledger has not applied, applied (gate/hub/mirror.py)."""
+        store, mirror = self.store, self.mirror
+        assert store is not None
+        await asyncio.get_running_loop().run_in_executor(self._mirror_thread, lambda: mirror.follow(store))
+
+    async def _lead(self) -> None:
+        """Whether this hub publishes: the venue's lock held (gate/hub/leader.py) while the link is up;
+        a new publisher carries on after the batch the last one noted."""
+        store, leader, was = self.store, self.leader, self.leading
+        assert store is not None
+        if not self.link.up:  # the devices cannot hear this hub: another may publish
+            if was and several(self.config):
+                self.leading = False
+                await asyncio.to_thread(leader.close)
+                log.info("hub %s: the broker is away: the venue's lock let go", self.config.sync.site)
+            return
+        self.leading = await asyncio.to_thread(leader.check)
+        if self.leading and not was:
+            noted = await asyncio.to_thread(leader.published)
+            self.published = noted if noted is not None else max(self.published, await self._run(store.head))
+            await self._head(self.published)
+            await self._conflicts()
+
     async def _send_log(self) -> None:
         """The batches after the last one sent, each followed by the head; then remote commands."""
         store = self.store
         assert store is not None
+        sent = self.published
         for batch in await self._run(lambda: store.batches(self.published)):
             try:
                 await self.link.publish(self.topics.batches, dump(batch))
@@ -210,6 +253,8 @@ class HubService:
                 self.metrics.published()
             await self._head(batch.seq)
             log.info("hub %s: batch %d published", self.config.sync.site, batch.seq)
+        if self.published != sent:  # where the next publisher carries on
+            await asyncio.to_thread(self.leader.note_published, self.published)
         await self._send_commands()
 
     async def _presence(self, topic: str, device: str, payload: object) -> None:
