@@ -4,9 +4,10 @@ With `[hub] group` (PostgreSQL only: the store is what the hubs share), the topi
 message one hub should take, the devices' events, their command results and the requests
 (catch-up, snapshots), are subscribed through MQTT v5 shared subscriptions,
 `$share/<group>/<topic>`: the broker hands each message to one member of the group. Presence
-and health stay plain subscriptions: they are retained states, which a shared subscription
-never receives when it subscribes (MQTT v5), and every hub writes them alike (the
-newest wins), so a hub that starts alone still learns them.
+and health stay plain subscriptions: they are retained states, which MQTT v5 says a shared
+subscription does not receive when it subscribes (Mosquitto 2.0.11 sends them anyway, measured;
+a broker that keeps to the standard does not), so a hub that starts alone still learns them;
+every hub writes them alike, an upsert each.
 
 A member's session ends with its connection (session expiry 0). Mosquitto 2.0 hands a shared
 subscription's messages round robin to every member's session, a disconnected one's included,

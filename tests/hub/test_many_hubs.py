@@ -2,7 +2,8 @@
 the broker's shared subscriptions (`[hub] group`), one of them killed with -9 while two devices'
 `gate sync` send events steadily: every event is stored exactly once, every outbox empties, the
 other hub takes over publishing the log, and each hub's copy of the ledger follows the log
-whichever machine published (real Mosquitto, real PostgreSQL: tests/pg.py, tests/sync/conftest.py)."""
+whichever machine published. Real Mosquitto with the passwords and ACL of docs/mqtt.md (a
+`$share/...` subscription is checked against its plain topic), real PostgreSQL (tests/pg.py)."""
 
 from __future__ import annotations
 
@@ -14,20 +15,46 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 import pytest
 
 from gate.cache import Ledger
 from gate.sync.payloads import Confirmed, dump
+from tests.sync.broker import Broker
 from tests.sync.conftest import ROOT, Process, Site, until
 from tests.sync.hubs import hub_key, publish
+from tests.sync.test_secure_broker import ACL
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 AT = dt.datetime(2026, 12, 4, 12, 0, tzinfo=dt.UTC)
 STORED = re.compile(r"hub: (d\d)/[0-9a-f]{16}: ([1-9]\d*) new of")
 HANDLED = re.compile(r"hub: d\d/[0-9a-f]{16}: (\d+) new of")
 LEADS = "this hub publishes the log"
+USERS = {"d1": "d1-secret", "d2": "d2-secret", "hub": "hub-secret"}
+
+
+@pytest.fixture
+def guarded(tmp_path: Path) -> Iterator[Site]:
+    """A venue whose broker checks passwords and the ACL of docs/mqtt.md."""
+    broker = Broker(users=USERS, acl=ACL)
+    broker.start()
+    site = Site(tmp_path, broker)
+    try:
+        yield site
+    finally:
+        site.kill_all()
+        broker.close()
+
+
+def _login(site: Site, user: str) -> dict[str, str]:
+    path = site.dir / f"{user}.password"
+    path.write_text(USERS[user] + "\n")
+    path.chmod(0o600)
+    return {"username": user, "password_file": path.name}
 
 
 def _hub(site: Site, config: Path) -> Process:
@@ -82,20 +109,21 @@ def _holder(mirror: Path, holder: str) -> bool:
 
 
 def test_two_hubs_share_the_work_and_one_killed_mid_ingest_loses_nothing_and_counts_nothing_twice(
-    site: Site, pg_dsn: str, capsys: pytest.CaptureFixture[str]
+    guarded: Site, pg_dsn: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    site = guarded
     public = hub_key(site, capsys)
     secret = site.dir / "hub.dsn"
     secret.write_text(pg_dsn + "\n")
     secret.chmod(0o600)
     shared = {"dsn_file": "hub.dsn", "group": "hub", "ledger_key_file": "keys/hub.key"}
     # Each its own machine: its own copy of the ledger, a-hub-ledger.sqlite and b-hub-ledger.sqlite.
-    configs = {name: site.config(name, hub={**shared, "instance": name}) for name in ("a", "b")}
+    configs = {name: site.config(name, hub={**shared, "instance": name}, **_login(site, "hub")) for name in "ab"}
     mirrors = {name: site.dir / f"{name}-hub-ledger.sqlite" for name in configs}
     hubs = {name: _hub(site, config) for name, config in configs.items()}
     devices = {}
     for name in ("d1", "d2"):
-        config = site.config(name, device=name, ledger_keys={"hub": public})
+        config = site.config(name, device=name, ledger_keys={"hub": public}, **_login(site, name))
         devices[name] = Ledger.open(site.dir / f"{name}.sqlite")
         site.run("sync", config)
     writers = {name: Writer(site.dir / f"{name}.sqlite") for name in devices}
@@ -151,8 +179,13 @@ def test_two_hubs_share_the_work_and_one_killed_mid_ingest_loses_nothing_and_cou
         d1 = devices["d1"]
         floor = d1.outbox().floor()
         late = Confirmed(v=1, device="d1", incarnation=d1.outbox().incarnation(), through=1)
-        subprocess.run(["mosquitto_pub", "-p", str(site.broker.port), "-t", "gate/v1/s1/hub/confirmed/d1", "-q", "1",
-                        "-r", "-s"], input=dump(late), check=True, timeout=10)  # fmt: skip
+        subprocess.run(["mosquitto_pub", "-p", str(site.broker.port), "-u", "hub", "-P", USERS["hub"], "-V", "mqttv5",
+                        "-t", "gate/v1/s1/hub/confirmed/d1", "-q", "1", "-r", "-s"],
+                       input=dump(late), check=True, timeout=10)  # fmt: skip
+        retained = subprocess.run(["mosquitto_sub", "-p", str(site.broker.port), "-u", "d1", "-P", USERS["d1"], "-V",
+                                   "mqttv5", "-t", "gate/v1/s1/hub/confirmed/d1", "-C", "1", "-W", "5"],
+                                  capture_output=True, check=True, timeout=10).stdout  # fmt: skip
+        assert Confirmed.model_validate_json(retained).through == 1  # what d1 finds on connecting
         sync = next(p for p in site.processes if p.output.name.startswith("d1-sync"))
         assert sync.stop() == 0
         site.run("sync", site.dir / "d1.toml")
