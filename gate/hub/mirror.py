@@ -33,11 +33,12 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 
 from gate.cache import Ledger, LedgerError
+from gate.cache.sql import GET_META, SETTING_PREFIX
 from gate.config import GateConfig
 from gate.hub.conflicts import mirror_path
 from gate.hub.publish import PublishError, ledger_key
 from gate.hub.store import HubStore
-from gate.sync.batches import applied_seq, apply_batch
+from gate.sync.batches import SEQ, applied_seq, apply_batch
 
 log = logging.getLogger("gate.hub")
 
@@ -54,6 +55,22 @@ def trusted(config: GateConfig) -> dict[str, str]:
         return keys
     keys.setdefault(config.hub.ledger_key_id, base64.b64encode(public).decode("ascii"))
     return keys
+
+
+def covered(path: Path, head: int) -> int:
+    """The newest batch the copy at `path` is sure to hold: `head`, unless it follows the log and is
+    behind (a batch another machine appended a moment ago): a snapshot built from it says so. A
+    copy that never followed holds what this machine published, which was all of the log."""
+    if not path.exists():
+        return head
+    db = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)
+    try:
+        row = db.execute(GET_META, (SETTING_PREFIX + SEQ,)).fetchone()
+    except sqlite3.Error:
+        return head
+    finally:
+        db.close()
+    return min(head, int(row[0])) if row is not None and str(row[0]).isdigit() else head
 
 
 class Mirror:

@@ -41,6 +41,7 @@ import aiomqtt
 from gate.config import GateConfig
 from gate.errors import GateError
 from gate.hub.conflicts import mirror_path
+from gate.hub.mirror import covered
 from gate.hub.publish import PublishError, ledger_key, ready_to_sign
 from gate.hub.shelf import Kept
 from gate.hub.store import HubStore
@@ -144,7 +145,7 @@ def build(config: GateConfig, store: HubStore, *, stop: threading.Event | None =
     if store.pending_erasures():
         raise Unavailable("an erasure is being carried out: ask again shortly")
     shelf = store.snapshots()
-    seq = store.head()
+    seq = covered(mirror_path(config.hub.store), store.head())  # a copy behind the log: its batch (gate/hub/mirror.py)
     batch, steps = _log(store, seq)
     position = shelf.position()
     snapshot = secrets.token_hex(8)

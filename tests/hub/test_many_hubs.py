@@ -21,6 +21,10 @@ import psycopg
 import pytest
 
 from gate.cache import Ledger
+from gate.config import load_config
+from gate.hub.mirror import Mirror
+from gate.hub.snapshots import build
+from gate.hub.store import open_store
 from gate.sync.payloads import Confirmed, dump
 from tests.sync.broker import Broker
 from tests.sync.conftest import ROOT, Process, Site, until
@@ -200,3 +204,29 @@ def test_two_hubs_share_the_work_and_one_killed_mid_ingest_loses_nothing_and_cou
             writer.stop.set()
         for ledger in devices.values():
             ledger.close()
+
+
+def test_a_hub_s_copy_follows_the_log_and_a_snapshot_is_never_ahead_of_the_copy_it_is_made_from(
+    site: Site, pg_dsn: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    hub_key(site, capsys)
+    secret = site.dir / "hub.dsn"
+    secret.write_text(pg_dsn + "\n")
+    secret.chmod(0o600)
+    paths = {name: site.config(name, hub={"dsn_file": "hub.dsn", "ledger_key_file": "keys/hub.key"}) for name in "ab"}
+    configs = {name: load_config(path) for name, path in paths.items()}
+    store = open_store(configs["b"])
+    mirror = Mirror(configs["b"])
+    try:
+        publish(site, paths["a"], "monday.jsonl", _holder_record(1))  # on machine a: a's copy holds it
+        assert mirror.follow(store) == 1 and _holder(site.dir / "b-hub-ledger.sqlite", "h-1")
+        publish(site, paths["a"], "tuesday.jsonl", _holder_record(2))  # b's copy is one behind now
+        assert store.head() == 2 and mirror.seq == 1
+        # A snapshot made on b before its copy follows says batch 1, so a gate taking it asks for 2.
+        assert build(configs["b"], store).seq == 1
+        assert build(configs["a"], store).seq == 2  # a's copy imported both files itself
+        assert mirror.follow(store) == 1 and mirror.follow(store) == 0 and mirror.seq == 2
+        assert build(configs["b"], store).seq == 2
+    finally:
+        mirror.close()
+        store.close()
