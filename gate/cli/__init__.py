@@ -14,7 +14,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from gate.cache import LedgerError, LedgerImportError
-from gate.cli import config, decide, demo, doctor, keys, lane, ledger, replay, run, staff, sync
+from gate.cli import config, decide, demo, doctor, keys, lane, ledger, provision, replay, run, staff, sync
 from gate.cli.context import UsageError
 from gate.config import ConfigError
 from gate.engine import UnknownLane
@@ -28,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR (default: WARNING; INFO for gate run)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (demo, decide, replay, ledger, keys, staff, config, run, lane, doctor, sync):
+    for module in (demo, decide, replay, ledger, keys, staff, config, run, lane, doctor, sync, provision):
         module.add_parsers(sub)
     return parser
 
