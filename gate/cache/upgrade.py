@@ -135,13 +135,13 @@ def one_at_a_time(path: Path, version: int) -> Iterator[None]:
 @contextlib.contextmanager
 def upgrading(conn: sqlite3.Connection, path: Path, version: int, target: int) -> Iterator[None]:
     """Around the migration's steps, inside its write transaction (nobody else writes): the backup
-    of a ledger at `version` (0 < version < target), then SQLite's progress reported while the
-    steps run."""
-    if not 0 <= version < target:
+    of an existing ledger at `version` (0 < version < target), then SQLite's progress reported
+    while the steps run."""
+    if not 0 < version < target:  # a new file: its tables made at once, nothing to keep or to report
         yield
         return
     progress = Progress(_reporter.get())
-    if version > 0 and _backups.get():
+    if _backups.get():
         progress.say(f"backing up ledger schema {version} before migrating it to {target}")
         started = time.monotonic()
         made = backup(path, version, progress)

@@ -74,4 +74,4 @@ def _run(argv: list[str], what: str) -> None:
         raise ProvisionError(f"{what}: {argv[0]}: {exc}") from exc
     if done.returncode != 0:
         said = " ".join((done.stderr or done.stdout).split())[:300]
-        raise ProvisionError(f"{what}: {Path(argv[0]).name} exited {done.returncode}: {said}")
+        raise ProvisionError(f"{what}: {Path(argv[0]).name} exited {done.returncode}{': ' + said if said else ''}")

@@ -182,7 +182,11 @@ def _write_crl(venue: Venue, ca: Ca, state: State) -> None:
 
 
 def _reload(venue: Venue, done: Done) -> None:
-    done.reloaded = broker.reload(venue.broker.reload)
+    try:
+        done.reloaded = broker.reload(venue.broker.reload)
+    except ProvisionError as exc:
+        what = "the CRL written" if done.action == "crl" else f"device {done.device} {done.action} (files and state)"
+        raise ProvisionError(f"{what}, but {exc}: reload the broker by hand (systemctl reload mosquitto)") from None
     done.reload_needed = done.reloaded is None
 
 
