@@ -5,9 +5,13 @@ left as it is when no backup can be made; and a long migration keeps telling sys
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import json
+import os
 import socket
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -205,3 +209,25 @@ def test_the_daemon_migrates_at_start_and_tells_systemd(
     [backup] = upgrade.backups(venue.ledger)
     assert version_of(backup) == PREVIOUS and version_of(venue.ledger) == SCHEMA_VERSION
     assert f"ledger {venue.ledger}: schema {PREVIOUS} backed up to {backup.name}" in daemon.log
+
+
+def test_a_second_process_waits_for_the_migration_in_progress(tmp_path: Path, config: Path) -> None:
+    """gate sync starting beside a lane daemon that migrates: it waits for the migration (its lock
+    held here, as the daemon holds it), however long, rather than failing after SQLite's busy timeout."""
+    ledger = tmp_path / "ledger.sqlite"
+    older_ledger(ledger)
+    lock = os.open(f"{ledger}.migration-lock", os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    second = subprocess.Popen([sys.executable, "-m", "gate", "--config", str(config), "--log-level", "INFO", "ledger",
+                               "stats"], cwd=Path(__file__).parents[2], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    try:
+        time.sleep(1.5)
+        assert second.poll() is None  # still waiting, not failed
+        assert version_of(ledger) == PREVIOUS and upgrade.backups(ledger) == []
+    finally:
+        os.close(lock)  # the first migrator done
+    out, _ = second.communicate(timeout=30)
+    assert second.returncode == 0, out
+    assert "another process migrates its schema: waiting for it" in out
+    assert version_of(ledger) == SCHEMA_VERSION and len(upgrade.backups(ledger)) == 1
