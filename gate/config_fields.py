@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 T = TypeVar("T")
 
@@ -82,6 +82,10 @@ def _host(name: str) -> str:
 
 # An address to listen on: an IPv4 or IPv6 address, or a host name (letters, digits, hyphens, dots).
 Host = Annotated[str, AfterValidator(_host)]
+
+# One level of an MQTT topic (a site, a device): letters, digits, `.`, `_`, `-`. Never `/`, `+`
+# or `#`, which would change what its topics mean, nor the other signs a record's id may hold.
+TopicLevel = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 
 
 def _zone(name: str) -> str:

@@ -12,12 +12,12 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from gate.config_fields import ConfigPath, Host, Section
+from gate.config_fields import ConfigPath, Host, Section, TopicLevel
 from gate.records import Id
 
 
 class DeviceConfig(Section):
-    id: Id | None = Field(
+    id: TopicLevel | None = Field(
         default=None,
         description="This device's id, unique in the site: its events' key and its topics (needed by gate sync).",
     )
@@ -46,7 +46,7 @@ class OfflineConfig(Section):
 class SyncConfig(Section):
     """The MQTT link of `gate sync` (and of `gate hub`): one broker, MQTT v5, a persistent session."""
 
-    site: Id = Field(default="site", description="The site's id in the topics (gate/v1/<site>/...).")
+    site: TopicLevel = Field(default="site", description="The site's id in the topics (gate/v1/<site>/...).")
     host: Host = Field(default="127.0.0.1", description="The broker's address.")
     port: int = Field(default=1883, ge=1, le=65_535, description="The broker's port (8883 with TLS, usually).")
     username: str | None = Field(default=None, max_length=200, description="The broker user; none = anonymous.")

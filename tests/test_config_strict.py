@@ -146,3 +146,9 @@ def test_an_unknown_key_that_is_no_word_is_quoted_so_its_problem_stays_one_line(
 
 def test_a_number_too_long_to_read_is_a_toml_problem() -> None:
     assert _problems("a = " + "9" * 5000) == ["not valid TOML: a number of more than 4300 digits"]
+
+
+@pytest.mark.parametrize("name", ["lane/north", "lane+1", "#", "lane:1", "lane@venue"])
+def test_a_device_or_site_id_that_would_change_its_topics_is_refused(name: str) -> None:
+    problems = _problems(config_text(device={"id": name}, sync={"site": name}))
+    assert [p.split(":")[0] for p in problems] == ["device.id", "sync.site"]
