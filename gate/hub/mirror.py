@@ -80,6 +80,7 @@ class Mirror:
         self.path: Path = mirror_path(config.hub.store)
         self.site = config.sync.site
         self.keys = trusted(config)
+        self._alone = config.hub.dsn_file is None  # SQLite: this hub's store, no other machine appends
         self.seq = 0  # the copy's applied batch, after the last `follow`
         self._ledger: Ledger | None = None
         self._stuck: tuple[int, str] | None = None  # a refused batch (seq, fingerprint): not tried again as it is
@@ -88,6 +89,8 @@ class Mirror:
     def follow(self, store: HubStore) -> int:
         """Apply the log's batches the copy has not applied (blocking); how many were applied."""
         if not self.keys:
+            if self._alone:  # no key, no log of this store's own to follow
+                return 0
             self._say("no ledger key to check the log's batches with ([hub] ledger_key_file or [sync] ledger_keys): "
                       "its copy of the ledger follows only what this machine publishes")  # fmt: skip
             return 0
@@ -102,6 +105,9 @@ class Mirror:
                     if self._stuck == (batch.seq, batch.fingerprint):
                         return done
                     outcome = apply_batch(ledger, self.site, batch, self.keys)
+                    if outcome.outcome == "ignored":  # another process following this copy applied it
+                        self.seq = max(self.seq, outcome.seq)
+                        continue
                     if outcome.outcome != "applied":
                         self._stuck = (batch.seq, batch.fingerprint)
                         why = outcome.problem or outcome.outcome

@@ -67,6 +67,7 @@ class HubService:
         self.leading = not several(config)  # this hub publishes the log, the head and commands
         self.mirror = Mirror(config)  # its copy of the ledger, in step with the log (gate/hub/mirror.py)
         self._mirror_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-mirror")
+        self._told: list[str] | None = None  # the newest conflict the publisher sent the recent ones with
         self.commands = HubCommands(topics=self.topics, link=self.link)
         self.snapshots = SnapshotServer(config, store=lambda: self.store, link=self.link, topics=self.topics,
                                         run=self._run)  # fmt: skip
@@ -145,7 +146,8 @@ class HubService:
             if found:
                 if self.metrics is not None:
                     self.metrics.found(len(found))
-                await self._conflicts()
+                if not several(self.config):  # several hubs: the publisher sends them (`_recent`)
+                    await self._conflicts()
             await self._admissions(events)
         log.debug("hub: %s/%s: %d new of %d, through %d", device, events.incarnation, new, len(events.events), through)
         mark = Confirmed(v=1, device=device, incarnation=events.incarnation, through=through)
@@ -173,7 +175,10 @@ class HubService:
             head = await self._run(store.head)
             self.published = max(self.published, head)
             await self._head(head)
-        await self._conflicts()
+        if several(self.config):
+            self._told = None  # the publisher's next `_recent` sends them again
+        else:
+            await self._conflicts()
 
     async def _conflicts(self) -> None:
         """The recent double uses, retained: every device's console shows them (gate/sync/conflicts.py)."""
@@ -199,6 +204,7 @@ class HubService:
                 if loop.time() - checked >= CHECK_S:
                     checked = loop.time()
                     await self._lead()
+                    await self._recent()
                 if not self.link.up or not self.leading:
                     continue
                 if loop.time() - told >= HEAD_EVERY_S:  # the head's time is the devices' clock check
@@ -236,7 +242,19 @@ class HubService:
             noted = await asyncio.to_thread(leader.published)
             self.published = noted if noted is not None else max(self.published, await self._run(store.head))
             await self._head(self.published)
+            self._told = None
+
+    async def _recent(self) -> None:
+        """Several hubs: the publisher alone sends the recent conflicts, when the newest changed, so
+        the retained list is never an older one that another hub read first and sent last."""
+        store = self.store
+        assert store is not None
+        if not several(self.config) or not self.leading or not self.link.up:
+            return
+        newest = await self._run(lambda: store.conflicts(limit=1))
+        if newest != self._told:
             await self._conflicts()
+            self._told = newest
 
     async def _send_log(self) -> None:
         """The batches after the last one sent, each followed by the head; then remote commands."""

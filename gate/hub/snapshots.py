@@ -287,6 +287,12 @@ class SnapshotServer:
                 manifest = Manifest.model_validate_json(kept.manifest)
                 self._manifests = {**dict(list(self._manifests.items())[-KEEP + 1 :]), snapshot: manifest}
         data = await self._run(lambda: store.snapshots().chunk(snapshot, index)) if manifest is not None else None
+        if manifest is not None and data is None and index < len(manifest.chunks):
+            # A chunk gone from a kept snapshot (another hub's build cleared it as an orphan while this
+            # one was being written): unusable for everyone, so dropped, and the next asking builds anew.
+            log.warning("hub: snapshot %s lacks chunk %d: the snapshot is dropped", snapshot, index)
+            await self._run(lambda: store.snapshots().drop(snapshot))
+            self._manifests.pop(snapshot, None)
         if manifest is None or data is None or index >= len(manifest.chunks):
             await self._send(reply, dump(Notice(v=1, kind="snapshot.notice", state="gone", snapshot=want.snapshot)),
                              correlation)  # fmt: skip

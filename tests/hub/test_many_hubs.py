@@ -25,10 +25,11 @@ from gate.config import load_config
 from gate.hub.mirror import Mirror
 from gate.hub.snapshots import build
 from gate.hub.store import open_store
+from gate.sync.conflicts import CONFLICTS
 from gate.sync.payloads import Confirmed, dump
 from tests.sync.broker import Broker
 from tests.sync.conftest import ROOT, Process, Site, until
-from tests.sync.hubs import hub_key, publish
+from tests.sync.hubs import engine, hub_key, publish, ticket, use
 from tests.sync.test_secure_broker import ACL
 
 if TYPE_CHECKING:
@@ -54,7 +55,7 @@ def guarded(tmp_path: Path) -> Iterator[Site]:
         broker.close()
 
 
-def _login(site: Site, user: str) -> dict[str, str]:
+def _login(site: Site, user: str) -> dict[str, Any]:
     path = site.dir / f"{user}.password"
     path.write_text(USERS[user] + "\n")
     path.chmod(0o600)
@@ -124,12 +125,18 @@ def test_two_hubs_share_the_work_and_one_killed_mid_ingest_loses_nothing_and_cou
     # Each its own machine: its own copy of the ledger, a-hub-ledger.sqlite and b-hub-ledger.sqlite.
     configs = {name: site.config(name, hub={**shared, "instance": name}, **_login(site, "hub")) for name in "ab"}
     mirrors = {name: site.dir / f"{name}-hub-ledger.sqlite" for name in configs}
-    hubs = {name: _hub(site, config) for name, config in configs.items()}
+    # Batch 1, a ticket each device admits while apart: a double use, which whichever hub stores
+    # the second finds, and the publisher alone sends (the retained list is never an older one).
+    publish(site, configs["a"], "venue.jsonl", ticket("AAA"))
     devices = {}
     for name in ("d1", "d2"):
         config = site.config(name, device=name, ledger_keys={"hub": public}, **_login(site, name))
         devices[name] = Ledger.open(site.dir / f"{name}.sqlite")
-        site.run("sync", config)
+        devices[name].import_file(site.dir / "venue.jsonl")
+        use(engine(config, devices[name]), "AAA")
+    hubs = {name: _hub(site, config) for name, config in configs.items()}
+    for name in devices:
+        site.run("sync", site.dir / f"{name}.toml")
     writers = {name: Writer(site.dir / f"{name}.sqlite") for name in devices}
     try:
         leader = until(lambda: next((n for n, hub in hubs.items() if LEADS in hub.log()), None), what="a publisher")
@@ -137,17 +144,18 @@ def test_two_hubs_share_the_work_and_one_killed_mid_ingest_loses_nothing_and_cou
         for writer in writers.values():
             writer.start()
 
+        until(lambda: all("t-aaa" in (d.setting(CONFLICTS) or "") for d in devices.values()), what="the double use")
         # A file published on the other hub's machine: out by the publisher, into both copies.
         publish(site, configs[other], "monday.jsonl", _holder_record(1))
-        until(lambda: all(d.setting("sync.batch_seq") == "1" for d in devices.values()), what="batch 1 at the devices")
-        until(lambda: _holder(mirrors[leader], "h-1"), what="batch 1 in the publisher's copy, from the log")
+        until(lambda: all(d.setting("sync.batch_seq") == "2" for d in devices.values()), what="batch 2 at the devices")
+        until(lambda: _holder(mirrors[leader], "h-1"), what="batch 2 in the publisher's copy, from the log")
 
         # Both hubs take a share of the devices' messages, each message one hub's (had both got every
         # message, half the lines would store nothing); then the publisher dies mid-ingest.
         until(lambda: all(len(STORED.findall(hub.log())) >= 20 for hub in hubs.values()), what="both hubs' shares")
         handled = [int(n) for hub in hubs.values() for n in HANDLED.findall(hub.log())]
         assert handled.count(0) < len(handled) / 10, handled
-        assert "batch 1 published" in hubs[leader].log() and "batch 1 published" not in hubs[other].log()
+        assert "batch 2 published" in hubs[leader].log() and "batch 2 published" not in hubs[other].log()
         # Frozen first, so the broker has handed it messages it never stores: they must come again.
         hubs[leader].process.send_signal(signal.SIGSTOP)
         frozen_at = sum(w.written for w in writers.values())
@@ -158,8 +166,8 @@ def test_two_hubs_share_the_work_and_one_killed_mid_ingest_loses_nothing_and_cou
 
         # A file published on the dead hub's machine: the survivor publishes it, and its copy follows.
         publish(site, configs[leader], "tuesday.jsonl", _holder_record(2))
-        until(lambda: all(d.setting("sync.batch_seq") == "2" for d in devices.values()), what="batch 2 at the devices")
-        until(lambda: _holder(mirrors[other], "h-2"), what="batch 2 in the survivor's copy")
+        until(lambda: all(d.setting("sync.batch_seq") == "3" for d in devices.values()), what="batch 3 at the devices")
+        until(lambda: _holder(mirrors[other], "h-2"), what="batch 3 in the survivor's copy")
         assert LEADS in hubs[other].log()
         assert all(d.holder("h-2") is not None for d in devices.values())
 
@@ -175,7 +183,7 @@ def test_two_hubs_share_the_work_and_one_killed_mid_ingest_loses_nothing_and_cou
         for name, ledger in devices.items():
             journal = {(e.seq, e.id) for e in ledger.journal(limit=100_000)}
             mine = [(seq, id_) for device, incarnation, seq, id_ in stored if device == name]
-            assert len(mine) == len(journal) == writers[name].written
+            assert len(mine) == len(journal) == writers[name].written + 2  # and the admission's hold and commit
             assert set(mine) == journal and len({id_ for _, id_ in mine}) == len(mine)
             assert {i for d, i, _, _ in stored if d == name} == {ledger.outbox().incarnation()}
         # A late hub's lower mark, retained after the real one: the device keeps its floor, its
@@ -196,7 +204,7 @@ def test_two_hubs_share_the_work_and_one_killed_mid_ingest_loses_nothing_and_cou
         for n in range(5):
             d1.record_event("lookup", at=AT, lane="l1", body={"after": n}, reason="ok")
         until(lambda: d1.outbox().depth() == 0 and d1.outbox().floor() == floor + 5, what="5 more after a late mark")
-        assert len([row for row in _stored(pg_dsn) if row[0] == "d1"]) == writers["d1"].written + 5
+        assert len([row for row in _stored(pg_dsn) if row[0] == "d1"]) == writers["d1"].written + 2 + 5
         assert hubs[other].stop() == 0
         assert "Traceback" not in hubs[other].log() + "".join(p.log() for p in site.processes)
     finally:
