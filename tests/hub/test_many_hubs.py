@@ -21,12 +21,13 @@ import psycopg
 import pytest
 
 from gate.cache import Ledger
-from gate.config import load_config
+from gate.config import ConfigError, load_config
 from gate.hub.mirror import Mirror
 from gate.hub.snapshots import build
 from gate.hub.store import open_store
 from gate.sync.conflicts import CONFLICTS
 from gate.sync.payloads import Confirmed, dump
+from tests.configs import config_text
 from tests.sync.broker import Broker
 from tests.sync.conftest import ROOT, Process, Site, until
 from tests.sync.hubs import engine, hub_key, publish, ticket, use
@@ -238,3 +239,13 @@ def test_a_hub_s_copy_follows_the_log_and_a_snapshot_is_never_ahead_of_the_copy_
     finally:
         mirror.close()
         store.close()
+
+
+def test_a_group_of_hubs_without_postgresql_is_refused_in_one_line(tmp_path: Path) -> None:
+    config = tmp_path / "hub.toml"
+    config.write_text(config_text({"ledger": {"path": "x.sqlite"}, "hub": {"group": "hub"}}))
+    with pytest.raises(ConfigError, match=r"hub.group: hub processes share a store on PostgreSQL only: set hub.dsn"):
+        load_config(config)
+    config.write_text(config_text({"ledger": {"path": "x.sqlite"}, "hub": {"instance": "a/b"}}))
+    with pytest.raises(ConfigError, match=r"hub.instance: String should match pattern"):  # a topic level: no '/'
+        load_config(config)
