@@ -173,7 +173,9 @@ class HubService:
         assert store is not None
         if self.leading:
             head = await self._run(store.head)
-            self.published = max(self.published, head)
+            if head > self.published:  # what came meanwhile: the devices catch up to the head
+                self.published = head
+                await asyncio.to_thread(self.leader.note_published, head)  # the next publisher carries on from it
             await self._head(head)
         if several(self.config):
             self._told = None  # the publisher's next `_recent` sends them again
