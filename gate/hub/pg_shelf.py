@@ -24,12 +24,14 @@ WHERE site = %s AND pos > %s AND pos <= %s AND NOT repeat AND type IN {USAGE_TYP
   AND (type IN ('redemption.committed', 'redemption.voided') OR at >= %s)
 ORDER BY pos LIMIT %s
 """
+# The snapshots past the newest `keep` go with their chunks; chunks of no snapshot are left:
+# another hub of the venue may be writing them for a snapshot it has not saved yet.
 _STALE = """
-DELETE FROM snapshot WHERE site = %s AND id IN (SELECT id FROM snapshot WHERE site = %s ORDER BY at DESC OFFSET %s)
-"""
-_ORPHANS = """
-DELETE FROM snapshot_chunk c WHERE c.site = %s AND c.snapshot <> %s
-  AND NOT EXISTS (SELECT 1 FROM snapshot s WHERE s.site = c.site AND s.id = c.snapshot)
+WITH gone AS (
+    DELETE FROM snapshot WHERE site = %s AND id IN (SELECT id FROM snapshot WHERE site = %s ORDER BY at DESC OFFSET %s)
+    RETURNING id
+)
+DELETE FROM snapshot_chunk c USING gone WHERE c.site = %s AND c.snapshot = gone.id
 """
 _PUT_CHUNK = """
 INSERT INTO snapshot_chunk (site, snapshot, idx, data) VALUES (%s, %s, %s, %s)
@@ -60,8 +62,7 @@ class PostgresShelf:
         with self._tx() as cur:
             cur.execute("INSERT INTO snapshot (site, id, seq, at, manifest) VALUES (%s, %s, %s, %s, %s)",
                         (self._site, *kept))  # fmt: skip
-            cur.execute(_STALE, (self._site, self._site, keep))
-            cur.execute(_ORPHANS, (self._site, kept.id))
+            cur.execute(_STALE, (self._site, self._site, keep, self._site))
 
     def newest(self) -> Kept | None:
         query = "SELECT id, seq, at, manifest FROM snapshot WHERE site = %s ORDER BY at DESC LIMIT 1"

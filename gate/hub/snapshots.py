@@ -288,8 +288,9 @@ class SnapshotServer:
                 self._manifests = {**dict(list(self._manifests.items())[-KEEP + 1 :]), snapshot: manifest}
         data = await self._run(lambda: store.snapshots().chunk(snapshot, index)) if manifest is not None else None
         if manifest is not None and data is None and index < len(manifest.chunks):
-            # A chunk gone from a kept snapshot (another hub's build cleared it as an orphan while this
-            # one was being written): unusable for everyone, so dropped, and the next asking builds anew.
+            # A chunk gone from a kept snapshot (a damaged store, or a hub of an older release that
+            # cleared it as an orphan while it was written): unusable for everyone, so dropped, and the
+            # next asking builds anew.
             log.warning("hub: snapshot %s lacks chunk %d: the snapshot is dropped", snapshot, index)
             await self._run(lambda: store.snapshots().drop(snapshot))
             self._manifests.pop(snapshot, None)
