@@ -239,7 +239,8 @@ def devices(sources: Sources, period: Period) -> Table:
     table = Table("Device status", [
         ("device", "device"), ("state", "state"), ("heard", "since"), ("health_at", "health at"),
         ("last_event", "last event"), ("events", "events"), ("outbox", "outbox"), ("batch", "batch"),
-        ("head", "head"), ("clock_offset_s", "clock offset s"), ("software", "software"),
+        ("head", "head"), ("clock_offset_s", "clock offset s"), ("lanes", "lanes"), ("readers", "readers up"),
+        ("clock", "clock"), ("storage_free_mb", "free MB"), ("software", "software"),
         ("problem", "problem")])  # fmt: skip
 
     def when(at: float | None) -> str | None:
@@ -253,7 +254,8 @@ def devices(sources: Sources, period: Period) -> Table:
             "health_at": when(status.health_at),
             "last_event": when(status.last_event), "events": status.events, "outbox": health.get("outbox"),
             "batch": health.get("batch"), "head": health.get("head"), "clock_offset_s": health.get("clock_offset_s"),
-            "software": health.get("software"), "problem": health.get("ledger_problem") or None,
+            **_device(health), "software": health.get("software"),
+            "problem": health.get("ledger_problem") or health.get("storage_fault") or None,
         })  # fmt: skip
     table.totals = {"devices": len(table.rows), "online": sum(r["state"] == "online" for r in table.rows)}
     table.notes.append("now, whatever the period: each device's retained presence and health messages")
@@ -282,6 +284,18 @@ def conflicts(sources: Sources, period: Period) -> Table:
     table.totals = {"conflicts": len(table.rows)}
     table.notes.append("first and second in the site's order (time, then device); both uses stay in the history")
     return table
+
+
+def _device(health: dict[str, Any]) -> dict[str, Any]:
+    """A version-2 health's lanes, readers, clock and disk, as the report's cells (None: not said)."""
+    lanes, readers, free = health.get("lanes"), health.get("readers"), health.get("storage_free")
+    trusted = health.get("clock_trusted")
+    return {
+        "lanes": ", ".join(f"{lane} {mode}" for lane, mode in lanes.items()) if isinstance(lanes, dict) else None,
+        "readers": f"{sum(bool(up) for up in readers.values())}/{len(readers)}" if isinstance(readers, dict) else None,
+        "clock": None if trusted is None else "trusted" if trusted else "NOT trusted",
+        "storage_free_mb": round(free / 1e6) if isinstance(free, int) else None,
+    }
 
 
 Report = Callable[[Sources, Period], Table]

@@ -13,9 +13,9 @@ payload of a version it does not read is dropped with a line saying so.
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, Literal, TypeVar, get_args
+from typing import Annotated, Any, Literal, Self, TypeVar, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from gate.errors import GateError
 from gate.records import Id
@@ -138,3 +138,17 @@ class Health(Payload):
     head: int = Field(ge=0)
     clock_offset_s: float | None = None  # the hub's clock minus this device's, from the head
     ledger_problem: str = Field(default="", max_length=500)
+    # Version 2: the device as its lane daemon and its disk say (gate/sync/health.py).
+    lanes: dict[Id, Annotated[str, Field(max_length=32)]] | None = Field(default=None, max_length=64)
+    readers: dict[Annotated[str, Field(max_length=64)], bool] | None = Field(default=None, max_length=64)
+    clock_trusted: bool | None = None
+    storage_free: int | None = Field(default=None, ge=0)
+    storage_fault: str | None = Field(default=None, max_length=500)
+
+    @model_validator(mode="after")
+    def _device_needs_v2(self) -> Self:
+        if self.v < 2 and (self.lanes, self.readers, self.clock_trusted, self.storage_free, self.storage_fault) != (
+            None, None, None, None, None
+        ):
+            raise ValueError("lanes, readers, clock and storage come in a version-2 health message")
+        return self

@@ -41,6 +41,7 @@ from gate.sync import homeassistant
 from gate.sync.commands import Remote
 from gate.sync.conflicts import CONFLICTS, Conflicts, as_setting
 from gate.sync.down import Downlink
+from gate.sync.health import device_state
 from gate.sync.homeassistant import HomeAssistant
 from gate.sync.link import Link, LinkDown
 from gate.sync.outbox import Publisher
@@ -277,10 +278,13 @@ class SyncService:
         outbox = ledger.outbox()
         depth = await self._run(outbox.depth)
         problem = await self._run(lambda: ledger.setting("sync.ledger_problem")) or ""
+        state = await device_state(self.config)
         health = Health(
-            v=1, device=self.device, at=time.time(), software=version("gate"), format=FORMAT_VERSION,
+            v=2, device=self.device, at=time.time(), software=version("gate"), format=FORMAT_VERSION,
             payloads=list(READS), outbox=depth, confirmed_through=publisher.floor, batch=downlink.seq,
             head=downlink.head, clock_offset_s=downlink.clock_offset_s, ledger_problem=problem[:500],
+            lanes=state.lanes, readers=state.readers, clock_trusted=state.clock_trusted,
+            storage_free=state.storage_free, storage_fault=state.storage_fault,
         )  # fmt: skip
         with contextlib.suppress(LinkDown):
             await link.publish(self.topics.health(self.device), dump(health), retain=True)

@@ -92,8 +92,10 @@ def hub(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
         ledger.close()
     store.note_presence("d1", True, NOW.timestamp())
     store.note_presence("d2", False, NOW.timestamp())
-    health = Health(v=1, device="d1", at=NOW.timestamp(), software="1.0", format=1, payloads=[1], outbox=3,
-                    confirmed_through=12, batch=1, head=1, clock_offset_s=0.25, ledger_problem="")  # fmt: skip
+    health = Health(v=2, device="d1", at=NOW.timestamp(), software="1.0", format=1, payloads=[1, 2], outbox=3,
+                    confirmed_through=12, batch=1, head=1, clock_offset_s=0.25, ledger_problem="",
+                    lanes={"l1": "normal", "k1": "locked"}, readers={"cam": True, "scan": False},
+                    clock_trusted=True, storage_free=5_400_000_000)  # fmt: skip
     store.note_device(health)
     store.close()
     capsys.readouterr()
@@ -143,7 +145,10 @@ def test_member_activity_and_balances_across_both_devices(hub: Path, capsys: pyt
 def test_device_status_from_presence_health_and_events(hub: Path, capsys: pytest.CaptureFixture[str]) -> None:
     rows = {r["device"]: r for r in _report(capsys, hub, "devices")["rows"]}
     assert (rows["d1"]["state"], rows["d1"]["outbox"], rows["d1"]["clock_offset_s"]) == ("online", 3, 0.25)
-    assert (rows["d2"]["state"], rows["d2"]["outbox"]) == ("offline", None)
+    d1 = rows["d1"]
+    assert (d1["lanes"], d1["readers"], d1["clock"]) == ("l1 normal, k1 locked", "1/2", "trusted")
+    assert d1["storage_free_mb"] == 5400
+    assert (rows["d2"]["state"], rows["d2"]["outbox"], rows["d2"]["lanes"]) == ("offline", None, None)
     assert rows["d1"]["events"] == 8 and rows["d2"]["events"] == 8  # each row once, though sent twice
 
 
