@@ -15,6 +15,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from gate.provision.toml import dumps as render
+
 # What most tests share: one zone, one lane in it, a ledger beside the config file.
 BASE: Mapping[str, Any] = {
     "site": {"name": "Test venue", "timezone": "Europe/Paris"},
@@ -58,57 +60,6 @@ def write_config(path: Path, *layers: Mapping[str, Any], **sections: Any) -> Pat
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(config_text(*layers, **sections), encoding="utf-8")
     return path
-
-
-def render(data: Mapping[str, Any]) -> str:
-    """TOML for what a gate config holds: tables, strings, paths, numbers, booleans and lists."""
-    lines: list[str] = []
-    _table(lines, (), data)
-    return "\n".join(lines).lstrip("\n") + "\n"
-
-
-def _table(lines: list[str], keys: tuple[str, ...], table: Mapping[str, Any]) -> None:
-    values = [(key, value) for key, value in table.items() if not isinstance(value, Mapping)]
-    tables = [(key, value) for key, value in table.items() if isinstance(value, Mapping)]
-    # A table holding only tables needs no header of its own ([zones.main] implies [zones]).
-    if keys and (values or not tables):
-        lines += ["", f"[{'.'.join(_key(k) for k in keys)}]"]
-    lines += [f"{_key(key)} = {_value(value)}" for key, value in values]
-    for key, value in tables:
-        _table(lines, (*keys, key), value)
-
-
-def _key(key: str) -> str:
-    bare = key and all(c.isascii() and (c.isalnum() or c in "-_") for c in key)
-    return key if bare else _string(key)
-
-
-def _value(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return repr(value)  # 0.3, 1e-05, inf and nan are TOML as they are
-    if isinstance(value, str | Path):
-        return _string(str(value))
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_value(item) for item in value) + "]"
-    if isinstance(value, Mapping):
-        return "{" + ", ".join(f"{_key(k)} = {_value(v)}" for k, v in value.items()) + "}"
-    raise TypeError(f"no TOML for {value!r} ({type(value).__name__})")
-
-
-_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
-
-
-def _string(text: str) -> str:
-    def escaped(c: str) -> str:
-        if c in _ESCAPES:
-            return _ESCAPES[c]
-        return f"\\u{ord(c):04x}" if ord(c) < 0x20 or ord(c) == 0x7F else c
-
-    return '"' + "".join(escaped(c) for c in text) + '"'
 
 
 def _copy(value: Any) -> Any:

@@ -9,11 +9,16 @@ from pathlib import Path
 from typing import Any
 
 
-def render(data: Mapping[str, Any]) -> str:
-    """`data` as TOML, one `[table]` header per table; read back, it is `data` again (checked)."""
+def dumps(data: Mapping[str, Any]) -> str:
+    """`data` as TOML, one `[table]` header per table (the tests write configs, bad ones too, with it)."""
     lines: list[str] = []
     _table(lines, (), data)
-    text = "\n".join(lines).lstrip("\n") + "\n"
+    return "\n".join(lines).lstrip("\n") + "\n"
+
+
+def render(data: Mapping[str, Any]) -> str:
+    """`dumps(data)`, checked: read back, it is `data` again."""
+    text = dumps(data)
     if tomllib.loads(text) != _plain(data):
         raise ValueError("the TOML written does not read back as the data given")  # a bug, never an input
     return text
