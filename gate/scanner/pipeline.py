@@ -7,16 +7,23 @@
 2. First pass: the bare decoder on the whole frame. Most codes held up to a lane are read
    here, at the bare decoder's cost (gate adds the preparation and nothing else).
 3. When it finds nothing: `find_regions` looks for code-like patches (about 1 ms). An empty
-   lane has none and the frame is done. Otherwise the extra passes run, cheapest and most
-   useful first, each on the patches (or the whole frame), until one reads something:
+   lane has none and the frame is done. Otherwise the extra passes run, in the order of
+   their reads per millisecond on lane-camera frames (bench/decode.py), each on the patches
+   (or the whole frame), until one reads something:
 
+   - ``deblur``: each patch deblurred (a Wiener filter for the lane camera's blur,
+     gate.scanner.deblur), squared up to the code's outline (turned and de-skewed,
+     gate.scanner.outline) and enlarged twice when small. Codes at 2.3-2.7 camera pixels a
+     module, blurred by about as much, are beyond the bare decoder; deblurred, most read;
+   - ``deblur-invert``: the same, light and dark swapped (a dark-mode PDF417 or Code 128);
    - ``level``: each patch turned so its bars are vertical (1D codes and PDF417 held at an
      angle: measured, zxing-cpp 3.1 stops reading a Code 128 past about 20 degrees of tilt
      and a PDF417 past 5-10), and enlarged at least twice when small (a code far from the
      camera: a 1D code needs about 2 px a module);
-   - ``invert``: the same, light and dark swapped. zxing-cpp's try_invert reads dark-mode
+   - ``deblur-strong``: ``deblur`` with a stronger filter, for the blurriest codes;
+   - ``invert``: the levelled patch, light and dark swapped. zxing-cpp's try_invert reads dark-mode
      matrix codes, but measured, not a dark-mode Code 128, EAN-13 or PDF417;
-   - ``contrast``: the same after local histogram equalisation (CLAHE). zxing-cpp's local
+   - ``contrast``: the levelled patch after local histogram equalisation (CLAHE). zxing-cpp's local
      binarizer takes any 8x8 block whose grey levels span less than 24 for blank, so the
      modules of a dim screen or of the washed-out part under a reflection vanish;
      equalised, they span the whole range. (An adaptive-threshold pass was tried too: it
@@ -48,6 +55,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from .deblur import deblur
 from .decoders import (
     Backend,
     BackendUnavailable,
@@ -59,12 +67,13 @@ from .decoders import (
     read_zbar,
     read_zxing,
 )
+from .outline import outline, square_up
 from .regions import CLEAN_NOISE, Region, find_regions, gradient_noise
 from .symbology import DEFAULT_SYMBOLOGIES, Symbology
 
 log = logging.getLogger("gate.scanner")
 
-PASSES = ("level", "invert", "contrast", "global")
+PASSES = ("deblur", "deblur-invert", "level", "deblur-strong", "invert", "contrast", "global")
 #: Passes that can be asked for but do not run by default (measured: they did not earn their time).
 OPTIONAL_PASSES = ("denoise", "binarize")
 #: A patch smaller than this on its long side is enlarged (2-3 times) before decoding.
@@ -160,7 +169,7 @@ class Pipeline:
         budget = None if self.extra_budget is None else self.extra_budget * prepared.size
         start = self._resume % len(steps)
         spent = 0
-        patches: dict[Region, _Patch] = {}
+        patches: dict[tuple[Region, str], _Patch] = {}
         for offset in range(len(steps)):
             step = steps[(start + offset) % len(steps)]
             if budget is not None and offset > 0 and spent + step.cost > budget:
@@ -189,7 +198,7 @@ class Pipeline:
         gx = cv2.Sobel(prepared, cv2.CV_16S, 1, 0, ksize=3)
         if gradient_noise(gx) >= CLEAN_NOISE:
             return []
-        patches: dict[Region, _Patch] = {}
+        patches: dict[tuple[Region, str], _Patch] = {}
         for region in find_regions(prepared, limit=self.max_regions, sharp=True):
             if any((r.x, r.y, r.w, r.h) == (region.x, region.y, region.w, region.h) for r in tried):
                 continue
@@ -242,7 +251,7 @@ class Pipeline:
                 steps.append(_Step(name, region, w * h))
         return steps
 
-    def _run(self, step: _Step, prepared: Gray, patches: dict[Region, _Patch]) -> list[Decoded]:
+    def _run(self, step: _Step, prepared: Gray, patches: dict[tuple[Region, str], _Patch]) -> list[Decoded]:
         if step.region is None:
             grow = _enlargement(max(prepared.shape))
             if grow == 1.0:
@@ -254,9 +263,17 @@ class Pipeline:
                 return round(p[0] / grow), round(p[1] / grow)
 
             return [d.moved(shrink) for d in self._decode(enlarged, global_binarizer=True)]
-        if step.region not in patches:  # the passes of one region share its levelled patch
-            patches[step.region] = _level(prepared, step.region)
-        patch, back = patches[step.region]
+        if step.name.startswith("deblur"):
+            strong = step.name == "deblur-strong"
+            key = "strong" if strong else "deblur"
+            if (step.region, key) not in patches:  # deblur and deblur-invert share their patch
+                patches[step.region, key] = _squared(prepared, step.region, strong=strong)
+            patch, back = patches[step.region, key]
+            image = 255 - patch if step.name == "deblur-invert" else patch
+            return [d.moved(back) for d in self._decode(image)]
+        if (step.region, "level") not in patches:  # the other passes of one region share its levelled patch
+            patches[step.region, "level"] = _level(prepared, step.region)
+        patch, back = patches[step.region, "level"]
         if step.name == "level":
             return [d.moved(back) for d in self._decode(patch)]
         if step.name == "invert":
@@ -334,3 +351,24 @@ def _level(prepared: Gray, region: Region) -> _Patch:
         return round(x) + x0, round(y) + y0
 
     return out, back
+
+
+def _squared(prepared: Gray, region: Region, *, strong: bool = False) -> _Patch:
+    """The region's patch with margin, deblurred, squared up to the code's outline and
+    enlarged when small; and the map from its pixels back to the prepared frame's."""
+    height, width = prepared.shape
+    margin = _margin(region)
+    x0, y0 = max(0, region.x - margin), max(0, region.y - margin)
+    x1, y1 = min(width, region.x + region.w + margin), min(height, region.y + region.h + margin)
+    patch = prepared[y0:y1, x0:x1]
+    corners = outline(patch, region.edge)
+    if corners is None:  # no silhouette: the whole patch, deblurred and enlarged
+        w, h = x1 - x0 - 1, y1 - y0 - 1
+        corners = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float32)
+    image, to_patch = square_up(deblur(patch, strong=strong), corners)
+
+    def back(p: Point) -> Point:
+        x, y = to_patch(p)
+        return x + x0, y + y0
+
+    return image, back

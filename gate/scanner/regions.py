@@ -67,6 +67,8 @@ class Region:
     """Share of the edge strength within 10 degrees of `angle`: measured about 0.85-0.95 for a
     Code 128, 0.7-0.8 for a PDF417, 0.4-0.45 for matrix codes (edges two ways at right angles)."""
     score: float
+    edge: float = EDGE
+    """The edge threshold the frame's noise called for: what the region's outline is drawn with."""
 
     @property
     def linear(self) -> bool:
@@ -122,7 +124,7 @@ def find_regions(gray: Gray, *, limit: int = 3, sharp: bool = False) -> list[Reg
         strong = (np.abs(sx) + np.abs(sy)) > max(2 * EDGE, 2 * edge)
         angle, coherence = _orientation(sx[strong], sy[strong])
         score = float(area) * float(both[cy : cy + ch, cx : cx + cw].mean())
-        found.append(Region(x, y, w, h, angle, coherence, score))
+        found.append(Region(x, y, w, h, angle, coherence, score, float(edge)))
     found.sort(key=lambda r: r.score, reverse=True)
     return found[:limit]
 

@@ -5,8 +5,7 @@ Small frame sets with asserted floors; the 500-frame figures are bench/decode.py
 
 from __future__ import annotations
 
-import math
-
+import cv2
 import numpy as np
 import pytest
 import zxingcpp
@@ -61,12 +60,12 @@ def test_the_pipeline_reads_far_more_than_bare_zxing_and_invents_nothing(frames:
         # Whatever it reads is the code that is there, where it is.
         for d in found:
             assert d.payload == frame.expected
-            centre = np.mean(np.array(d.position, dtype=float), axis=0)
-            assert math.dist(centre, lanecam.corners(frame.shot).mean(axis=0)) < 40
+            x, y = np.mean(np.array(d.position, dtype=float), axis=0)
+            assert cv2.pointPolygonTest(lanecam.corners(frame.shot), (float(x), float(y)), False) >= 0
     coded = sum(f.expected is not None for f in frames)
-    # Measured on these 60: bare 27 of 53, the pipeline 39. The floors leave a frame or two.
+    # Measured on these 60: bare 27 of 53, the pipeline 48. The floors leave a frame or two.
     assert bare <= 0.55 * coded
-    assert ours >= 37 and ours >= 1.35 * bare
+    assert ours >= 46 and ours >= 1.7 * bare
     assert false == 0
 
 

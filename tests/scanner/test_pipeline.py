@@ -55,10 +55,11 @@ def test_the_lane_reads_impaired_codes(case: str) -> None:
     image = frame(sym, scene, seed=seed)
     found, _ = read_within(Pipeline(), image, frames=3)
     assert read_payloads(found, sym) == [payload(sym)]
-    # The position is in the frame's pixels, whatever the pass turned or enlarged.
+    # The position is in the frame's pixels, whatever the pass turned, squared up or enlarged.
+    # A PDF417 or 1D read's box covers the rows or bars it decoded, which may be part of them.
     cx, cy = centre(found[0])
     ex, ey = expected_centre(scene)
-    assert math.dist((cx, cy), (ex, ey)) < 40
+    assert math.dist((cx, cy), (ex, ey)) < (100 if sym in LINEAR else 40)
 
 
 def test_the_impaired_frames_are_beyond_the_bare_decoder() -> None:
