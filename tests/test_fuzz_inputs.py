@@ -17,8 +17,9 @@ from pydantic import BaseModel
 
 from gate.cli.replay import ReplayLineError, ScanLine, read_scans
 from gate.config import ConfigError, GateConfig, load_config, parse_config
+from gate.provision.toml import dumps as render
 from tests import fuzz
-from tests.configs import config_data, config_text, render
+from tests.configs import config_data, config_text
 
 # --- the config loader -----------------------------------------------------------------------
 

@@ -28,10 +28,9 @@ from gate.hub.store import open_store
 from gate.sync.conflicts import CONFLICTS
 from gate.sync.payloads import Confirmed, dump
 from tests.configs import config_text
-from tests.sync.broker import Broker
 from tests.sync.conftest import ROOT, Process, Site, until
+from tests.sync.guarded import guarded_site
 from tests.sync.hubs import engine, hub_key, publish, ticket, use
-from tests.sync.test_secure_broker import ACL
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -46,14 +45,8 @@ USERS = {"d1": "d1-secret", "d2": "d2-secret", "hub": "hub-secret"}
 @pytest.fixture
 def guarded(tmp_path: Path) -> Iterator[Site]:
     """A venue whose broker checks passwords and the ACL of docs/mqtt.md."""
-    broker = Broker(users=USERS, acl=ACL)
-    broker.start()
-    site = Site(tmp_path, broker)
-    try:
+    with guarded_site(tmp_path, USERS) as site:
         yield site
-    finally:
-        site.kill_all()
-        broker.close()
 
 
 def _login(site: Site, user: str) -> dict[str, Any]:

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from gate.cli import main
-from tests.configs import render
+from gate.provision.toml import dumps as render
+from tests.sync.guarded import documented_acl
 
 TEMPLATE = """\
 [site]
@@ -97,13 +98,6 @@ def provisioning(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Provisio
     made = Provisioning(tmp_path, capsys, public, tmp_path / "passwd")
     made.write_venue()
     return made
-
-
-def documented_acl() -> str:
-    """The ACL of docs/mqtt.md, for site s1: what an operator copies is what is tested."""
-    text = (Path(__file__).parents[2] / "docs" / "mqtt.md").read_text()
-    block = text.split("`/etc/mosquitto/gate.acl`", 1)[1].split("```\n", 2)[1]
-    return block.replace("gate/v1/louvre/", "gate/v1/s1/")
 
 
 ACL = documented_acl()

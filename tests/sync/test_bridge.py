@@ -20,9 +20,9 @@ from gate.engine import Engine
 from gate.reasons import Reason
 from tests.sync.broker import Broker
 from tests.sync.conftest import ROOT, Process, Site, until
+from tests.sync.guarded import broker_pki, documented_acl, secret
 from tests.sync.hubs import engine, hub_has, hub_key, publish, reason, ticket, use
 from tests.sync.relay import Relay
-from tests.sync.test_secure_broker import _documented_acl, _secret, _tls
 
 PASSWORDS = {"hub": "hub-secret", "venue-s1": "bridge-secret", "d1": "d1-secret", "d2": "d2-secret"}
 
@@ -44,7 +44,7 @@ def venue(tmp_path: Path) -> Iterator[tuple[Site, Broker, Relay]]:
     and the venue broker (the lanes' ACL of docs/mqtt.md) bridged through the relay."""
     pki = tmp_path / "pki"
     pki.mkdir()
-    tls = _tls(pki)
+    tls = broker_pki(pki)
     central_acl = _documented("`/etc/mosquitto/central.acl`", {"louvre": "s1"})
     central = Broker(users={k: PASSWORDS[k] for k in ("hub", "venue-s1")}, acl=central_acl, tls=tls)
     central.start()
@@ -54,7 +54,7 @@ def venue(tmp_path: Path) -> Iterator[tuple[Site, Broker, Relay]]:
         "/etc/mosquitto/ca/central-ca.crt": "{dir}/ca.crt",
         "restart_timeout 2 60": "restart_timeout 1",  # the test's uplink comes back at once: so does the bridge
     })  # fmt: skip
-    box = Broker(users={k: PASSWORDS[k] for k in ("d1", "d2")}, acl=_documented_acl(), bridge=bridge, files=[tls[0]])
+    box = Broker(users={k: PASSWORDS[k] for k in ("d1", "d2")}, acl=documented_acl(), bridge=bridge, files=[tls[0]])
     box.start()
     (tmp_path / "ca.crt").write_bytes(tls[0].read_bytes())
     site = Site(tmp_path, central)
@@ -102,14 +102,14 @@ def test_a_venue_stays_in_step_with_its_uplink_cut_and_every_event_reaches_the_h
     site, box, uplink = venue
     public = hub_key(site, capsys)
     hub_config = site.config("hub", hub={"ledger_key_file": "keys/hub.key"}, tls={"ca_file": "ca.crt"},
-                             username="hub", password_file=_secret(site, "hub", PASSWORDS["hub"]))  # fmt: skip
+                             username="hub", password_file=secret(site, "hub", PASSWORDS["hub"]))  # fmt: skip
     publish(site, hub_config, "monday.jsonl", *(ticket(f"T{n}") for n in range(1, 7)))
     hub = site.run("hub", hub_config)
     devices: dict[str, tuple[Ledger, Engine]] = {}
     syncs: list[Process] = []
     for name in ("d1", "d2"):
         config = site.config(name, device=name, ledger_keys={"hub": public}, port=box.port, username=name,
-                             password_file=_secret(site, name, PASSWORDS[name]))  # fmt: skip
+                             password_file=secret(site, name, PASSWORDS[name]))  # fmt: skip
         ledger = Ledger.open(site.dir / f"{name}.sqlite")
         devices[name] = ledger, engine(config, ledger)
         syncs.append(site.run("sync", config))

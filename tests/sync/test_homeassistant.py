@@ -18,10 +18,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from gate.cache import Ledger
 from gate.point.model import LaneMode
 from gate.point.modes import StoredMode, save_mode
-from tests.sync.broker import Broker
 from tests.sync.conftest import Site, until
+from tests.sync.guarded import guarded_site
 from tests.sync.hubs import engine, ticket, use
-from tests.sync.test_secure_broker import ACL, USERS
+from tests.sync.test_secure_broker import USERS
 
 USERS_HA = {**USERS, "homeassistant": "ha-secret"}
 CONFIG = "homeassistant/device/d1/config"
@@ -103,14 +103,8 @@ def _retained(site: Site, topic: str) -> Any:
 
 @pytest.fixture
 def guarded(tmp_path: Path) -> Iterator[Site]:
-    broker = Broker(users=USERS_HA, acl=ACL)
-    broker.start()
-    site = Site(tmp_path, broker)
-    try:
+    with guarded_site(tmp_path, USERS_HA) as site:
         yield site
-    finally:
-        site.kill_all()
-        broker.close()
 
 
 def test_sync_announces_the_device_to_home_assistant_read_only(guarded: Site) -> None:

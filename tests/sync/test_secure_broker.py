@@ -5,41 +5,22 @@ nowhere; a rogue client cannot write under another device's name."""
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import sqlite3
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from gate.cache import Ledger
 from tests.sync.broker import Broker
 from tests.sync.conftest import Site, until
+from tests.sync.guarded import broker_pki, guarded_site, secret
 
 AT = dt.datetime(2026, 12, 4, 12, 0, tzinfo=dt.UTC)
 
 
-def _documented_acl() -> str:
-    """The ACL of docs/mqtt.md, for this test's site: what an operator copies is what is tested."""
-    text = (Path(__file__).parents[2] / "docs" / "mqtt.md").read_text()
-    block = text.split("`/etc/mosquitto/gate.acl`", 1)[1].split("```\n", 2)[1]
-    return block.replace("gate/v1/louvre/", "gate/v1/s1/")
-
-
-ACL = _documented_acl()
 USERS = {"d1": "d1-secret", "d2": "d2-secret", "hub": "hub-secret"}
-
-
-def _secret(site: Site, name: str, value: str) -> str:
-    path = site.dir / f"{name}.password"
-    path.write_text(value + "\n")
-    path.chmod(0o600)
-    return path.name
 
 
 def _rows(store: Path) -> int:
@@ -54,21 +35,15 @@ def _rows(store: Path) -> int:
 
 @pytest.fixture
 def guarded(tmp_path: Path) -> Iterator[Site]:
-    broker = Broker(users=USERS, acl=ACL)
-    broker.start()
-    site = Site(tmp_path, broker)
-    try:
+    with guarded_site(tmp_path, USERS) as site:
         yield site
-    finally:
-        site.kill_all()
-        broker.close()
 
 
 def test_passwords_and_the_acl_let_each_device_write_its_own_topics_only(guarded: Site) -> None:
     site = guarded
     store = site.dir / "hub-hub.sqlite"
-    site.run("hub", site.config("hub", username="hub", password_file=_secret(site, "hub", USERS["hub"])))
-    config = site.config("d1", device="d1", username="d1", password_file=_secret(site, "d1", USERS["d1"]))
+    site.run("hub", site.config("hub", username="hub", password_file=secret(site, "hub", USERS["hub"])))
+    config = site.config("d1", device="d1", username="d1", password_file=secret(site, "d1", USERS["d1"]))
     ledger = Ledger.open(site.dir / "d1.sqlite")
     for n in range(4):
         ledger.record_event("lookup", at=AT, lane="l1", body={"n": n})
@@ -76,7 +51,7 @@ def test_passwords_and_the_acl_let_each_device_write_its_own_topics_only(guarded
     until(lambda: ledger.outbox().depth() == 0 and _rows(store) == 4, what="d1's rows through the ACL")
 
     # A wrong password gets nowhere: nothing of d3 reaches the hub, and it says why.
-    wrong = site.config("d3", device="d3", username="d3", password_file=_secret(site, "d3", "guess"))
+    wrong = site.config("d3", device="d3", username="d3", password_file=secret(site, "d3", "guess"))
     third = Ledger.open(site.dir / "d3.sqlite")
     third.record_event("lookup", at=AT, lane="l1", body={})
     intruder = site.run("sync", wrong)
@@ -96,39 +71,10 @@ def test_passwords_and_the_acl_let_each_device_write_its_own_topics_only(guarded
     third.close()
 
 
-def _tls(directory: Path) -> tuple[Path, Path, Path]:
-    """A CA and a broker certificate for 127.0.0.1, as an operator's own PKI would issue them."""
-    now = dt.datetime.now(dt.UTC)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "gate test CA")])
-    ca = (
-        x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(hours=1))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(ca_key, hashes.SHA256())
-    )  # fmt: skip
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
-        x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "broker")]))
-        .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(hours=1)).not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                       critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )  # fmt: skip
-    paths = directory / "ca.crt", directory / "broker.crt", directory / "broker.key"
-    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    paths[2].write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                                           serialization.NoEncryption()))  # fmt: skip
-    return paths
-
-
 def test_sync_over_tls_checks_the_broker_s_certificate(tmp_path: Path) -> None:
     files = Path(tmp_path / "pki")
     files.mkdir()
-    broker = Broker(tls=_tls(files))
+    broker = Broker(tls=broker_pki(files))
     broker.start()
     site = Site(tmp_path, broker)
     try:
@@ -142,7 +88,7 @@ def test_sync_over_tls_checks_the_broker_s_certificate(tmp_path: Path) -> None:
         site.run("sync", config)
         until(lambda: ledger.outbox().depth() == 0 and _rows(store) == 1, what="a row over TLS")
         # A device that does not know the broker's CA refuses to talk to it.
-        (site.dir / "other-ca.crt").write_bytes(_tls(files)[0].read_bytes())
+        (site.dir / "other-ca.crt").write_bytes(broker_pki(files)[0].read_bytes())
         Ledger.open(site.dir / "d2.sqlite").close()
         stranger = site.run("sync", site.config("d2", device="d2", tls={"ca_file": "other-ca.crt"}))
         until(lambda: "certificate verify failed" in stranger.log() or "CERTIFICATE_VERIFY_FAILED" in stranger.log(),
