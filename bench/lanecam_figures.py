@@ -76,7 +76,12 @@ def read_rates(table: Table, count: int) -> list[lanecam.LaneFrame]:
 def pass_yields(table: Table, frames: list[lanecam.LaneFrame]) -> None:
     """Each pass's reads per millisecond spent in it, default passes and the optional ones."""
     rows = []
-    for label, passes in (("default", PASSES), ("with optional", (*PASSES[:3], *OPTIONAL_PASSES, PASSES[3]))):
+    variants = (
+        ("default", PASSES),
+        ("with optional", (*PASSES[:-1], *OPTIONAL_PASSES, PASSES[-1])),
+        ("without deblur", tuple(p for p in PASSES if not p.startswith("deblur"))),  # the passes before them
+    )
+    for label, passes in variants:
         pipeline = Pipeline(extra_budget=None, passes=passes)
         read = 0
         for frame in frames:

@@ -58,3 +58,4 @@ def _kernel(sigma: float, noise: float) -> npt.NDArray[np.float32]:
     half, c = KERNEL // 2, n // 2
     kernel = response[c - half : c + half + 1, c - half : c + half + 1]
     return np.asarray(kernel / kernel.sum(), dtype=np.float32)
+

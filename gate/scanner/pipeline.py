@@ -15,26 +15,29 @@
      gate.scanner.deblur), squared up to the code's outline (turned and de-skewed,
      gate.scanner.outline) and enlarged twice when small. Codes at 2.3-2.7 camera pixels a
      module, blurred by about as much, are beyond the bare decoder; deblurred, most read;
-   - ``deblur-invert``: the same, light and dark swapped (a dark-mode PDF417 or Code 128);
-   - ``level``: each patch turned so its bars are vertical (1D codes and PDF417 held at an
-     angle: measured, zxing-cpp 3.1 stops reading a Code 128 past about 20 degrees of tilt
-     and a PDF417 past 5-10), and enlarged at least twice when small (a code far from the
-     camera: a 1D code needs about 2 px a module);
+   - ``deblur-invert``: the same, light and dark swapped. zxing-cpp's try_invert reads
+     dark-mode matrix codes, but measured, not a dark-mode Code 128, EAN-13 or PDF417;
+   - ``level``: each patch turned so its bars are vertical, by its edges' main direction,
+     and enlarged 2-3 times when small, not deblurred: a clean code held at an angle (measured,
+     zxing-cpp 3.1 stops reading a Code 128 past about 20 degrees of tilt and a PDF417 past
+     5-10) or far from the camera (a 1D code needs about 2 px a module);
+   - ``deblur-contrast``: the deblurred patch after local histogram equalisation (CLAHE).
+     zxing-cpp's local binarizer takes any 8x8 block whose grey levels span less than 24
+     for blank, so the modules of a dim screen or of the washed-out part under a reflection
+     vanish; equalised, they span the whole range;
+   - ``deblur-normalize``: the deblurred patch after local contrast normalisation
+     (`_normalize`), against glare;
    - ``deblur-strong``: ``deblur`` with a stronger filter, for the blurriest codes;
-   - ``invert``: the levelled patch, light and dark swapped. zxing-cpp's try_invert reads dark-mode
-     matrix codes, but measured, not a dark-mode Code 128, EAN-13 or PDF417;
-   - ``contrast``: the levelled patch after local histogram equalisation (CLAHE). zxing-cpp's local
-     binarizer takes any 8x8 block whose grey levels span less than 24 for blank, so the
-     modules of a dim screen or of the washed-out part under a reflection vanish;
-     equalised, they span the whole range. (An adaptive-threshold pass was tried too: it
-     read nothing this one did not, on the corpus or on generated frames.)
    - ``global``: the whole frame with the global-histogram binarizer, which reads blocky or
-     decorated QR Codes the local binarizer breaks up (found on the photo corpus).
+     decorated QR Codes the local binarizer breaks up (found on the photo corpus);
+   - ``contrast``: the levelled patch after CLAHE (a dim or glared code that is not blurred).
 
-   Two more can be asked for (`passes=`), measured and left out of the default because they
-   did not earn their time on lane-camera frames (bench/decode.py, reads per millisecond):
-   ``denoise`` (the levelled patch smoothed, sigma 1.2) and ``binarize`` (the levelled patch
-   with the global-histogram binarizer).
+   (An adaptive-threshold pass was tried too: it read nothing CLAHE did not, on the corpus
+   or on generated frames.) Three more can be asked for (`passes=`), measured and left out
+   of the default because they did not earn their time (bench/decode.py, reads per
+   millisecond): ``invert`` (the levelled patch, light and dark swapped: ``deblur-invert``
+   reads what it did), ``denoise`` (the levelled patch smoothed, sigma 1.2) and
+   ``binarize`` (the levelled patch with the global-histogram binarizer).
 
 4. Budget: the extra passes of one frame decode at most `extra_budget` frames' worth of
    pixels. The next frame resumes where the last one stopped, so a frame with a busy scene
@@ -73,9 +76,15 @@ from .symbology import DEFAULT_SYMBOLOGIES, Symbology
 
 log = logging.getLogger("gate.scanner")
 
-PASSES = ("deblur", "deblur-invert", "level", "deblur-strong", "invert", "contrast", "global")
+#: The default extra passes, in the order of their reads per millisecond (bench/decode.py).
+PASSES = (
+    "deblur", "deblur-invert", "level", "deblur-contrast", "deblur-normalize", "deblur-strong", "global", "contrast",
+)  # fmt: skip
 #: Passes that can be asked for but do not run by default (measured: they did not earn their time).
-OPTIONAL_PASSES = ("denoise", "binarize")
+OPTIONAL_PASSES = ("invert", "denoise", "binarize")
+#: Gaussian sigma (px of a squared-up patch, enlarged twice) of the neighbourhood the
+#: deblur-normalize pass evens out: chosen on the tune seed's frames among 4, 8 and 16.
+NORMALIZE = 4.0
 #: A patch smaller than this on its long side is enlarged (2-3 times) before decoding.
 ENLARGE_BELOW = 400
 _Patch = tuple[Gray, Callable[[Point], Point]]
@@ -263,28 +272,59 @@ class Pipeline:
                 return round(p[0] / grow), round(p[1] / grow)
 
             return [d.moved(shrink) for d in self._decode(enlarged, global_binarizer=True)]
-        if step.name.startswith("deblur"):
-            strong = step.name == "deblur-strong"
-            key = "strong" if strong else "deblur"
-            if (step.region, key) not in patches:  # deblur and deblur-invert share their patch
-                patches[step.region, key] = _squared(prepared, step.region, strong=strong)
-            patch, back = patches[step.region, key]
-            image = 255 - patch if step.name == "deblur-invert" else patch
-            return [d.moved(back) for d in self._decode(image)]
-        if (step.region, "level") not in patches:  # the other passes of one region share its levelled patch
-            patches[step.region, "level"] = _level(prepared, step.region)
-        patch, back = patches[step.region, "level"]
-        if step.name == "level":
-            return [d.moved(back) for d in self._decode(patch)]
-        if step.name == "invert":
-            return [d.moved(back) for d in self._decode(255 - patch)]
-        if step.name == "denoise":
-            smooth = np.asarray(cv2.GaussianBlur(patch, (0, 0), 1.2), dtype=np.uint8)
-            return [d.moved(back) for d in self._decode(smooth)]
-        if step.name == "binarize":
+        kind, transform = _PASS_PATCHES[step.name]
+        if (step.region, kind) not in patches:  # the passes of one region share its patches
+            make = _level if kind == "level" else _squared if kind == "deblur" else _squared_strong
+            patches[step.region, kind] = make(prepared, step.region)
+        patch, back = patches[step.region, kind]
+        if transform == "global":
             return [d.moved(back) for d in self._decode(patch, global_binarizer=True)]
-        # contrast
-        return [d.moved(back) for d in self._decode(np.asarray(self._clahe.apply(patch), dtype=np.uint8))]
+        image = patch if transform == "" else self._transform(transform, patch)
+        return [d.moved(back) for d in self._decode(image)]
+
+    def _transform(self, name: str, patch: Gray) -> Gray:
+        if name == "invert":
+            return 255 - patch
+        if name == "clahe":
+            return np.asarray(self._clahe.apply(patch), dtype=np.uint8)
+        if name == "normalize":
+            return _normalize(patch)
+        assert name == "smooth", name
+        return np.asarray(cv2.GaussianBlur(patch, (0, 0), 1.2), dtype=np.uint8)
+
+
+#: What each patch pass decodes: which patch of the region ("level": turned and enlarged;
+#: "deblur": deblurred and squared up; "strong": the same with the strong filter) and what is
+#: done to it before ("global": decoded with the global-histogram binarizer).
+_PASS_PATCHES = {
+    "deblur": ("deblur", ""),
+    "deblur-invert": ("deblur", "invert"),
+    "deblur-strong": ("strong", ""),
+    "deblur-normalize": ("deblur", "normalize"),
+    "deblur-contrast": ("deblur", "clahe"),
+    "level": ("level", ""),
+    "invert": ("level", "invert"),
+    "contrast": ("level", "clahe"),
+    "denoise": ("level", "smooth"),
+    "binarize": ("level", "global"),
+}
+
+
+def _normalize(patch: Gray) -> Gray:
+    """`patch` with its local mean and contrast evened out (local contrast normalisation).
+
+    Glare washes part of a code towards white: there its modules span a few grey levels on a
+    bright ground, and zxing-cpp's binarizer, which takes an 8x8 block spanning under 24 for
+    blank, loses them. Each pixel is set by how far it stands from its neighbourhood's mean,
+    in its neighbourhood's standard deviations (over NORMALIZE px, under two modules of a
+    squared-up patch), so a washed-out stretch gets the contrast of the rest. CLAHE
+    (`deblur-contrast`) does it by tiles, with a cap; this has none, and each reads codes the
+    other does not (bench/decode.py).
+    """
+    f = patch.astype(np.float32)
+    mean = cv2.GaussianBlur(f, (0, 0), NORMALIZE)
+    spread = np.sqrt(cv2.GaussianBlur((f - mean) ** 2, (0, 0), NORMALIZE) + 25.0)  # 25: flat stays flat
+    return np.asarray(np.clip(128 + 40 * (f - mean) / spread, 0, 255), dtype=np.uint8)
 
 
 def _identity(p: Point) -> Point:
@@ -351,6 +391,10 @@ def _level(prepared: Gray, region: Region) -> _Patch:
         return round(x) + x0, round(y) + y0
 
     return out, back
+
+
+def _squared_strong(prepared: Gray, region: Region) -> _Patch:
+    return _squared(prepared, region, strong=True)
 
 
 def _squared(prepared: Gray, region: Region, *, strong: bool = False) -> _Patch:
