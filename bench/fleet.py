@@ -305,9 +305,11 @@ def report(args: argparse.Namespace, cluster: Postgres, run: Run, rows: int, siz
         print(f"  {name:<26}{idle_pct:8.1f}{peak_pct:8.1f}{extra:22.2f}")
     print(f"  {'the machine (everything)':<26}{(i1.busy - i0.busy) / idle_s * 100:8.1f}"
           f"{(p1.busy - p0.busy) / peak_s * 100:8.1f}")  # fmt: skip
+    wal_idle, wal_peak = (i1.wal - i0.wal) / idle_s, (p1.wal - p0.wal) / peak_s
     print(f"PostgreSQL: {(i1.commits - i0.commits) / idle_s:.0f} transactions a second idle, "
-          f"{(p1.commits - p0.commits) / peak_s:.0f} at peak; WAL {(p1.wal - p0.wal) / max(run.stored_peak, 1):,.0f} "
-          f"bytes a row at peak; {sizes['connections']} connections from the hubs ({sizes['connections'] / venues:.1f} "
+          f"{(p1.commits - p0.commits) / peak_s:.0f} at peak; WAL {wal_idle / 1024:.0f} kB a second idle, "
+          f"{wal_peak / 1024:.0f} at peak ({(wal_peak - wal_idle) / max(stored_rate, 1e-9):,.0f} bytes a row above "
+          f"idle); {sizes['connections']} connections from the hubs ({sizes['connections'] / venues:.1f} "
           "a hub)")  # fmt: skip
     heads = venues / 5  # each hub's head, every 5 s, to its venue's bridge
     print(f"central broker, messages a second (each in once and out once): up {(i1.up - i0.up) / idle_s:.0f} idle, "
