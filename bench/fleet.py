@@ -37,6 +37,7 @@ import asyncio
 import contextlib
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -384,6 +385,7 @@ def main() -> int:
         hubs.close()
         rates = floors(cluster, rows)
         report(args, cluster, run, len(rows), sizes, rates, setup_s)
+        shutil.rmtree(work, ignore_errors=True)  # kept when the run fails: the hubs' logs are there
         return 0
     finally:
         if hubs is not None:
@@ -391,6 +393,8 @@ def main() -> int:
         if brokers is not None:
             brokers.close()
         cluster.stop()
+        if work.exists():
+            print(f"the hubs' configs and logs: {work}", file=sys.stderr)
 
 
 if __name__ == "__main__":
