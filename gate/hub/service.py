@@ -72,6 +72,7 @@ class HubService:
         self.snapshots = SnapshotServer(config, store=lambda: self.store, link=self.link, topics=self.topics,
                                         run=self._run)  # fmt: skip
         self._ledger_key: Ed25519PrivateKey | None = None  # signs kiosks' admissions into the log
+        self._presence_noted: dict[str, bool] = {}  # each device's presence as this hub last stored it
         self.dropped = 0  # messages refused (tests, status)
         self.published = 0  # the newest batch sent on the batches topic
         self.metrics = hub_metrics(config, self)  # [metrics] hub, else None (gate/metrics/hub.py)
@@ -282,11 +283,14 @@ class HubService:
         if payload not in (b"online", b"offline"):
             self._drop(topic, f"a presence of {payload!r}, not online or offline")
             return
-        store, at = self.store, time.time()
+        store, at, online = self.store, time.time(), payload == b"online"
         assert store is not None
         if self.metrics is not None:
-            self.metrics.presence(device, payload == b"online")
-        await self._run(lambda: store.note_presence(device, payload == b"online", at))
+            self.metrics.presence(device, online)
+        if self._presence_noted.get(device) == online:
+            return  # a device says "online" every 5 s: the store keeps the changes, since when
+        await self._run(lambda: store.note_presence(device, online, at))
+        self._presence_noted[device] = online
 
     async def _answered(self, topic: str, payload: object) -> None:
         """A device's answer to a remote command, or its health (its versions), into the store."""
