@@ -79,7 +79,7 @@ def pass_yields(table: Table, frames: list[lanecam.LaneFrame]) -> None:
     variants = (
         ("default", PASSES),
         ("with optional", (*PASSES[:-1], *OPTIONAL_PASSES, PASSES[-1])),
-        ("without deblur", tuple(p for p in PASSES if not p.startswith("deblur"))),  # the passes before them
+        ("before deblur", ("level", "invert", "contrast", "global")),  # the default before the deblur passes
     )
     for label, passes in variants:
         pipeline = Pipeline(extra_budget=None, passes=passes)

@@ -40,9 +40,10 @@
    ``binarize`` (the levelled patch with the global-histogram binarizer).
 
 4. Budget: the extra passes of one frame decode at most `extra_budget` frames' worth of
-   pixels. The next frame resumes where the last one stopped, so a frame with a busy scene
-   (a striped coat, a poster) costs a bounded time, and every pass still runs within a few
-   frames while a visitor holds the code up.
+   pixels. The next frames skip what ran in vain on the same regions, so a frame with a
+   busy scene (a striped coat, a poster) costs a bounded time, every pass still runs within
+   a few frames while a visitor holds the code up, and a new scene (the visitor steps in)
+   starts with the passes that read most.
 
 Positions are mapped back to the caller's frame (before the crop and the downscale).
 """
@@ -85,6 +86,9 @@ OPTIONAL_PASSES = ("invert", "denoise", "binarize")
 #: Gaussian sigma (px of a squared-up patch, enlarged twice) of the neighbourhood the
 #: deblur-normalize pass evens out: chosen on the tune seed's frames among 4, 8 and 16.
 NORMALIZE = 4.0
+#: Two frames' regions are the same part of the scene when they overlap this much
+#: (intersection over union): the same code held still, found again a few pixels off.
+SAME_REGION = 0.5
 #: A patch smaller than this on its long side is enlarged (2-3 times) before decoding.
 ENLARGE_BELOW = 400
 _Patch = tuple[Gray, Callable[[Point], Point]]
@@ -153,7 +157,7 @@ class Pipeline:
         # much that sensor noise turns into modules. One per pipeline: OpenCV's CLAHE object
         # keeps work buffers, so it must not be shared between threads.
         self._clahe = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8))
-        self._resume = 0  # index into this frame's extra steps where the last frame stopped
+        self._tried: list[_Step] = []  # steps the last frames of this scene ran in vain
 
     def read(self, frame: object) -> list[Decoded]:
         """The codes in one frame, positions in the frame's pixels; [] when none or unreadable."""
@@ -176,15 +180,18 @@ class Pipeline:
             self.stats.gated_out += 1
             return []
         budget = None if self.extra_budget is None else self.extra_budget * prepared.size
-        start = self._resume % len(steps)
+        # While the scene holds still (a visitor holds the code up), a frame skips what the
+        # last frames ran in vain on the same regions, so every pass gets its turn within a
+        # few frames; once all have had it, the round starts again. A region that is gone
+        # takes its steps with it: a new scene starts with the passes that read most.
+        self._tried = [t for t in self._tried if any(_same_step(t, s) for s in steps)]
+        todo = [s for s in steps if not any(_same_step(s, t) for t in self._tried)]
+        if not todo:
+            self._tried, todo = [], steps
         spent = 0
         patches: dict[tuple[Region, str], _Patch] = {}
-        for offset in range(len(steps)):
-            step = steps[(start + offset) % len(steps)]
-            if budget is not None and offset > 0 and spent + step.cost > budget:
-                # The regions of the next frame are nearly the same (the visitor holds still),
-                # so resuming by position in the list carries on with the passes not yet tried.
-                self._resume = start + offset
+        for index, step in enumerate(todo):
+            if budget is not None and index > 0 and spent + step.cost > budget:
                 return []
             spent += step.cost
             self.stats.runs[step.name] += 1
@@ -193,10 +200,11 @@ class Pipeline:
             self.stats.seconds[step.name] += time.perf_counter() - began
             if found:
                 self.stats.hits[step.name] += 1
-                self._resume = 0
+                self._tried = []
                 log.debug("read by the %s pass: %s", step.name, ", ".join(d.symbology.label for d in found))
                 return [d.moved(to_frame) for d in found]
-        self._resume = 0
+            self._tried.append(step)
+        self._tried = []
         return [d.moved(to_frame) for d in self._last_resort(prepared, regions)]
 
     def _last_resort(self, prepared: Gray, tried: list[Region]) -> list[Decoded]:
@@ -325,6 +333,24 @@ def _normalize(patch: Gray) -> Gray:
     mean = cv2.GaussianBlur(f, (0, 0), NORMALIZE)
     spread = np.sqrt(cv2.GaussianBlur((f - mean) ** 2, (0, 0), NORMALIZE) + 25.0)  # 25: flat stays flat
     return np.asarray(np.clip(128 + 40 * (f - mean) / spread, 0, 255), dtype=np.uint8)
+
+
+def _same_step(a: _Step, b: _Step) -> bool:
+    """The same pass on the same region of the scene (found again a few pixels off)."""
+    if a.name != b.name:
+        return False
+    if a.region is None or b.region is None:
+        return a.region is b.region
+    return _overlap(a.region, b.region) >= SAME_REGION
+
+
+def _overlap(a: Region, b: Region) -> float:
+    """Intersection over union of two regions' boxes."""
+    w = min(a.x + a.w, b.x + b.w) - max(a.x, b.x)
+    h = min(a.y + a.h, b.y + b.h) - max(a.y, b.y)
+    if w <= 0 or h <= 0:
+        return 0.0
+    return w * h / (a.w * a.h + b.w * b.h - w * h)
 
 
 def _identity(p: Point) -> Point:

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from gate.scanner import Decoded, Pipeline, Symbology, decode
+from gate.scanner.regions import find_regions
 from gate.scanner.synth import Scene, lane_frame
 
 from .frames import LINEAR, centre, frame, payload, read_payloads
@@ -104,6 +105,22 @@ def test_a_busy_frame_costs_a_bounded_share_and_the_next_frames_go_on() -> None:
     found, count = read_within(pipeline, image, frames=12)
     assert read_payloads(found, C128) == [payload(C128)]
     assert sum(pipeline.stats.runs.values()) == 1 + count
+
+
+def test_a_visitor_stepping_in_gets_the_best_passes_first_whatever_came_before() -> None:
+    # A striped coat in view for a while leaves its round of passes half done; the code held
+    # up next is not made to wait for the rest of that round: its region starts with deblur.
+    pipeline = Pipeline(extra_budget=0.25)
+    coat = lane_frame(None, Scene(noise=4.0), seed=5000)
+    assert find_regions(coat)
+    for _ in range(3):
+        assert pipeline.read(coat) == []
+    before = dict(pipeline.stats.runs)
+    found, count = read_within(pipeline, frame(C128, Scene(dark=True, tilt=25), seed=3), frames=4)
+    assert read_payloads(found, C128) == [payload(C128)]
+    # One step a frame: deblur on the first, deblur-invert (which reads it) on the second.
+    ran = {name: n - before[name] for name, n in pipeline.stats.runs.items() if n != before[name]}
+    assert ran == {"deblur": 1, "deblur-invert": 1} and count == 2
 
 
 def test_the_region_of_interest_bounds_what_is_read_and_positions_stay_in_the_frame() -> None:
