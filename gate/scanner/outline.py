@@ -39,7 +39,7 @@ CLOSE, OPEN = 9, 5
 MIN_AREA = MIN_CELLS * CELL * CELL
 #: Room around the squared-up code, as a share of its long side: its quiet zone and some of
 #: what the outline cut short.
-PAD = 0.15
+PAD = 0.25
 #: Squared-up codes smaller than this (long side, px) are enlarged twice: a 2.5-px module
 #: becomes 5 px, where the decoder's sampling grid lands inside modules. Three times reads
 #: no more (measured) at twice the decoding time.

@@ -21,6 +21,9 @@
      and enlarged 2-3 times when small, not deblurred: a clean code held at an angle (measured,
      zxing-cpp 3.1 stops reading a Code 128 past about 20 degrees of tilt and a PDF417 past
      5-10) or far from the camera (a 1D code needs about 2 px a module);
+   - ``deblur-plain``: the patch deblurred and enlarged, not squared up: where the outline
+     is wrong (a striped coat beside the code, glare over a corner), a matrix code is
+     better left as it is, since zxing-cpp finds its corners itself;
    - ``deblur-contrast``: the deblurred patch after local histogram equalisation (CLAHE).
      zxing-cpp's local binarizer takes any 8x8 block whose grey levels span less than 24
      for blank, so the modules of a dim screen or of the washed-out part under a reflection
@@ -79,7 +82,8 @@ log = logging.getLogger("gate.scanner")
 
 #: The default extra passes, in the order of their reads per millisecond (bench/decode.py).
 PASSES = (
-    "deblur", "deblur-invert", "level", "deblur-contrast", "deblur-normalize", "deblur-strong", "global", "contrast",
+    "deblur", "deblur-invert", "level", "deblur-plain", "deblur-contrast", "deblur-normalize", "deblur-strong",
+    "global", "contrast",
 )  # fmt: skip
 #: Passes that can be asked for but do not run by default (measured: they did not earn their time).
 OPTIONAL_PASSES = ("invert", "denoise", "binarize")
@@ -282,8 +286,7 @@ class Pipeline:
             return [d.moved(shrink) for d in self._decode(enlarged, global_binarizer=True)]
         kind, transform = _PASS_PATCHES[step.name]
         if (step.region, kind) not in patches:  # the passes of one region share its patches
-            make = _level if kind == "level" else _squared if kind == "deblur" else _squared_strong
-            patches[step.region, kind] = make(prepared, step.region)
+            patches[step.region, kind] = _MAKERS[kind](prepared, step.region)
         patch, back = patches[step.region, kind]
         if transform == "global":
             return [d.moved(back) for d in self._decode(patch, global_binarizer=True)]
@@ -302,12 +305,14 @@ class Pipeline:
 
 
 #: What each patch pass decodes: which patch of the region ("level": turned and enlarged;
-#: "deblur": deblurred and squared up; "strong": the same with the strong filter) and what is
+#: "deblur": deblurred and squared up; "strong": the same with the strong filter; "plain":
+#: deblurred and enlarged, not squared up) and what is
 #: done to it before ("global": decoded with the global-histogram binarizer).
 _PASS_PATCHES = {
     "deblur": ("deblur", ""),
     "deblur-invert": ("deblur", "invert"),
     "deblur-strong": ("strong", ""),
+    "deblur-plain": ("plain", ""),
     "deblur-normalize": ("deblur", "normalize"),
     "deblur-contrast": ("deblur", "clahe"),
     "level": ("level", ""),
@@ -419,26 +424,33 @@ def _level(prepared: Gray, region: Region) -> _Patch:
     return out, back
 
 
-def _squared_strong(prepared: Gray, region: Region) -> _Patch:
-    return _squared(prepared, region, strong=True)
-
-
-def _squared(prepared: Gray, region: Region, *, strong: bool = False) -> _Patch:
-    """The region's patch with margin, deblurred, squared up to the code's outline and
-    enlarged when small; and the map from its pixels back to the prepared frame's."""
+def _deblurred(prepared: Gray, region: Region, *, strong: bool = False, square: bool = True) -> _Patch:
+    """The region's patch with margin, deblurred, squared up to the code's outline (`square`)
+    and enlarged when small; and the map from its pixels back to the prepared frame's."""
     height, width = prepared.shape
     margin = _margin(region)
     x0, y0 = max(0, region.x - margin), max(0, region.y - margin)
     x1, y1 = min(width, region.x + region.w + margin), min(height, region.y + region.h + margin)
     patch = prepared[y0:y1, x0:x1]
-    corners = outline(patch, region.edge)
-    if corners is None:  # no silhouette: the whole patch, deblurred and enlarged
-        w, h = x1 - x0 - 1, y1 - y0 - 1
-        corners = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float32)
-    image, to_patch = square_up(deblur(patch, strong=strong), corners)
+    corners = outline(patch, region.edge) if square else None
+    if corners is None:  # the whole patch, deblurred and enlarged: it has its margin already
+        grow = 2.0 if max(patch.shape) < ENLARGE_BELOW else 1.0
+        size = (round(patch.shape[1] * grow), round(patch.shape[0] * grow))
+        image = np.asarray(cv2.resize(deblur(patch, strong=strong), size, interpolation=cv2.INTER_CUBIC), np.uint8)
+        to_patch: Callable[[Point], Point] = lambda p: (round(p[0] / grow), round(p[1] / grow))  # noqa: E731
+    else:
+        image, to_patch = square_up(deblur(patch, strong=strong), corners)
 
     def back(p: Point) -> Point:
         x, y = to_patch(p)
         return x + x0, y + y0
 
     return image, back
+
+
+_MAKERS: dict[str, Callable[[Gray, Region], _Patch]] = {
+    "level": _level,
+    "deblur": _deblurred,
+    "strong": lambda prepared, region: _deblurred(prepared, region, strong=True),
+    "plain": lambda prepared, region: _deblurred(prepared, region, square=False),
+}

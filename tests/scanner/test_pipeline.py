@@ -54,7 +54,8 @@ def expected_centre(scene: Scene) -> tuple[float, float]:
 def test_the_lane_reads_impaired_codes(case: str) -> None:
     sym, scene, seed = IMPAIRED[case]
     image = frame(sym, scene, seed=seed)
-    found, _ = read_within(Pipeline(), image, frames=3)
+    # Within 4 frames (133 ms at 30 frames/s): the budget spreads the passes over frames.
+    found, _ = read_within(Pipeline(), image, frames=4)
     assert read_payloads(found, sym) == [payload(sym)]
     # The position is in the frame's pixels, whatever the pass turned, squared up or enlarged.
     # A PDF417 or 1D read's box covers the rows or bars it decoded, which may be part of them.
