@@ -1,6 +1,6 @@
 """The hub's judgement of double uses: one record per redemption that took what another had taken.
 
-After each devices' message is stored, every entitlement it committed a redemption of is
+After each device's message is stored, every entitlement it committed a redemption of is
 looked at again: its committed, unvoided redemptions from every device, in the site's order
 (time, then device, then id), are counted against the entitlement's allowance by the pure
 rule (gate/rules/conflicts.py). A redemption that found nothing left is a double use; the
