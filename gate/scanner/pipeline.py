@@ -75,7 +75,7 @@ from .decoders import (
     read_zxing,
 )
 from .outline import outline, square_up
-from .regions import CLEAN_NOISE, Region, find_regions, gradient_noise
+from .regions import Region, find_regions
 from .symbology import DEFAULT_SYMBOLOGIES, Symbology
 
 log = logging.getLogger("gate.scanner")
@@ -209,24 +209,6 @@ class Pipeline:
                 return [d.moved(to_frame) for d in found]
             self._tried.append(step)
         self._tried = []
-        return [d.moved(to_frame) for d in self._last_resort(prepared, regions)]
-
-    def _last_resort(self, prepared: Gray, tried: list[Region]) -> list[Decoded]:
-        """A clean still that nothing read: the contrast pass on its sharp regions, which hug the
-        bars more tightly (a lane camera's noisy frame never gets here: it is not clean)."""
-        if "contrast" not in self.passes or self.extra_budget is not None:
-            return []
-        gx = cv2.Sobel(prepared, cv2.CV_16S, 1, 0, ksize=3)
-        if gradient_noise(gx) >= CLEAN_NOISE:
-            return []
-        patches: dict[tuple[Region, str], _Patch] = {}
-        for region in find_regions(prepared, limit=self.max_regions, sharp=True):
-            if any((r.x, r.y, r.w, r.h) == (region.x, region.y, region.w, region.h) for r in tried):
-                continue
-            found = self._run(_Step("contrast", region, 0), prepared, patches)
-            if found:
-                self.stats.hits["contrast"] += 1
-                return found
         return []
 
     # -- preparation -------------------------------------------------------------------

@@ -36,12 +36,6 @@ NOISE_EDGE = 4.0
 #: ... but never above this: a photo of a densely textured code (corpus qrcode-2/12) measures
 #: as very noisy, and its region must still be found. Sensor noise of sigma 10 gives 45.
 MAX_EDGE = 64
-#: The unsmoothed edge of a clean still (`find_regions(sharp=True)`): a module step of 8 grey
-#: levels passes; sensor noise of sigma 4 mostly does not.
-SHARP_EDGE = 32
-#: A frame whose own gradient noise (unsmoothed) is below this is a clean still, worth the
-#: sharp regions' last resort; a lane camera's noisy frame is not.
-CLEAN_NOISE = 4.0
 #: The edge map is summed over cells of CELL x CELL pixels; a window is 3x3 cells.
 CELL = 4
 #: A window is code-like when at least this share of its pixels are rising edges AND at least
@@ -76,23 +70,20 @@ class Region:
         return self.coherence >= 0.55
 
 
-def find_regions(gray: Gray, *, limit: int = 3, sharp: bool = False) -> list[Region]:
+def find_regions(gray: Gray, *, limit: int = 3) -> list[Region]:
     """The `limit` most code-like regions of `gray`, most code-like first ([] for an empty lane).
 
     Edges are found at full resolution, lightly smoothed (a small 1D code's bars are a pixel or
     two wide and vanish in a downscaled copy), above a threshold that rises with the frame's
     own noise, and counted in cells, which keeps it about 1.5 ms for a 640x480 frame.
-
-    `sharp`: unsmoothed, above the fixed SHARP_EDGE, for a clean still (gate.scanner.pipeline's
-    last resort): its regions hug a code's bars more tightly than the noise-proof ones.
     """
     height, width = gray.shape
     if height < 3 * CELL or width < 3 * CELL:
         return []
-    smooth = gray if sharp else cv2.GaussianBlur(gray, (0, 0), SMOOTH)
+    smooth = cv2.GaussianBlur(gray, (0, 0), SMOOTH)
     gx = cv2.Sobel(smooth, cv2.CV_16S, 1, 0, ksize=3)
     gy = cv2.Sobel(smooth, cv2.CV_16S, 0, 1, ksize=3)
-    edge = SHARP_EDGE if sharp else max(EDGE, min(MAX_EDGE, NOISE_EDGE * gradient_noise(gx)))
+    edge = max(EDGE, min(MAX_EDGE, NOISE_EDGE * gradient_noise(gx)))
     # numpy, not cv2.compare: ten times faster against a scalar here.
     full = np.uint8(255)
     rising = ((gx > edge) | (gy > edge)).view(np.uint8) * full
