@@ -19,8 +19,10 @@
    - the worst case: every frame code-like (stripes, noise) without a code, so every extra
      pass runs, bounded by the per-frame budget.
 3. Lane-camera frames (gate.scanner.lanecam, issue 16; bench/lanecam_figures.py): frames read
-   on the tune and the report seed, each pass's reads per millisecond, the first pass's
-   speed, a stream of mostly empty noisy frames, and 640x480 against 1280x720.
+   on the tune and the report seed, each pass's reads per millisecond (the default passes,
+   with the optional ones, and the default before the deblur passes), the first pass's
+   speed, a stream of mostly empty noisy frames, and 640x480 against 1280x720 (as it is,
+   with a region of interest, downscaled by gate).
 Figures go to docs/decoding.md.
 """
 
