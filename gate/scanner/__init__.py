@@ -1,10 +1,10 @@
 """Readers: hardware in, reads out (docs/readers.md, docs/decoding.md).
 
 `decode` (one image, one backend) and `Pipeline` (a lane's frames: a bare first pass, then
-extra passes for tilted, dark-mode, glared, dim and small codes) decode camera frames;
-`CameraReader`, `SerialReader` and `WedgeReader` are the readers, built from the config by
-`build_reader`. Re-exports load lazily: OpenCV costs a noticeable start-up time that the
-config, the CLI and the serial readers need not pay.
+extra passes for blurred, skewed, tilted, dark-mode, glared, dim and small codes) decode
+camera frames; `CameraReader`, `SerialReader` and `WedgeReader` are the readers, built from
+the config by `build_reader`. Re-exports load lazily: OpenCV costs a noticeable start-up
+time that the config, the CLI and the serial readers need not pay.
 """
 
 from __future__ import annotations
