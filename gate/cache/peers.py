@@ -27,6 +27,7 @@ from gate.cache.exchange import BUMP_REVISION
 from gate.cache.occupancy import add_peers
 from gate.cache.redemptions import COMMITTED, HELD, RELEASED, VOIDED, Statements
 from gate.cache.voids import withdraw_admission
+from gate.decision import Use
 from gate.records import Ticket
 
 APPLIED = frozenset({HELD, COMMITTED, RELEASED, VOIDED})
@@ -136,7 +137,15 @@ def _admission(row: PeerRow) -> Ticket | None:
 
 
 def _use(use: Mapping[str, Any], redemption: str, part: int, held: bool, expires: float) -> tuple[Any, ...]:
-    """A peer's use, checked field by field (TypeError or ValueError when it is not one)."""
+    """A peer's use as its `peer_use` row."""
+    u = read_use(use)
+    return (u.entitlement_id, redemption, part, u.at, u.direction, u.persons, u.credits, u.performance, u.event,
+            u.benefit, u.lane, u.zone, int(held), expires)  # fmt: skip
+
+
+def read_use(use: Mapping[str, Any]) -> Use:
+    """A use as a journal row's body gives it, checked field by field (TypeError or ValueError
+    when it is not one): what peers count, and what the hub judges conflicts by."""
     entitlement, direction, lane, zone = (use[key] for key in ("entitlement_id", "direction", "lane", "zone"))
     if not all(isinstance(value, str) for value in (entitlement, direction, lane, zone)):
         raise TypeError("a use's ids are text")
@@ -147,8 +156,7 @@ def _use(use: Mapping[str, Any], redemption: str, part: int, held: bool, expires
     if not all(value is None or isinstance(value, str) for value in (performance, event)):
         raise TypeError("a use's show is text")
     at = dt.datetime.fromisoformat(str(use["at"])).timestamp()
-    return (entitlement, redemption, part, at, direction, persons, credits, performance, event, benefit, lane, zone,
-            int(held), expires)  # fmt: skip
+    return Use(entitlement, at, direction, persons, credits, performance, event, benefit, lane, zone)
 
 
 _END_HOLDS = """

@@ -15,7 +15,6 @@ hub does not know is not judged (logged once).
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import time
@@ -26,6 +25,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from gate.cache import Ledger, LedgerError
+from gate.cache.peers import read_use
 from gate.decision import Use
 from gate.hub.store import HubStore, Taken
 from gate.records import Entitlement, Ticket
@@ -137,16 +137,12 @@ def _body(taken: Taken) -> dict[str, Any]:
 
 
 def _uses(body: dict[str, Any]) -> list[Use]:
-    """A committed row's uses (as gate/cache/peers.py reads them); one that cannot be read is left out."""
+    """A committed row's uses, read as the peers read them; one that cannot be read is left out."""
     uses = []
     for use in body.get("uses") or []:
         try:
-            uses.append(Use(
-                use["entitlement_id"], dt.datetime.fromisoformat(str(use["at"])).timestamp(), use["direction"],
-                int(use["persons"]), int(use["credits"]), use.get("performance"), use.get("event"),
-                use.get("benefit"), str(use["lane"]), str(use["zone"]),
-            ))  # fmt: skip
-        except (KeyError, TypeError, ValueError):
+            uses.append(read_use(use))
+        except (KeyError, TypeError, ValueError, AttributeError):
             continue
     return uses
 
